@@ -1,0 +1,102 @@
+//! The function's configuration, read from its environment.
+
+use thiserror::Error;
+
+/// The default largest n served.
+pub const DEFAULT_MAX_N: u64 = 10_000;
+/// The default table name.
+pub const DEFAULT_TABLE: &str = "primescaler-primes";
+
+/// A configuration value that cannot be used.
+#[derive(Debug, Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(String);
+
+/// The API function's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiConfig {
+    /// The node this function stores on: its AWS region (`AWS_REGION`).
+    pub node: String,
+    /// The node's table (`TABLE_NAME`, default `primescaler-primes`).
+    pub table: String,
+    /// The largest n served (`MAX_N`, default 10,000).
+    pub max_n: u64,
+}
+
+impl ApiConfig {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which answers a variable's value.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let node = lookup("AWS_REGION")
+            .or_else(|| lookup("AWS_DEFAULT_REGION"))
+            .filter(|r| !r.is_empty())
+            .ok_or_else(|| ConfigError("AWS_REGION is not set".into()))?;
+        let table = lookup("TABLE_NAME")
+            .filter(|t| !t.is_empty())
+            .unwrap_or_else(|| DEFAULT_TABLE.into());
+        let max_n = match lookup("MAX_N") {
+            None => DEFAULT_MAX_N,
+            Some(raw) => raw
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|&m| m >= 1)
+                .ok_or_else(|| {
+                    ConfigError(format!("MAX_N must be a whole number ≥ 1, not {raw:?}"))
+                })?,
+        };
+        Ok(Self { node, table, max_n })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn read(vars: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ApiConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_apply_when_only_the_region_is_set() {
+        let config = read(&[("AWS_REGION", "eu-west-1")]).unwrap();
+        assert_eq!(
+            config,
+            ApiConfig {
+                node: "eu-west-1".into(),
+                table: DEFAULT_TABLE.into(),
+                max_n: DEFAULT_MAX_N,
+            }
+        );
+    }
+
+    #[test]
+    fn explicit_values_win() {
+        let config = read(&[
+            ("AWS_REGION", "us-east-1"),
+            ("TABLE_NAME", "t"),
+            ("MAX_N", "1000000000000"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (config.table.as_str(), config.max_n),
+            ("t", 1_000_000_000_000)
+        );
+    }
+
+    #[test]
+    fn a_missing_region_or_bad_limit_is_refused() {
+        assert!(read(&[]).is_err());
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "0")]).is_err());
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "ten")]).is_err());
+    }
+}

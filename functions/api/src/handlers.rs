@@ -1,0 +1,178 @@
+//! The handlers: thin adapters from a routed request to the service and back to JSON.
+
+use std::time::{Duration, UNIX_EPOCH};
+
+use lambda_http::http::{StatusCode, header};
+use lambda_http::{Body, Error, Request, RequestExt, Response};
+use primescaler_core::{
+    ClearRecords, CountRecords, EvictRecord, GetRecord, Lookup, PrimeCalculator, PutRecordIfAbsent,
+    ScanRecords,
+};
+use serde_json::{Value, json};
+
+use crate::Deps;
+use crate::error::ApiError;
+use crate::routes::{Route, format_cursor, parse_cursor, parse_limit};
+
+/// Serves one request. Every failure becomes a JSON error response; the `Err` arm is
+/// never used, so the runtime never reports a failed invocation for a bad request.
+pub async fn handle<S, C>(deps: &Deps<S, C>, request: Request) -> Result<Response<Body>, Error>
+where
+    S: GetRecord
+        + PutRecordIfAbsent
+        + EvictRecord
+        + ScanRecords
+        + ClearRecords
+        + CountRecords
+        + Sync,
+    C: PrimeCalculator + Sync,
+{
+    let cold_start = deps.instance.begin_invocation();
+    let response = match serve(deps, &request, cold_start).await {
+        Ok(body) => json_response(StatusCode::OK, &body),
+        Err(error) => {
+            if error.status.is_client_error() {
+                tracing::info!(
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                    status = error.status.as_u16(),
+                    code = error.code,
+                    "request refused"
+                );
+            }
+            error.into_response()
+        }
+    };
+    Ok(response)
+}
+
+async fn serve<S, C>(
+    deps: &Deps<S, C>,
+    request: &Request,
+    cold_start: bool,
+) -> Result<Value, ApiError>
+where
+    S: GetRecord
+        + PutRecordIfAbsent
+        + EvictRecord
+        + ScanRecords
+        + ClearRecords
+        + CountRecords
+        + Sync,
+    C: PrimeCalculator + Sync,
+{
+    let route = Route::parse(request.method(), request.uri().path(), deps.max_n)?;
+    refuse_body(request.body())?;
+    let service = &deps.service;
+    match route {
+        Route::GetPrime(n) => {
+            let lookup = service.get_or_compute(n).await?;
+            tracing::info!(
+                n,
+                node = %lookup.node,
+                source = lookup.source.as_str(),
+                calculator = %lookup.record.calculator,
+                "served"
+            );
+            Ok(prime_body(&lookup, deps.instance.id(), cold_start))
+        }
+        Route::EvictPrime(n) => {
+            let evicted = service.evict(n).await?;
+            Ok(json!({ "n": n, "evicted": evicted, "node": service.node() }))
+        }
+        Route::ScanCache => {
+            let query = request.query_string_parameters();
+            let limit = parse_limit(single(&query, "limit")?)?;
+            let cursor = single(&query, "cursor")?.map(parse_cursor).transpose()?;
+            let page = service.scan(cursor, limit).await?;
+            let items: Vec<Value> = page
+                .records
+                .iter()
+                .map(|r| json!({ "n": r.key.n, "prime": r.prime, "node": service.node() }))
+                .collect();
+            Ok(json!({
+                "items": items,
+                "count": items.len(),
+                "next": page.next.map(format_cursor),
+            }))
+        }
+        Route::ClearCache => {
+            let removed = service.clear().await?;
+            tracing::info!(removed, "cache cleared");
+            Ok(json!({ "removed": removed, "nodes": [service.node()], "unreachable": [] }))
+        }
+        Route::Stats => {
+            let items = service.count().await?;
+            Ok(json!({
+                "nodes": [{ "node": service.node(), "items": items, "up": true }],
+                "items": items,
+            }))
+        }
+        Route::Health => Ok(json!({
+            "status": "ok",
+            "node": service.node(),
+            "max_n": deps.max_n,
+            "instance": deps.instance.id(),
+            "cold_start": cold_start,
+        })),
+    }
+}
+
+/// The API takes no request bodies; one that comes with a body is refused untouched.
+fn refuse_body(body: &Body) -> Result<(), ApiError> {
+    let len = match body {
+        Body::Empty => 0,
+        Body::Text(text) => text.len(),
+        Body::Binary(bytes) => bytes.len(),
+        _ => 0,
+    };
+    if len == 0 {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::BAD_REQUEST,
+        "unexpected_body",
+        "this API takes no request body",
+    ))
+}
+
+/// The one value of a query parameter; repeating it is an error.
+fn single<'q>(
+    query: &'q lambda_http::aws_lambda_events::query_map::QueryMap,
+    name: &'static str,
+) -> Result<Option<&'q str>, ApiError> {
+    match query.all(name) {
+        Some(values) if values.len() > 1 => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "repeated_parameter",
+            format!("give {name} at most once"),
+        )),
+        _ => Ok(query.first(name)),
+    }
+}
+
+fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
+    let record = &lookup.record;
+    let computed_at = UNIX_EPOCH + Duration::from_millis(record.computed_at_ms);
+    json!({
+        "n": record.key.n,
+        "prime": record.prime,
+        "source": lookup.source.as_str(),
+        "node": lookup.node,
+        "shard": record.key.shard,
+        "calculator": record.calculator,
+        "compute_micros": record.compute_micros,
+        "computed_at": humantime::format_rfc3339_millis(computed_at).to_string(),
+        "instance": instance,
+        "cold_start": cold_start,
+    })
+}
+
+fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CACHE_CONTROL, "no-store")
+        .body(Body::from(body.to_string()))
+        .expect("static headers are valid")
+}

@@ -1,0 +1,91 @@
+//! The cached answer for one n: in PrimeScaler, "the process for n".
+
+use crate::shard::{Shard, shard_of};
+
+/// The storage key of one n: its shard and n itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKey {
+    /// The shard that holds n.
+    pub shard: Shard,
+    /// The index n.
+    pub n: u64,
+}
+
+impl RecordKey {
+    /// The key of n, with its shard derived from n.
+    pub fn for_index(n: u64) -> Self {
+        Self {
+            shard: shard_of(n),
+            n,
+        }
+    }
+}
+
+/// What a calculator produced for one n.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Computation {
+    /// The nth prime.
+    pub prime: u64,
+    /// The name of the calculator that answered.
+    pub calculator: String,
+    /// How long the calculation took, in microseconds.
+    pub compute_micros: u64,
+}
+
+/// One cached nth prime, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimeRecord {
+    /// Where the record is stored.
+    pub key: RecordKey,
+    /// The nth prime.
+    pub prime: u64,
+    /// The name of the calculator that computed it.
+    pub calculator: String,
+    /// How long the calculation took, in microseconds.
+    pub compute_micros: u64,
+    /// When it was computed, in milliseconds since the Unix epoch.
+    pub computed_at_ms: u64,
+}
+
+impl PrimeRecord {
+    /// The record of a fresh computation of n.
+    pub fn new(n: u64, computation: Computation, computed_at_ms: u64) -> Self {
+        Self {
+            key: RecordKey::for_index(n),
+            prime: computation.prime,
+            calculator: computation.calculator,
+            compute_micros: computation.compute_micros,
+            computed_at_ms,
+        }
+    }
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// The record was already stored.
+    Cache,
+    /// This request computed and stored it.
+    Computed,
+}
+
+impl Source {
+    /// The name used on the wire: `"cache"` or `"computed"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Cache => "cache",
+            Source::Computed => "computed",
+        }
+    }
+}
+
+/// The answer to one get-or-compute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lookup {
+    /// The stored record.
+    pub record: PrimeRecord,
+    /// Whether it was found or computed.
+    pub source: Source,
+    /// The node (region) that holds the record.
+    pub node: String,
+}

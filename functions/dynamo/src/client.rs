@@ -1,0 +1,64 @@
+//! Building the DynamoDB client once, at start-up.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::Credentials;
+
+/// How to reach one node's DynamoDB.
+#[derive(Debug, Clone)]
+pub struct ClientSettings {
+    /// The AWS region of the node.
+    pub region: String,
+    /// An explicit endpoint (an emulator). `None` uses the environment's
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, or else the region's public endpoint.
+    pub endpoint: Option<String>,
+    /// Static credentials, for an emulator. `None` uses the default chain.
+    pub static_credentials: Option<(String, String)>,
+    /// The time budget of one attempt at one call.
+    pub attempt_timeout: Duration,
+    /// The time budget of one call, retries included.
+    pub operation_timeout: Duration,
+}
+
+impl ClientSettings {
+    /// Settings for `region` with the environment's endpoint and credentials.
+    pub fn for_region(region: impl Into<String>) -> Self {
+        Self {
+            region: region.into(),
+            endpoint: None,
+            static_credentials: None,
+            attempt_timeout: Duration::from_secs(2),
+            operation_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// Settings for an emulator at `endpoint`, with dummy credentials.
+    pub fn for_emulator(region: impl Into<String>, endpoint: impl Into<String>) -> Self {
+        Self {
+            endpoint: Some(endpoint.into()),
+            static_credentials: Some(("test".into(), "test".into())),
+            ..Self::for_region(region)
+        }
+    }
+}
+
+/// Builds a client from `settings`.
+pub async fn connect(settings: &ClientSettings) -> Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(settings.region.clone()))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(settings.attempt_timeout)
+                .operation_timeout(settings.operation_timeout)
+                .build(),
+        );
+    if let Some(endpoint) = &settings.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let Some((key, secret)) = &settings.static_credentials {
+        loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "static"));
+    }
+    Client::new(&loader.load().await)
+}

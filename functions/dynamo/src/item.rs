@@ -1,0 +1,90 @@
+//! Mapping between prime records and DynamoDB items.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use primescaler_core::{PrimeRecord, RecordKey, StoreError};
+
+/// A DynamoDB item.
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const SHARD: &str = "shard";
+pub const N: &str = "n";
+pub const PRIME: &str = "prime";
+pub const CALCULATOR: &str = "calculator";
+pub const COMPUTE_MICROS: &str = "compute_micros";
+pub const COMPUTED_AT: &str = "computed_at";
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+pub fn key_item(key: RecordKey) -> Item {
+    HashMap::from([(SHARD.into(), number(key.shard)), (N.into(), number(key.n))])
+}
+
+pub fn record_item(record: &PrimeRecord) -> Item {
+    let mut item = key_item(record.key);
+    item.insert(PRIME.into(), number(record.prime));
+    item.insert(
+        CALCULATOR.into(),
+        AttributeValue::S(record.calculator.clone()),
+    );
+    item.insert(COMPUTE_MICROS.into(), number(record.compute_micros));
+    item.insert(COMPUTED_AT.into(), number(record.computed_at_ms));
+    item
+}
+
+fn read_number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
+    item.get(name)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|text| text.parse().ok())
+        .ok_or_else(|| StoreError::Failed(format!("item has no numeric attribute {name:?}")))
+}
+
+pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
+    Ok(RecordKey {
+        shard: read_number(item, SHARD)?,
+        n: read_number(item, N)?,
+    })
+}
+
+pub fn item_record(item: &Item) -> Result<PrimeRecord, StoreError> {
+    Ok(PrimeRecord {
+        key: item_key(item)?,
+        prime: read_number(item, PRIME)?,
+        calculator: item
+            .get(CALCULATOR)
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default(),
+        compute_micros: read_number(item, COMPUTE_MICROS).unwrap_or(0),
+        computed_at_ms: read_number(item, COMPUTED_AT).unwrap_or(0),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use primescaler_core::Computation;
+
+    #[test]
+    fn a_record_round_trips_through_an_item() {
+        let record = PrimeRecord::new(
+            1_000_000_000_000,
+            Computation {
+                prime: 29_996_224_275_833,
+                calculator: "sieve".into(),
+                compute_micros: 12,
+            },
+            1_700_000_000_000,
+        );
+        assert_eq!(item_record(&record_item(&record)), Ok(record));
+    }
+
+    #[test]
+    fn an_item_without_a_prime_is_refused() {
+        let item = key_item(RecordKey::for_index(5));
+        assert!(matches!(item_record(&item), Err(StoreError::Failed(_))));
+    }
+}

@@ -1,0 +1,25 @@
+//! PrimeScaler's DynamoDB adapter.
+//!
+//! One table per node. An item is one cached nth prime:
+//!
+//! | attribute        | type | role                                  |
+//! |------------------|------|---------------------------------------|
+//! | `shard`          | N    | partition key: `shard_of(n)`          |
+//! | `n`              | N    | sort key                              |
+//! | `prime`          | N    | the nth prime                         |
+//! | `calculator`     | S    | which calculator computed it          |
+//! | `compute_micros` | N    | how long it took                      |
+//! | `computed_at`    | N    | when, in ms since the Unix epoch      |
+//!
+//! No type of the AWS SDK crosses this crate's public API except the client itself,
+//! which `main` builds once and hands in.
+
+mod client;
+mod item;
+mod store;
+mod table;
+
+pub use aws_sdk_dynamodb::Client;
+pub use client::{ClientSettings, connect};
+pub use store::DynamoStore;
+pub use table::{create_table, delete_table};

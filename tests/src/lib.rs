@@ -1,0 +1,234 @@
+//! The DynamoDB emulator fixture of PrimeScaler's integration tests.
+//!
+//! [`Emulator::start`] gives each test its own emulator:
+//! - LocalStack (image pinned to [`LOCALSTACK_TAG`]) through testcontainers, when a
+//!   Docker daemon answers;
+//! - otherwise moto server, spawned on a free loopback port from the project's venv.
+//!
+//! `PRIMESCALER_EMULATOR=moto` or `=localstack` forces the choice. The emulator stops
+//! when the fixture is dropped. Tests reach it through the real AWS SDK over HTTP.
+
+pub mod events;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use primescaler_api::{ApiConfig, LiveDeps};
+use primescaler_dynamo::{Client, ClientSettings, connect, create_table};
+use testcontainers_modules::localstack::LocalStack;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
+
+/// The LocalStack image tag: newer tags need an auth token.
+pub const LOCALSTACK_TAG: &str = "4.5";
+/// How long an emulator may take to answer after it starts.
+const READY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Which emulator runs behind a fixture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmulatorKind {
+    /// moto server, a local process.
+    Moto,
+    /// LocalStack, a container.
+    LocalStack,
+}
+
+enum Running {
+    Moto(Child),
+    /// Held so that the container lives as long as the fixture.
+    LocalStack {
+        _container: Box<ContainerAsync<LocalStack>>,
+    },
+}
+
+/// A running DynamoDB emulator, stopped on drop.
+pub struct Emulator {
+    endpoint: String,
+    kind: EmulatorKind,
+    running: Running,
+}
+
+impl Emulator {
+    /// Starts the emulator this machine supports, and waits until it answers.
+    pub async fn start() -> Self {
+        let kind = match std::env::var("PRIMESCALER_EMULATOR").as_deref() {
+            Ok("moto") => EmulatorKind::Moto,
+            Ok("localstack") => EmulatorKind::LocalStack,
+            _ if docker_answers() => EmulatorKind::LocalStack,
+            _ => EmulatorKind::Moto,
+        };
+        let emulator = match kind {
+            EmulatorKind::Moto => Self::start_moto(free_port()),
+            EmulatorKind::LocalStack => Self::start_localstack().await,
+        };
+        emulator.wait_until_ready().await;
+        emulator
+    }
+
+    /// Starts moto server on `port` of 127.0.0.1 (tests that restart a node reuse it).
+    pub fn start_moto(port: u16) -> Self {
+        let log_dir = workspace_root().join("target/emulator-logs");
+        std::fs::create_dir_all(&log_dir).expect("create target/emulator-logs");
+        let log = std::fs::File::create(log_dir.join(format!("moto-{port}.log")))
+            .expect("create the emulator log");
+        let child = Command::new(moto_server())
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("clone the log handle"))
+            .stderr(log)
+            .spawn()
+            .expect("spawn moto_server: run `make test`, which installs it into .venv");
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            kind: EmulatorKind::Moto,
+            running: Running::Moto(child),
+        }
+    }
+
+    async fn start_localstack() -> Self {
+        let container = LocalStack::default()
+            .with_tag(LOCALSTACK_TAG)
+            .with_env_var("SERVICES", "dynamodb")
+            .start()
+            .await
+            .expect("start LocalStack");
+        let port = container
+            .get_host_port_ipv4(4566)
+            .await
+            .expect("LocalStack's edge port");
+        Self {
+            endpoint: format!("http://127.0.0.1:{port}"),
+            kind: EmulatorKind::LocalStack,
+            running: Running::LocalStack {
+                _container: Box::new(container),
+            },
+        }
+    }
+
+    async fn wait_until_ready(&self) {
+        let mut settings = self.settings("us-east-1");
+        settings.attempt_timeout = Duration::from_secs(1);
+        settings.operation_timeout = Duration::from_secs(2);
+        let client = connect(&settings).await;
+        let started = Instant::now();
+        loop {
+            if client.list_tables().send().await.is_ok() {
+                return;
+            }
+            assert!(
+                started.elapsed() < READY_TIMEOUT,
+                "the {:?} emulator at {} did not answer within {READY_TIMEOUT:?}",
+                self.kind,
+                self.endpoint
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// The emulator's HTTP endpoint.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Which emulator this is.
+    pub fn kind(&self) -> EmulatorKind {
+        self.kind
+    }
+
+    /// Client settings that reach this emulator as `region`.
+    pub fn settings(&self, region: &str) -> ClientSettings {
+        ClientSettings::for_emulator(region, &self.endpoint)
+    }
+
+    /// A client for `region` of this emulator.
+    pub async fn client(&self, region: &str) -> Client {
+        connect(&self.settings(region)).await
+    }
+
+    /// Creates a table with a name no other test uses, in `region`; answers its name.
+    pub async fn fresh_table(&self, region: &str) -> String {
+        let name = format!("primes-{:016x}", fastrand::u64(..));
+        create_table(&self.client(region).await, &name)
+            .await
+            .expect("create a test table");
+        name
+    }
+}
+
+impl Emulator {
+    /// The API function's dependencies over a fresh table in `region`, serving n up to
+    /// `max_n`.
+    pub async fn api_deps(&self, region: &str, max_n: u64) -> LiveDeps {
+        let config = ApiConfig {
+            node: region.into(),
+            table: self.fresh_table(region).await,
+            max_n,
+        };
+        LiveDeps::connect(&config, &self.settings(region)).await
+    }
+}
+
+impl Drop for Emulator {
+    fn drop(&mut self) {
+        // A LocalStack container is removed by its own drop.
+        if let Running::Moto(child) = &mut self.running {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A loopback port that was free a moment ago.
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind a loopback port")
+}
+
+/// The workspace root: the parent of this crate.
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the tests crate sits in the workspace")
+        .to_path_buf()
+}
+
+/// moto_server from `MOTO_SERVER`, else the project's venv, else `PATH`.
+fn moto_server() -> PathBuf {
+    if let Some(path) = std::env::var_os("MOTO_SERVER") {
+        return path.into();
+    }
+    let venv = workspace_root().join(".venv/bin/moto_server");
+    if venv.exists() {
+        venv
+    } else {
+        "moto_server".into()
+    }
+}
+
+/// Whether a Docker daemon answers (`docker info` succeeds within a few seconds).
+fn docker_answers() -> bool {
+    let Ok(mut child) = Command::new("docker")
+        .arg("info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
