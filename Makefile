@@ -1,0 +1,51 @@
+# PrimeScaler: `make dev` runs the app locally, `make test` runs every check.
+# Both install what they need into the project (.venv) on first use.
+
+SHELL := /bin/bash
+VENV := .venv
+TOOLS := $(VENV)/.installed
+export SAM_CLI_TELEMETRY := 0
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: dev test tools lint unit smoke template build-arm64 sam-build clean
+
+## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam) in .venv
+tools: $(TOOLS)
+
+$(TOOLS): infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+## dev: the emulator, its tables and the functions under cargo lambda watch
+dev: tools
+	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## test: formatting, lints, unit, handler and integration tests, the template checks,
+## and a smoke test of `make dev`
+test: tools lint unit template smoke
+
+lint:
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: tools
+	cargo test --workspace
+
+template: tools
+	cfn-lint template.yaml
+	sam validate --lint --template template.yaml --region us-east-1
+
+smoke: tools
+	tests/dev_smoke.sh
+
+## build-arm64: the release zip of each function, as deployed (not run in CI)
+build-arm64: tools
+	cargo lambda build --release --arm64 --output-format zip
+
+## sam-build: what `sam deploy` uploads (slow; not run in CI)
+sam-build: tools
+	sam build --template template.yaml
+
+clean:
+	rm -rf target/dev target/emulator-logs .aws-sam

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Smoke test of `make dev`: starts infra/dev.sh on spare ports, checks the README's
+# promises over HTTP, then stops it with SIGTERM and checks that nothing is left.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+export PORT="${SMOKE_PORT:-9310}"
+export EMULATOR_PORT="${SMOKE_EMULATOR_PORT:-4610}"
+base="http://127.0.0.1:$PORT"
+log="$root/target/dev-smoke.log"
+mkdir -p target
+passed=0
+failed=0
+
+check() {
+  local what="$1" got="$2" want="$3"
+  if [ "$got" = "$want" ]; then
+    passed=$((passed + 1))
+    echo "ok   $what"
+  else
+    failed=$((failed + 1))
+    echo "FAIL $what: got '$got', want '$want'"
+  fi
+}
+
+setsid infra/dev.sh >"$log" 2>&1 &
+dev_pid=$!
+stop_dev() { kill -TERM "$dev_pid" 2>/dev/null || true; wait "$dev_pid" 2>/dev/null || true; }
+trap stop_dev EXIT
+
+for _ in $(seq 900); do
+  grep -q "PrimeScaler API:" "$log" && break
+  kill -0 "$dev_pid" 2>/dev/null || { cat "$log"; echo "FAIL infra/dev.sh exited early"; exit 1; }
+  sleep 1
+done
+grep -q "PrimeScaler API:" "$log" || { cat "$log"; echo "FAIL infra/dev.sh never became ready"; exit 1; }
+
+get() { curl -s "$base$1"; }
+status() { curl -s -o /dev/null -w '%{http_code}' -X "$1" "$base$2"; }
+
+check "GET /primes/100 is 541" "$(get /primes/100 | jq -r .prime)" 541
+check "GET /primes/100 again comes from the cache" "$(get /primes/100 | jq -r .source)" cache
+check "GET /primes/10000 is 104729" "$(get /primes/10000 | jq -r .prime)" 104729
+check "GET /primes/0 is a 400" "$(status GET /primes/0)" 400
+check "GET /primes/0 answers JSON" "$(get /primes/0 | jq -r .error)" n_out_of_range
+check "GET /primes/abc is a 400" "$(status GET /primes/abc)" 400
+check "POST /primes/5 is a 405" "$(status POST /primes/5)" 405
+check "an unknown route is a JSON 404" "$(get /no/such/route | jq -r .error)" not_found
+
+# 64 concurrent requests for one uncached n leave exactly one item.
+seq 64 | xargs -P 64 -I{} curl -s -o "target/dev-smoke-{}.json" "$base/primes/4242"
+primes="$(cat target/dev-smoke-*.json | jq -r .prime | sort -u | tr '\n' ' ')"
+rm -f target/dev-smoke-*.json
+check "64 concurrent answers agree" "$primes" "40471 "
+items="$(get '/cache?limit=10000' | jq '[.items[] | select(.n == 4242)] | length')"
+check "64 concurrent requests stored one item" "$items" 1
+
+check "DELETE /cache is a 200" "$(status DELETE /cache)" 200
+check "GET /cache after a reset has no items" "$(get /cache | jq '.items | length')" 0
+
+# SIGTERM stops everything that dev.sh started.
+kill -TERM "$dev_pid"
+wait "$dev_pid" 2>/dev/null || true
+trap - EXIT
+sleep 1
+still=""
+for port in "$PORT" "$EMULATOR_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then still="$still $port"; fi
+done
+check "SIGTERM stopped the emulator and the functions" "${still:-none}" none
+
+echo "dev smoke: $passed passed, $failed failed"
+[ "$failed" = 0 ]
