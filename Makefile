@@ -7,15 +7,22 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools lint unit smoke template build-arm64 sam-build clean
+.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator build-arm64 sam-build clean
 
-## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam) in .venv
+## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
 
 $(TOOLS): infra/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
 	touch $@
+
+## reference-tools: Debian's primesieve and primecount, the calculators' references
+reference-tools:
+	@command -v primesieve >/dev/null && command -v primecount >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq primesieve primecount >/dev/null; }
 
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
@@ -25,11 +32,11 @@ dev: tools
 ## and a smoke test of `make dev`
 test: tools lint unit template smoke
 
-lint:
+lint: tools
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
-unit: tools
+unit: tools reference-tools
 	cargo test --workspace
 
 template: tools
@@ -38,6 +45,10 @@ template: tools
 
 smoke: tools
 	tests/dev_smoke.sh
+
+## bench-calculator: ours vs primal vs the primecount command; writes docs/benchmarks.md
+bench-calculator: tools reference-tools
+	cargo bench -p primescaler-calculator --bench nth_prime
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools

@@ -10,7 +10,7 @@
 #   EMULATOR_PORT      the emulator's port (default 4566)
 #   NODE_REGION        the node's region (default us-east-1)
 #   TABLE_NAME         the node's table (default primescaler-primes)
-#   MAX_N              the largest n served (default 10000)
+#   MAX_N              the largest n served (default 10^12)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
 set -euo pipefail
 
@@ -34,7 +34,7 @@ export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${EMULATOR_PORT}"
 export TABLE_NAME="${TABLE_NAME:-primescaler-primes}"
-export MAX_N="${MAX_N:-10000}"
+export MAX_N="${MAX_N:-1000000000000}"
 export NODES="$NODE_REGION"
 export PATH="$root/.venv/bin:$PATH"
 

@@ -42,6 +42,7 @@ status() { curl -s -o /dev/null -w '%{http_code}' -X "$1" "$base$2"; }
 check "GET /primes/100 is 541" "$(get /primes/100 | jq -r .prime)" 541
 check "GET /primes/100 again comes from the cache" "$(get /primes/100 | jq -r .source)" cache
 check "GET /primes/10000 is 104729" "$(get /primes/10000 | jq -r .prime)" 104729
+check "GET /primes/1000000000 is 22801763489" "$(get /primes/1000000000 | jq -r .prime)" 22801763489
 check "GET /primes/0 is a 400" "$(status GET /primes/0)" 400
 check "GET /primes/0 answers JSON" "$(get /primes/0 | jq -r .error)" n_out_of_range
 check "GET /primes/abc is a 400" "$(status GET /primes/abc)" 400

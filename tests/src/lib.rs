@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use primescaler_api::{ApiConfig, LiveDeps};
+use primescaler_calculator::GuardSettings;
 use primescaler_dynamo::{Client, ClientSettings, connect, create_table};
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
@@ -161,10 +162,22 @@ impl Emulator {
     /// The API function's dependencies over a fresh table in `region`, serving n up to
     /// `max_n`.
     pub async fn api_deps(&self, region: &str, max_n: u64) -> LiveDeps {
+        self.api_deps_guarded(region, max_n, GuardSettings::default())
+            .await
+    }
+
+    /// As [`Emulator::api_deps`], with the calculators' `guard` settings.
+    pub async fn api_deps_guarded(
+        &self,
+        region: &str,
+        max_n: u64,
+        guard: GuardSettings,
+    ) -> LiveDeps {
         let config = ApiConfig {
             node: region.into(),
             table: self.fresh_table(region).await,
             max_n,
+            guard,
         };
         LiveDeps::connect(&config, &self.settings(region)).await
     }

@@ -82,7 +82,7 @@ async fn every_event_shape_computes_then_hits_the_cache() {
         assert_eq!(second["prime"], 541);
         assert_eq!(first["node"], REGION);
         assert_eq!(first["shard"], shard_of(100));
-        assert_eq!(first["calculator"], "sieve");
+        assert_eq!(first["calculator"], "primecount");
         assert!(first["compute_micros"].is_u64());
         assert_eq!(second["computed_at"], first["computed_at"]);
         assert!(first["computed_at"].as_str().unwrap().ends_with('Z'));
@@ -387,6 +387,7 @@ async fn store_failures_answer_json_without_internals() {
             node: REGION.into(),
             table: "no-such-table".into(),
             max_n: MAX_N,
+            guard: Default::default(),
         };
         LiveDeps::connect(&config, &emulator.settings(REGION)).await
     };
@@ -452,4 +453,58 @@ async fn sixty_four_concurrent_requests_for_one_n_store_one_item() {
     let records = stored(&deps).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].prime, 5_903);
+}
+
+#[tokio::test]
+async fn a_failing_primary_falls_back_and_is_counted() {
+    use primescaler_calculator::{FaultInjection, FaultKind, GuardSettings};
+    for kind in [FaultKind::Panic, FaultKind::Wrong] {
+        // GIVEN a function whose primary calculator always fails this way
+        let emulator = Emulator::start().await;
+        let guard = GuardSettings {
+            faults: FaultInjection { rate: 1.0, kind },
+            ..GuardSettings::default()
+        };
+        let deps = emulator.api_deps_guarded(REGION, MAX_N, guard).await;
+
+        // WHEN n = 1,000 is computed
+        let (status, body) = call(&deps, "GET", "/primes/1000").await;
+
+        // THEN the fallback answers the right prime, says why, and is counted
+        assert_eq!(status, StatusCode::OK, "{kind:?}: {body}");
+        assert_eq!(body["prime"], 7_919);
+        assert_eq!(body["calculator"], "sieve");
+        assert!(
+            body["fallback_reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("primary ")
+        );
+        let (_, stats) = call(&deps, "GET", "/stats").await;
+        assert_eq!(stats["instance"]["fallbacks"], 1, "{stats}");
+        assert_eq!(stored(&deps).await[0].prime, 7_919);
+    }
+}
+
+#[tokio::test]
+async fn n_up_to_10_12_is_served_by_default() {
+    // GIVEN the default configuration's limit
+    let emulator = Emulator::start().await;
+    let deps = emulator
+        .api_deps(REGION, primescaler_api::DEFAULT_MAX_N)
+        .await;
+
+    // WHEN the largest n is asked for, and one above it
+    let (status, body) = call(&deps, "GET", "/primes/1000000000000").await;
+    let (above_status, above) = call(&deps, "GET", "/primes/1000000000001").await;
+
+    // THEN the first is p(10^12) by the primary, and the second names the limit
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["prime"], 29_996_224_275_833u64);
+    assert_eq!(body["calculator"], "primecount");
+    assert_eq!(above_status, StatusCode::BAD_REQUEST);
+    assert!(
+        above["message"].as_str().unwrap().contains("1000000000000"),
+        "{above}"
+    );
 }

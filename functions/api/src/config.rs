@@ -1,9 +1,10 @@
 //! The function's configuration, read from its environment.
 
+use primescaler_calculator::GuardSettings;
 use thiserror::Error;
 
 /// The default largest n served.
-pub const DEFAULT_MAX_N: u64 = 10_000;
+pub const DEFAULT_MAX_N: u64 = 1_000_000_000_000;
 /// The default table name.
 pub const DEFAULT_TABLE: &str = "primescaler-primes";
 
@@ -13,14 +14,17 @@ pub const DEFAULT_TABLE: &str = "primescaler-primes";
 pub struct ConfigError(String);
 
 /// The API function's settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
     /// The node this function stores on: its AWS region (`AWS_REGION`).
     pub node: String,
     /// The node's table (`TABLE_NAME`, default `primescaler-primes`).
     pub table: String,
-    /// The largest n served (`MAX_N`, default 10,000).
+    /// The largest n served (`MAX_N`, default 10^12).
     pub max_n: u64,
+    /// The calculators' budgets and injected faults (`PRIMARY_BUDGET_MS`,
+    /// `FALLBACK_BUDGET_MS`, `PRIMARY_FAULT_RATE`, `PRIMARY_FAULT_KIND`).
+    pub guard: GuardSettings,
 }
 
 impl ApiConfig {
@@ -49,7 +53,13 @@ impl ApiConfig {
                     ConfigError(format!("MAX_N must be a whole number ≥ 1, not {raw:?}"))
                 })?,
         };
-        Ok(Self { node, table, max_n })
+        let guard = GuardSettings::from_lookup(&lookup).map_err(ConfigError)?;
+        Ok(Self {
+            node,
+            table,
+            max_n,
+            guard,
+        })
     }
 }
 
@@ -75,6 +85,7 @@ mod tests {
                 node: "eu-west-1".into(),
                 table: DEFAULT_TABLE.into(),
                 max_n: DEFAULT_MAX_N,
+                guard: GuardSettings::default(),
             }
         );
     }
@@ -98,5 +109,6 @@ mod tests {
         assert!(read(&[]).is_err());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "0")]).is_err());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "ten")]).is_err());
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("PRIMARY_FAULT_RATE", "2")]).is_err());
     }
 }

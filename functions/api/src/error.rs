@@ -88,6 +88,11 @@ impl From<ServiceError> for ApiError {
                 "unavailable",
                 "the store is unavailable; try again shortly",
             ),
+            ServiceError::Compute(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "calculator_unavailable",
+                "no calculator could answer within its time budget; try again",
+            ),
             _ => Self::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal",

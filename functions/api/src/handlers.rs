@@ -72,6 +72,7 @@ where
                 node = %lookup.node,
                 source = lookup.source.as_str(),
                 calculator = %lookup.record.calculator,
+                fallback_reason = lookup.fallback_reason.as_deref(),
                 "served"
             );
             Ok(prime_body(&lookup, deps.instance.id(), cold_start))
@@ -106,6 +107,10 @@ where
             Ok(json!({
                 "nodes": [{ "node": service.node(), "items": items, "up": true }],
                 "items": items,
+                "instance": {
+                    "id": deps.instance.id(),
+                    "fallbacks": service.calculator().fallback_count(),
+                },
             }))
         }
         Route::Health => Ok(json!({
@@ -154,7 +159,7 @@ fn single<'q>(
 fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
     let record = &lookup.record;
     let computed_at = UNIX_EPOCH + Duration::from_millis(record.computed_at_ms);
-    json!({
+    let mut body = json!({
         "n": record.key.n,
         "prime": record.prime,
         "source": lookup.source.as_str(),
@@ -165,7 +170,11 @@ fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
         "computed_at": humantime::format_rfc3339_millis(computed_at).to_string(),
         "instance": instance,
         "cold_start": cold_start,
-    })
+    });
+    if let Some(reason) = &lookup.fallback_reason {
+        body["fallback_reason"] = reason.as_str().into();
+    }
+    body
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {

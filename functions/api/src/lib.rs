@@ -11,13 +11,13 @@ mod handlers;
 mod instance;
 mod routes;
 
-pub use config::{ApiConfig, ConfigError};
+pub use config::{ApiConfig, ConfigError, DEFAULT_MAX_N};
 pub use error::ApiError;
 pub use handlers::handle;
 pub use instance::Instance;
 pub use routes::{MAX_PAGE_LIMIT, Route, parse_cursor};
 
-use primescaler_calculator::SieveCalculator;
+use primescaler_calculator::GuardedCalculator;
 use primescaler_core::PrimeService;
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
 
@@ -42,8 +42,8 @@ impl<S, C> Deps<S, C> {
     }
 }
 
-/// The dependencies of the deployed function: DynamoDB and the sieve.
-pub type LiveDeps = Deps<DynamoStore, SieveCalculator>;
+/// The dependencies of the deployed function: DynamoDB and the guarded calculator.
+pub type LiveDeps = Deps<DynamoStore, GuardedCalculator>;
 
 impl LiveDeps {
     /// Reads [`ApiConfig`] from the environment and connects to the node's table.
@@ -55,6 +55,7 @@ impl LiveDeps {
     /// Connects to the table named by `config` with the client `settings`.
     pub async fn connect(config: &ApiConfig, settings: &ClientSettings) -> Self {
         let store = DynamoStore::new(connect(settings).await, &config.table);
-        Self::new(store, SieveCalculator, &config.node, config.max_n)
+        let calculator = GuardedCalculator::new(config.guard);
+        Self::new(store, calculator, &config.node, config.max_n)
     }
 }

@@ -1,36 +1,18 @@
-//! The nth prime.
+//! The nth prime, for n from 1 to 10^12 and beyond.
 //!
-//! [`sieve::nth_prime`] is a segmented sieve of Eratosthenes: simple, obviously correct,
-//! and fast enough for the grid's range. [`SieveCalculator`] runs it on tokio's blocking
-//! pool and times it, as the service's [`PrimeCalculator`].
+//! - [`primary`]: libprimecount (Gourdon's algorithm and a segmented sieve), through the
+//!   `primecount` crate, single-threaded. Chosen by measurement: see `docs/benchmarks.md`.
+//! - [`sieve`]: the fallback, a segmented sieve of Eratosthenes in plain Rust: simple,
+//!   obviously correct, tested on its own, and able to stop at a deadline.
+//! - [`guarded`]: the runner that tries the primary under a time budget, catches its
+//!   panics, checks its answer ([`check`]), and falls back to the sieve.
+//! - [`fault`]: injected primary failures, to show and test the fallback.
 
+pub mod check;
+pub mod fault;
+pub mod guarded;
+pub mod primary;
 pub mod sieve;
 
-use std::time::Instant;
-
-use primescaler_core::{Computation, ComputeError, PrimeCalculator};
-
-/// The service's calculator: the segmented sieve, run on the blocking pool.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SieveCalculator;
-
-impl SieveCalculator {
-    /// The name this calculator reports in responses.
-    pub const NAME: &'static str = "sieve";
-}
-
-impl PrimeCalculator for SieveCalculator {
-    async fn compute(&self, n: u64) -> Result<Computation, ComputeError> {
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let prime = sieve::nth_prime(n);
-            Computation {
-                prime,
-                calculator: Self::NAME.to_string(),
-                compute_micros: started.elapsed().as_micros() as u64,
-            }
-        })
-        .await
-        .map_err(|join| ComputeError(format!("the sieve did not finish: {join}")))
-    }
-}
+pub use fault::{FaultInjection, FaultKind};
+pub use guarded::{FALLBACK_NAME, GuardSettings, GuardedCalculator, PRIMARY_NAME};

@@ -1,6 +1,8 @@
 //! A segmented sieve of Eratosthenes over odd numbers, walking upward until it has
 //! counted n primes.
 
+use std::time::Instant;
+
 /// Odd numbers covered by one segment (one byte each): small enough to stay in L2.
 const SEGMENT_ODDS: usize = 1 << 17;
 
@@ -37,9 +39,21 @@ pub fn primes_up_to(limit: u64) -> Vec<u64> {
 /// # Panics
 /// When n is 0.
 pub fn nth_prime(n: u64) -> u64 {
+    nth_prime_until(n, None).expect("no deadline was set")
+}
+
+/// The nth prime, or `None` when `deadline` passes first (checked once a segment).
+///
+/// # Panics
+/// When n is 0.
+pub fn nth_prime_before(n: u64, deadline: Instant) -> Option<u64> {
+    nth_prime_until(n, Some(deadline))
+}
+
+fn nth_prime_until(n: u64, deadline: Option<Instant>) -> Option<u64> {
     assert!(n >= 1, "primes are counted from n = 1");
     if n == 1 {
-        return 2;
+        return Some(2);
     }
     let bound = nth_prime_upper_bound(n);
     let base: Vec<u64> = primes_up_to(bound.isqrt() + 1)
@@ -52,6 +66,9 @@ pub fn nth_prime(n: u64) -> u64 {
     let mut is_composite = vec![false; SEGMENT_ODDS];
     let mut low = 3u64; // odd; the segment covers low, low + 2, …
     loop {
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return None;
+        }
         let high = low + 2 * SEGMENT_ODDS as u64; // exclusive
         is_composite.fill(false);
         for (p, next) in base.iter().zip(next_odd.iter_mut()) {
@@ -69,7 +86,7 @@ pub fn nth_prime(n: u64) -> u64 {
             if !composite {
                 remaining -= 1;
                 if remaining == 0 {
-                    return low + 2 * i as u64;
+                    return Some(low + 2 * i as u64);
                 }
             }
         }
@@ -122,6 +139,14 @@ mod tests {
     fn crosses_segment_boundaries() {
         // π(10^7) = 664,579 and the 664,579th prime is 9,999,991: dozens of segments in.
         assert_eq!(nth_prime(664_579), 9_999_991);
+    }
+
+    #[test]
+    fn stops_at_its_deadline() {
+        let past = Instant::now();
+        assert_eq!(nth_prime_before(1_000_000_000, past), None);
+        let later = Instant::now() + std::time::Duration::from_secs(60);
+        assert_eq!(nth_prime_before(1_000, later), Some(7_919));
     }
 
     #[test]

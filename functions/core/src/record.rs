@@ -30,6 +30,8 @@ pub struct Computation {
     pub calculator: String,
     /// How long the calculation took, in microseconds.
     pub compute_micros: u64,
+    /// Why the primary calculator was passed over, when the fallback answered.
+    pub fallback_reason: Option<String>,
 }
 
 /// One cached nth prime, as stored.
@@ -88,4 +90,6 @@ pub struct Lookup {
     pub source: Source,
     /// The node (region) that holds the record.
     pub node: String,
+    /// Why the fallback calculator answered, when this request computed with it.
+    pub fallback_reason: Option<String>,
 }

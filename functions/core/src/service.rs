@@ -20,6 +20,11 @@ pub struct ComputeError(pub String);
 pub trait PrimeCalculator {
     /// The nth prime, with the calculator's name and timing.
     fn compute(&self, n: u64) -> impl Future<Output = Result<Computation, ComputeError>> + Send;
+
+    /// How many times this instance fell back to a secondary calculator.
+    fn fallback_count(&self) -> u64 {
+        0
+    }
 }
 
 /// A failure of the service, by the part that failed.
@@ -63,11 +68,17 @@ impl<S, C> PrimeService<S, C> {
         &self.store
     }
 
+    /// The calculator.
+    pub fn calculator(&self) -> &C {
+        &self.calculator
+    }
+
     fn lookup(&self, record: PrimeRecord, source: Source) -> Lookup {
         Lookup {
             record,
             source,
             node: self.node.clone(),
+            fallback_reason: None,
         }
     }
 }
@@ -86,10 +97,16 @@ where
             return Ok(self.lookup(record, Source::Cache));
         }
         let computation = self.calculator.compute(n).await?;
+        let fallback_reason = computation.fallback_reason.clone();
         let fresh = PrimeRecord::new(n, computation, now_ms());
         for _ in 0..PUT_ATTEMPTS {
             match self.store.put_record_if_absent(&fresh).await? {
-                PutOutcome::Stored => return Ok(self.lookup(fresh, Source::Computed)),
+                PutOutcome::Stored => {
+                    return Ok(Lookup {
+                        fallback_reason,
+                        ..self.lookup(fresh, Source::Computed)
+                    });
+                }
                 PutOutcome::AlreadyPresent => {
                     // Another request won the race: answer with what it stored.
                     if let Some(stored) = self.store.get_record(key).await? {
@@ -217,6 +234,7 @@ mod tests {
                 prime: self.prime,
                 calculator: "fixed".into(),
                 compute_micros: 1,
+                fallback_reason: None,
             })
         }
     }
@@ -228,6 +246,7 @@ mod tests {
                 prime,
                 calculator: "rival".into(),
                 compute_micros: 7,
+                fallback_reason: None,
             },
             42,
         )

@@ -76,6 +76,7 @@ mod tests {
                 prime: 29_996_224_275_833,
                 calculator: "sieve".into(),
                 compute_micros: 12,
+                fallback_reason: None,
             },
             1_700_000_000_000,
         );

@@ -1,0 +1,175 @@
+//! The nth-prime benchmark: our primary engine beside `primal` and the `primecount`
+//! command (single-threaded), in one run, on one machine.
+//!
+//! Run: `make bench-calculator` (or `cargo bench -p primescaler-calculator --bench nth_prime`).
+//! It prints one table and writes it into `docs/benchmarks.md`.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use primescaler_calculator::{primary, sieve};
+
+/// The n measured, as (label, n).
+const CASES: [(&str, u64); 6] = [
+    ("10^6", 1_000_000),
+    ("10^8", 100_000_000),
+    ("10^9", 1_000_000_000),
+    ("10^10", 10_000_000_000),
+    ("10^11", 100_000_000_000),
+    ("10^12", 1_000_000_000_000),
+];
+/// primal and the fallback sieve walk every number up to p(n): they are timed up to here.
+const SIEVE_MAX_N: u64 = 1_000_000_000;
+const RUNS: usize = 5;
+
+/// The best of `runs` timings of `f`, with its answer.
+fn best_of(runs: usize, mut f: impl FnMut() -> u64) -> (u64, Duration) {
+    let mut best = Duration::MAX;
+    let mut answer = 0;
+    for _ in 0..runs {
+        let started = Instant::now();
+        answer = f();
+        best = best.min(started.elapsed());
+    }
+    (answer, best)
+}
+
+/// The wall time of the primecount command with no work to do: its process start-up.
+fn primecount_startup() -> Duration {
+    primecount_cli(1).2
+}
+
+/// The primecount command: its answer, its own compute time (`--time`, printed in ms
+/// steps), and its wall time.
+fn primecount_cli(n: u64) -> (u64, Duration, Duration) {
+    let mut best_inner = Duration::MAX;
+    let mut best_wall = Duration::MAX;
+    let mut answer = 0;
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let output = Command::new("primecount")
+            .args([&n.to_string(), "-n", "-t1", "--time"])
+            .output()
+            .expect("run primecount (apt-get install primecount)");
+        best_wall = best_wall.min(started.elapsed());
+        let text = String::from_utf8_lossy(&output.stdout);
+        let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+        answer = lines
+            .next()
+            .and_then(|l| l.trim().parse().ok())
+            .expect("an nth prime");
+        let seconds: f64 = text
+            .lines()
+            .find_map(|l| l.strip_prefix("Seconds:"))
+            .and_then(|s| s.trim().parse().ok())
+            .expect("primecount --time prints Seconds:");
+        best_inner = best_inner.min(Duration::from_secs_f64(seconds));
+    }
+    (answer, best_inner, best_wall)
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.3}", d.as_secs_f64() * 1e3)
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn main() {
+    let startup = primecount_startup();
+    let mut rows = Vec::new();
+    for (label, n) in CASES {
+        let (ours, ours_time) = best_of(RUNS, || primary::nth_prime(n).expect("primary answers"));
+        let (reference, cli_inner, cli_wall) = primecount_cli(n);
+        // `--time` prints whole milliseconds; below 50 ms the wall time less the process
+        // start-up is the finer measure of primecount's own work.
+        let cli_work = if cli_inner >= Duration::from_millis(50) {
+            cli_inner
+        } else {
+            cli_wall.saturating_sub(startup).max(cli_inner)
+        };
+        assert_eq!(
+            ours, reference,
+            "n = {label}: ours {ours}, primecount {reference}"
+        );
+        let sieves = (n <= SIEVE_MAX_N).then(|| {
+            let runs = if n < SIEVE_MAX_N { 3 } else { 1 };
+            let (by_primal, primal_time) = best_of(runs, || {
+                primal::StreamingSieve::nth_prime(n as usize) as u64
+            });
+            let (by_sieve, sieve_time) = best_of(runs, || sieve::nth_prime(n));
+            assert_eq!(by_primal, ours, "primal disagrees at n = {label}");
+            assert_eq!(
+                by_sieve, ours,
+                "the fallback sieve disagrees at n = {label}"
+            );
+            (primal_time, sieve_time)
+        });
+        let ratio = ours_time.as_secs_f64() / cli_work.as_secs_f64();
+        let (primal_cell, primal_ratio, sieve_cell) = match sieves {
+            Some((p, s)) => (
+                ms(p),
+                format!("{:.1}×", p.as_secs_f64() / ours_time.as_secs_f64()),
+                ms(s),
+            ),
+            None => ("—".into(), "—".into(), "—".into()),
+        };
+        let row = format!(
+            "| {label} | {ours} | {} | {} | {} | {} | {ratio:.2} | {primal_cell} | {primal_ratio} | {sieve_cell} |",
+            ms(ours_time),
+            ms(cli_work),
+            ms(cli_inner),
+            ms(cli_wall),
+        );
+        println!("{row}");
+        rows.push(row);
+    }
+
+    let date = Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let section = format!(
+        "## nth prime: primary calculator\n\n\
+         Command: `make bench-calculator` (`cargo bench -p primescaler-calculator --bench nth_prime`).  \n\
+         Machine: {cpu}, {cores} cores; {date}. Best of {RUNS} runs (primal and the fallback: 3, or 1 at 10^9), all single-threaded.\n\n\
+         - **ours**: `primary::nth_prime` (libprimecount 7.2 through the `primecount` crate, built without OpenMP), in process.\n\
+         - **primecount**: the Debian `primecount` command (7.6), `primecount N -n -t1 --time`. **primecount ms** is its work: the `Seconds:` it prints, or, below 50 ms where that is too coarse, its wall time less its start-up ({startup_ms} ms, the wall time of `primecount 1 -n`). Its `--time` and whole wall time are shown too.\n\
+         - **ratio**: ours ÷ primecount ms (target ≤ 1.5).\n\
+         - **primal**: `primal::StreamingSieve::nth_prime`, and **fallback**: our `sieve::nth_prime`, timed up to n = 10^9 (they sieve every number up to p(n)); **primal ÷ ours** is how many times slower primal is.\n\n\
+         | n | p(n) | ours ms | primecount ms | primecount --time ms | primecount wall ms | ratio | primal ms | primal ÷ ours | fallback ms |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n\
+         {}\n",
+        rows.join("\n"),
+        cpu = cpu_model(),
+        startup_ms = ms(startup),
+    );
+    write_section(&section);
+    println!("\nwritten to docs/benchmarks.md");
+}
+
+/// Replaces this benchmark's section of docs/benchmarks.md, keeping the others.
+fn write_section(section: &str) {
+    const START: &str = "<!-- bench:nth-prime:start -->";
+    const END: &str = "<!-- bench:nth-prime:end -->";
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let block = format!("{START}\n{section}{END}");
+    let new = match (old.find(START), old.find(END)) {
+        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &old[..s], &old[e + END.len()..]),
+        _ => format!("{}\n{block}\n", old.trim_end()),
+    };
+    std::fs::write(&path, new).expect("write docs/benchmarks.md");
+}

@@ -1,0 +1,61 @@
+//! Both calculators against the reference implementations: Debian's `primesieve` and
+//! `primecount` commands (installed by `make test`).
+
+use std::process::Command;
+
+use primescaler_calculator::{primary, sieve};
+
+fn run(program: &str, args: &[&str]) -> String {
+    let output = Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {program} (make test installs it): {e}"));
+    assert!(output.status.success(), "{program} {args:?} failed");
+    String::from_utf8(output.stdout).expect("UTF-8 output")
+}
+
+#[test]
+fn every_grid_n_agrees_with_primesieve() {
+    // GIVEN the primes up to p(10,000) = 104,729, listed by primesieve
+    let listed: Vec<u64> = run("primesieve", &["104729", "--print"])
+        .lines()
+        .map(|l| l.trim().parse().expect("a prime per line"))
+        .collect();
+    assert_eq!(listed.len(), 10_000);
+
+    // WHEN each calculator answers n = 1..=10,000
+    // THEN both agree with the list at every n
+    for (i, &expected) in listed.iter().enumerate() {
+        let n = i as u64 + 1;
+        assert_eq!(primary::nth_prime(n), Ok(expected), "primary, n = {n}");
+        assert_eq!(sieve::nth_prime(n), expected, "fallback, n = {n}");
+    }
+}
+
+#[test]
+fn a_thousand_random_n_up_to_10_12_agree_with_primecount() {
+    // GIVEN 1,000 random n, log-uniform over 1..=10^12 (every magnitude is covered),
+    // plus a few uniform ones near the top; the seed is printed to replay a failure
+    let seed = std::env::var("REFERENCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("REFERENCE_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut cases: Vec<u64> = (0..990)
+        .map(|_| 10f64.powf(rng.f64() * 12.0).round().max(1.0) as u64)
+        .collect();
+    cases.extend((0..10).map(|_| rng.u64(1..=1_000_000_000_000)));
+
+    for n in cases {
+        // WHEN the primary answers n
+        let ours = primary::nth_prime(n).expect("the primary answers");
+
+        // THEN primecount gives the same prime
+        let reference: u64 = run("primecount", &[&n.to_string(), "-n"])
+            .trim()
+            .parse()
+            .expect("primecount prints the prime");
+        assert_eq!(ours, reference, "n = {n} (seed {seed})");
+    }
+}
