@@ -7,7 +7,7 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator build-arm64 sam-build clean
+.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator bench-placement build-arm64 sam-build clean
 
 ## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
@@ -49,6 +49,10 @@ smoke: tools
 ## bench-calculator: ours vs primal vs the primecount command; writes docs/benchmarks.md
 bench-calculator: tools reference-tools
 	cargo bench -p primescaler-calculator --bench nth_prime
+
+## bench-placement: ring vs rendezvous vs Maglev balance and movement; writes docs/benchmarks.md
+bench-placement: tools
+	cargo bench -p primescaler-cluster --bench placement
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools

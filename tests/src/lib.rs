@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use primescaler_api::{ApiConfig, LiveDeps};
 use primescaler_calculator::GuardSettings;
+use primescaler_cluster::{ClusterConfig, Strategy};
 use primescaler_dynamo::{Client, ClientSettings, connect, create_table};
 use testcontainers_modules::localstack::LocalStack;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
@@ -173,14 +174,56 @@ impl Emulator {
         max_n: u64,
         guard: GuardSettings,
     ) -> LiveDeps {
-        let config = ApiConfig {
-            node: region.into(),
-            table: self.fresh_table(region).await,
+        let table = self.fresh_table(region).await;
+        let cluster = cluster_config(&[(region, self)], Strategy::default(), region);
+        LiveDeps::connect(&ApiConfig {
+            cluster,
+            table,
             max_n,
             guard,
-        };
-        LiveDeps::connect(&config, &self.settings(region)).await
+        })
+        .await
     }
+}
+
+/// A cluster of `nodes`, each a region on its own emulator, storing with `strategy`,
+/// beside the node named `local`.
+pub fn cluster_config(
+    nodes: &[(&str, &Emulator)],
+    strategy: Strategy,
+    local: &str,
+) -> ClusterConfig {
+    let names: Vec<&str> = nodes.iter().map(|(name, _)| *name).collect();
+    let endpoints: Vec<String> = nodes
+        .iter()
+        .map(|(name, emulator)| format!("{name}={}", emulator.endpoint()))
+        .collect();
+    let vars = [
+        ("NODES", names.join(",")),
+        ("NODE_ENDPOINTS", endpoints.join(",")),
+        ("LOCAL_NODE", local.to_string()),
+        ("STRATEGY", strategy.as_str().to_string()),
+        ("NODE_TIMEOUT_MS", "2000".to_string()),
+        ("BREAKER_COOLDOWN_MS", "500".to_string()),
+    ];
+    ClusterConfig::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.clone())
+    })
+    .expect("a valid test cluster")
+}
+
+/// Creates one table, with a name no other test uses, on each node's emulator; answers
+/// its name.
+pub async fn fresh_cluster_table(nodes: &[(&str, &Emulator)]) -> String {
+    let name = format!("primes-{:016x}", fastrand::u64(..));
+    for (region, emulator) in nodes {
+        create_table(&emulator.client(region).await, &name)
+            .await
+            .expect("create a test table");
+    }
+    name
 }
 
 impl Drop for Emulator {

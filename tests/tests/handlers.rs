@@ -49,9 +49,8 @@ fn decode(response: Response<Body>) -> (StatusCode, Value) {
 }
 
 async fn stored(deps: &LiveDeps) -> Vec<PrimeRecord> {
-    let mut records = deps
-        .service
-        .store()
+    let mut records = deps.service.nodes()[0]
+        .store
         .scan_records(None, 10_000)
         .await
         .expect("scan the table")
@@ -373,6 +372,10 @@ async fn stats_and_health_report_the_node() {
     assert_eq!(stats["items"], 3);
     assert_eq!(stats["nodes"][0]["node"], REGION);
     assert_eq!(stats["nodes"][0]["items"], 3);
+    assert_eq!(stats["nodes"][0]["up"], true);
+    assert_eq!(stats["totals"]["requests"], 3);
+    assert_eq!(stats["totals"]["misses"], 3);
+    assert_eq!(stats["totals"]["hits"], 0);
     assert_eq!(health_status, StatusCode::OK);
     assert_eq!(health["status"], "ok");
     assert_eq!(health["max_n"], MAX_N);
@@ -384,12 +387,16 @@ async fn store_failures_answer_json_without_internals() {
     let emulator = Emulator::start().await;
     let missing_table = {
         let config = primescaler_api::ApiConfig {
-            node: REGION.into(),
+            cluster: primescaler_tests::cluster_config(
+                &[(REGION, &emulator)],
+                Default::default(),
+                REGION,
+            ),
             table: "no-such-table".into(),
             max_n: MAX_N,
             guard: Default::default(),
         };
-        LiveDeps::connect(&config, &emulator.settings(REGION)).await
+        LiveDeps::connect(&config).await
     };
     let stopped = {
         let doomed = Emulator::start().await;
@@ -402,9 +409,9 @@ async fn store_failures_answer_json_without_internals() {
     let (missing_status, missing_body) = call(&missing_table, "GET", "/primes/9").await;
     let (stopped_status, stopped_body) = call(&stopped, "GET", "/primes/9").await;
 
-    // THEN the first is a 500 and the second a 503, and neither leaks internals
-    assert_eq!(missing_status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(missing_body["error"], "internal");
+    // THEN both are a 503 (a node without its table is down), and neither leaks internals
+    assert_eq!(missing_status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(missing_body["error"], "unavailable");
     assert_eq!(stopped_status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(stopped_body["error"], "unavailable");
     for body in [missing_body, stopped_body] {

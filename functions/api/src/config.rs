@@ -1,6 +1,7 @@
 //! The function's configuration, read from its environment.
 
 use primescaler_calculator::GuardSettings;
+use primescaler_cluster::ClusterConfig;
 use thiserror::Error;
 
 /// The default largest n served.
@@ -16,9 +17,9 @@ pub struct ConfigError(String);
 /// The API function's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ApiConfig {
-    /// The node this function stores on: its AWS region (`AWS_REGION`).
-    pub node: String,
-    /// The node's table (`TABLE_NAME`, default `primescaler-primes`).
+    /// The nodes, the local one and the strategy (see [`ClusterConfig`]).
+    pub cluster: ClusterConfig,
+    /// Every node's table (`TABLE_NAME`, default `primescaler-primes`).
     pub table: String,
     /// The largest n served (`MAX_N`, default 10^12).
     pub max_n: u64,
@@ -35,10 +36,7 @@ impl ApiConfig {
 
     /// Reads the settings through `lookup`, which answers a variable's value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let node = lookup("AWS_REGION")
-            .or_else(|| lookup("AWS_DEFAULT_REGION"))
-            .filter(|r| !r.is_empty())
-            .ok_or_else(|| ConfigError("AWS_REGION is not set".into()))?;
+        let cluster = ClusterConfig::from_lookup(&lookup).map_err(ConfigError)?;
         let table = lookup("TABLE_NAME")
             .filter(|t| !t.is_empty())
             .unwrap_or_else(|| DEFAULT_TABLE.into());
@@ -55,7 +53,7 @@ impl ApiConfig {
         };
         let guard = GuardSettings::from_lookup(&lookup).map_err(ConfigError)?;
         Ok(Self {
-            node,
+            cluster,
             table,
             max_n,
             guard,
@@ -82,7 +80,7 @@ mod tests {
         assert_eq!(
             config,
             ApiConfig {
-                node: "eu-west-1".into(),
+                cluster: ClusterConfig::single("eu-west-1"),
                 table: DEFAULT_TABLE.into(),
                 max_n: DEFAULT_MAX_N,
                 guard: GuardSettings::default(),

@@ -4,10 +4,9 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
-use primescaler_core::{
-    ClearRecords, CountRecords, EvictRecord, GetRecord, Lookup, PrimeCalculator, PutRecordIfAbsent,
-    ScanRecords,
-};
+use primescaler_cluster::service::NodeStore;
+use primescaler_cluster::{BreakerState, NodeReport};
+use primescaler_core::{Lookup, NodeCounters, PrimeCalculator};
 use serde_json::{Value, json};
 
 use crate::Deps;
@@ -18,13 +17,7 @@ use crate::routes::{Route, format_cursor, parse_cursor, parse_limit};
 /// never used, so the runtime never reports a failed invocation for a bad request.
 pub async fn handle<S, C>(deps: &Deps<S, C>, request: Request) -> Result<Response<Body>, Error>
 where
-    S: GetRecord
-        + PutRecordIfAbsent
-        + EvictRecord
-        + ScanRecords
-        + ClearRecords
-        + CountRecords
-        + Sync,
+    S: NodeStore,
     C: PrimeCalculator + Sync,
 {
     let cold_start = deps.instance.begin_invocation();
@@ -52,13 +45,7 @@ async fn serve<S, C>(
     cold_start: bool,
 ) -> Result<Value, ApiError>
 where
-    S: GetRecord
-        + PutRecordIfAbsent
-        + EvictRecord
-        + ScanRecords
-        + ClearRecords
-        + CountRecords
-        + Sync,
+    S: NodeStore,
     C: PrimeCalculator + Sync,
 {
     let route = Route::parse(request.method(), request.uri().path(), deps.max_n)?;
@@ -78,49 +65,97 @@ where
             Ok(prime_body(&lookup, deps.instance.id(), cold_start))
         }
         Route::EvictPrime(n) => {
-            let evicted = service.evict(n).await?;
-            Ok(json!({ "n": n, "evicted": evicted, "node": service.node() }))
+            let holder = service.evict(n).await?;
+            Ok(json!({ "n": n, "evicted": holder.is_some(), "node": holder }))
         }
         Route::ScanCache => {
             let query = request.query_string_parameters();
             let limit = parse_limit(single(&query, "limit")?)?;
-            let cursor = single(&query, "cursor")?.map(parse_cursor).transpose()?;
+            let cursor = single(&query, "cursor")?
+                .map(|raw| parse_cursor(raw, service.nodes().len()))
+                .transpose()?;
             let page = service.scan(cursor, limit).await?;
             let items: Vec<Value> = page
                 .records
                 .iter()
-                .map(|r| json!({ "n": r.key.n, "prime": r.prime, "node": service.node() }))
+                .map(|(r, node)| json!({ "n": r.key.n, "prime": r.prime, "node": node }))
                 .collect();
             Ok(json!({
                 "items": items,
                 "count": items.len(),
                 "next": page.next.map(format_cursor),
+                "unreachable": page.unreachable,
             }))
         }
         Route::ClearCache => {
-            let removed = service.clear().await?;
-            tracing::info!(removed, "cache cleared");
-            Ok(json!({ "removed": removed, "nodes": [service.node()], "unreachable": [] }))
-        }
-        Route::Stats => {
-            let items = service.count().await?;
+            let report = service.clear().await?;
+            tracing::info!(removed = report.removed, unreachable = ?report.unreachable, "cache cleared");
             Ok(json!({
-                "nodes": [{ "node": service.node(), "items": items, "up": true }],
-                "items": items,
+                "removed": report.removed,
+                "nodes": report.cleared,
+                "unreachable": report.unreachable,
+            }))
+        }
+        Route::Stats | Route::Nodes => {
+            let reports = service.node_reports().await;
+            let mut total = NodeCounters::default();
+            let mut items = 0;
+            for report in &reports {
+                total.add(&report.counters.unwrap_or_default());
+                items += report.items.unwrap_or(0);
+            }
+            let nodes: Vec<Value> = reports.iter().map(node_json).collect();
+            let mut body = json!({
+                "nodes": nodes,
+                "strategy": service.strategy().as_str(),
+                "local": service.local_name(),
                 "instance": {
                     "id": deps.instance.id(),
                     "fallbacks": service.calculator().fallback_count(),
                 },
-            }))
+            });
+            if route == Route::Stats {
+                body["items"] = items.into();
+                body["totals"] = counters_json(&total);
+            }
+            Ok(body)
         }
         Route::Health => Ok(json!({
             "status": "ok",
-            "node": service.node(),
+            "node": service.local_name(),
             "max_n": deps.max_n,
             "instance": deps.instance.id(),
             "cold_start": cold_start,
         })),
     }
+}
+
+fn counters_json(counters: &NodeCounters) -> Value {
+    json!({
+        "requests": counters.requests,
+        "hits": counters.hits,
+        "misses": counters.misses,
+        "fallbacks": counters.fallbacks,
+        "failovers": counters.failovers,
+    })
+}
+
+fn node_json(report: &NodeReport) -> Value {
+    let mut node = json!({
+        "node": report.name,
+        "up": report.up,
+        "breaker": match report.breaker {
+            BreakerState::Closed => "closed",
+            BreakerState::Open => "open",
+            BreakerState::HalfOpen => "half_open",
+        },
+        "items": report.items,
+    });
+    let counters = counters_json(&report.counters.unwrap_or_default());
+    if let (Some(node), Some(counters)) = (node.as_object_mut(), counters.as_object()) {
+        node.extend(counters.clone());
+    }
+    node
 }
 
 /// The API takes no request bodies; one that comes with a body is refused untouched.
@@ -170,6 +205,7 @@ fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
         "computed_at": humantime::format_rfc3339_millis(computed_at).to_string(),
         "instance": instance,
         "cold_start": cold_start,
+        "failovers": lookup.failovers,
     });
     if let Some(reason) = &lookup.fallback_reason {
         body["fallback_reason"] = reason.as_str().into();

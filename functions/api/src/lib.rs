@@ -18,13 +18,13 @@ pub use instance::Instance;
 pub use routes::{MAX_PAGE_LIMIT, Route, parse_cursor};
 
 use primescaler_calculator::GuardedCalculator;
-use primescaler_core::PrimeService;
+use primescaler_cluster::{Breaker, ClusterService, Node};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
 
 /// What every invocation shares: built once per function instance.
 pub struct Deps<S, C> {
-    /// The get-or-compute rules over the node's store.
-    pub service: PrimeService<S, C>,
+    /// The get-or-compute rules over every node.
+    pub service: ClusterService<S, C>,
     /// This function instance's id and cold-start flag.
     pub instance: Instance,
     /// The largest n served.
@@ -32,10 +32,10 @@ pub struct Deps<S, C> {
 }
 
 impl<S, C> Deps<S, C> {
-    /// Dependencies over `store` and `calculator` on `node`.
-    pub fn new(store: S, calculator: C, node: impl Into<String>, max_n: u64) -> Self {
+    /// Dependencies over `service`, serving n up to `max_n`.
+    pub fn new(service: ClusterService<S, C>, max_n: u64) -> Self {
         Self {
-            service: PrimeService::new(store, calculator, node),
+            service,
             instance: Instance::start(),
             max_n,
         }
@@ -46,16 +46,30 @@ impl<S, C> Deps<S, C> {
 pub type LiveDeps = Deps<DynamoStore, GuardedCalculator>;
 
 impl LiveDeps {
-    /// Reads [`ApiConfig`] from the environment and connects to the node's table.
+    /// Reads [`ApiConfig`] from the environment and connects to every node's table.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let config = ApiConfig::from_env()?;
-        Ok(Self::connect(&config, &ClientSettings::for_region(&config.node)).await)
+        Ok(Self::connect(&ApiConfig::from_env()?).await)
     }
 
-    /// Connects to the table named by `config` with the client `settings`.
-    pub async fn connect(config: &ApiConfig, settings: &ClientSettings) -> Self {
-        let store = DynamoStore::new(connect(settings).await, &config.table);
+    /// Connects to every node named by `config`. A node with an explicit endpoint is an
+    /// emulator and gets dummy credentials; the others use the default chain.
+    pub async fn connect(config: &ApiConfig) -> Self {
+        let cluster = &config.cluster;
+        let mut nodes = Vec::with_capacity(cluster.nodes.len());
+        for node in &cluster.nodes {
+            let settings = match &node.endpoint {
+                Some(endpoint) => ClientSettings::for_emulator(&node.name, endpoint),
+                None => ClientSettings::for_region(&node.name),
+            }
+            .with_budget(cluster.node_timeout);
+            nodes.push(Node {
+                name: node.name.clone(),
+                store: DynamoStore::new(connect(&settings).await, &config.table),
+                breaker: Breaker::new(cluster.breaker_cooldown),
+            });
+        }
         let calculator = GuardedCalculator::new(config.guard);
-        Self::new(store, calculator, &config.node, config.max_n)
+        let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator);
+        Self::new(service, config.max_n)
     }
 }

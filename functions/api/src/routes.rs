@@ -1,7 +1,8 @@
 //! Routing on the method and raw path, and parsing of query values.
 
 use lambda_http::http::{Method, StatusCode};
-use primescaler_core::{RecordKey, SHARD_COUNT, ScanCursor, parse_index, shard_of};
+use primescaler_cluster::ClusterCursor;
+use primescaler_core::{RecordKey, SHARD_COUNT, parse_index, shard_of};
 
 use crate::error::ApiError;
 
@@ -21,8 +22,10 @@ pub enum Route {
     ScanCache,
     /// `DELETE /cache`: clear the cache.
     ClearCache,
-    /// `GET /stats`: counts per node.
+    /// `GET /stats`: cluster-wide counts, per node and in total.
     Stats,
+    /// `GET /nodes`: the nodes, their health and counts.
+    Nodes,
     /// `GET /health`: liveness.
     Health,
 }
@@ -55,6 +58,7 @@ impl Route {
                 })
             }
             ["stats"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Stats),
+            ["nodes"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Nodes),
             ["health"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Health),
             _ => Err(ApiError::not_found(path)),
         }
@@ -86,14 +90,18 @@ pub fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
         })
 }
 
-/// Formats a scan position as the opaque `next` cursor: `{shard}-{n}`.
-pub fn format_cursor(cursor: ScanCursor) -> String {
-    format!("{}-{}", cursor.shard, cursor.n)
+/// Formats a scan position as the opaque `next` cursor: `{node}` for the start of a
+/// node, or `{node}.{shard}-{n}` for the key after which its next page starts.
+pub fn format_cursor(cursor: ClusterCursor) -> String {
+    match cursor.after {
+        None => cursor.node.to_string(),
+        Some(key) => format!("{}.{}-{}", cursor.node, key.shard, key.n),
+    }
 }
 
-/// Reads a cursor made by [`format_cursor`]. It must name a real key: the shard must
-/// be n's shard.
-pub fn parse_cursor(raw: &str) -> Result<ScanCursor, ApiError> {
+/// Reads a cursor made by [`format_cursor`] for a cluster of `nodes` nodes. It must
+/// name a real node and a real key: the shard must be n's shard.
+pub fn parse_cursor(raw: &str, nodes: usize) -> Result<ClusterCursor, ApiError> {
     let invalid = || {
         ApiError::new(
             StatusCode::BAD_REQUEST,
@@ -101,17 +109,34 @@ pub fn parse_cursor(raw: &str) -> Result<ScanCursor, ApiError> {
             "cursor must be the `next` value of a previous GET /cache page",
         )
     };
-    let (shard, n) = raw.split_once('-').ok_or_else(invalid)?;
     let digits = |s: &str| !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(shard) || !digits(n) {
+    let (node, key) = match raw.split_once('.') {
+        Some((node, key)) => (node, Some(key)),
+        None => (raw, None),
+    };
+    if !digits(node) {
         return Err(invalid());
     }
-    let shard: u32 = shard.parse().map_err(|_| invalid())?;
-    let n: u64 = n.parse().map_err(|_| invalid())?;
-    if n == 0 || shard >= SHARD_COUNT || shard != shard_of(n) {
+    let node: usize = node.parse().map_err(|_| invalid())?;
+    if node >= nodes {
         return Err(invalid());
     }
-    Ok(RecordKey { shard, n })
+    let after = match key {
+        None => None,
+        Some(key) => {
+            let (shard, n) = key.split_once('-').ok_or_else(invalid)?;
+            if !digits(shard) || !digits(n) {
+                return Err(invalid());
+            }
+            let shard: u32 = shard.parse().map_err(|_| invalid())?;
+            let n: u64 = n.parse().map_err(|_| invalid())?;
+            if n == 0 || shard >= SHARD_COUNT || shard != shard_of(n) {
+                return Err(invalid());
+            }
+            Some(RecordKey { shard, n })
+        }
+    };
+    Ok(ClusterCursor { node, after })
 }
 
 #[cfg(test)]
@@ -134,6 +159,7 @@ mod tests {
             (Method::DELETE, "/cache", Route::ClearCache),
             (Method::GET, "/stats", Route::Stats),
             (Method::GET, "/health", Route::Health),
+            (Method::GET, "/nodes", Route::Nodes),
         ];
         for (method, path, route) in cases {
             assert_eq!(
@@ -195,12 +221,36 @@ mod tests {
     }
 
     #[test]
-    fn cursors_must_name_a_real_key() {
+    fn cursors_must_name_a_real_node_and_key() {
         let key = RecordKey::for_index(1234);
-        assert_eq!(parse_cursor(&format_cursor(key)), Ok(key));
-        let wrong_shard = format!("{}-1234", (key.shard + 1) % SHARD_COUNT);
-        for bad in ["", "-", "5", "a-b", "1-0", "99999-1", "1--2", &wrong_shard] {
-            assert!(parse_cursor(bad).is_err(), "{bad:?} was accepted");
+        for cursor in [
+            ClusterCursor {
+                node: 2,
+                after: Some(key),
+            },
+            ClusterCursor {
+                node: 1,
+                after: None,
+            },
+        ] {
+            assert_eq!(parse_cursor(&format_cursor(cursor), 3), Ok(cursor));
+        }
+        let wrong_shard = format!("0.{}-1234", (key.shard + 1) % SHARD_COUNT);
+        for bad in [
+            "",
+            "-",
+            "3",
+            "x",
+            "0.",
+            "0.5",
+            "0.a-b",
+            "0.1-0",
+            "0.99999-1",
+            "0.1--2",
+            "-1",
+            &wrong_shard,
+        ] {
+            assert!(parse_cursor(bad, 3).is_err(), "{bad:?} was accepted");
         }
     }
 
@@ -215,9 +265,16 @@ mod tests {
         }
 
         #[test]
-        fn cursors_round_trip(n in 1u64..u64::MAX) {
-            let key = RecordKey::for_index(n);
-            prop_assert_eq!(parse_cursor(&format_cursor(key)), Ok(key));
+        fn cursors_round_trip(n in 1u64..u64::MAX, node in 0usize..8) {
+            let cursor = ClusterCursor { node, after: Some(RecordKey::for_index(n)) };
+            prop_assert_eq!(parse_cursor(&format_cursor(cursor), 8), Ok(cursor));
+        }
+
+        #[test]
+        fn any_cursor_text_parses_or_is_a_400(raw in "\\PC{0,40}") {
+            if let Err(e) = parse_cursor(&raw, 3) {
+                prop_assert_eq!(e.status, StatusCode::BAD_REQUEST);
+            }
         }
     }
 }

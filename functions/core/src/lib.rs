@@ -4,7 +4,7 @@
 //! - [`shard`]: the stable hash that places n in a shard.
 //! - [`record`]: the cached answer for one n, "the process for n".
 //! - [`store`]: the storage traits, one per operation.
-//! - [`service`]: the get-or-compute rules that tie them together.
+//! - [`service`]: the calculator port and the service's errors.
 
 pub mod index;
 pub mod record;
@@ -14,9 +14,10 @@ pub mod store;
 
 pub use index::{InvalidIndex, parse_index};
 pub use record::{Computation, Lookup, PrimeRecord, RecordKey, Source};
-pub use service::{ComputeError, PrimeCalculator, PrimeService, ServiceError};
+pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
-    ClearRecords, CountRecords, EvictRecord, GetRecord, PutOutcome, PutRecordIfAbsent, ScanCursor,
-    ScanPage, ScanRecords, StoreError,
+    AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, NodeCounters, PutOutcome,
+    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, ScanCursor, ScanPage, ScanRecords,
+    StoreError, StoredEntry,
 };

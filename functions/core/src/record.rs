@@ -92,4 +92,6 @@ pub struct Lookup {
     pub node: String,
     /// Why the fallback calculator answered, when this request computed with it.
     pub fallback_reason: Option<String>,
+    /// How many nodes this request passed over because they were down.
+    pub failovers: u32,
 }

@@ -20,6 +20,21 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// What a node stores at one key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StoredEntry {
+    /// The cached record itself.
+    Record(PrimeRecord),
+    /// A claim that the record lives on another node (written by the node that
+    /// arbitrates n when a strategy stores n away from it).
+    Pointer {
+        /// The key.
+        key: RecordKey,
+        /// The node that holds the record.
+        node: String,
+    },
+}
+
 /// The outcome of a conditional write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PutOutcome {
@@ -41,13 +56,13 @@ pub struct ScanPage {
     pub next: Option<ScanCursor>,
 }
 
-/// Reads one record.
+/// Reads one entry.
 pub trait GetRecord {
-    /// The record stored at `key`, if any, read consistently.
-    fn get_record(
+    /// The entry stored at `key`, if any, read consistently.
+    fn get_entry(
         &self,
         key: RecordKey,
-    ) -> impl Future<Output = Result<Option<PrimeRecord>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<StoredEntry>, StoreError>> + Send;
 }
 
 /// Writes a record only where none exists.
@@ -59,9 +74,19 @@ pub trait PutRecordIfAbsent {
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 }
 
-/// Removes one record.
+/// Writes a pointer only where nothing exists.
+pub trait PutPointerIfAbsent {
+    /// Stores a pointer from `key` to `node` unless an entry already exists at `key`.
+    fn put_pointer_if_absent(
+        &self,
+        key: RecordKey,
+        node: &str,
+    ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+}
+
+/// Removes one entry.
 pub trait EvictRecord {
-    /// Deletes the record at `key`; answers whether one was there.
+    /// Deletes the entry at `key`; answers whether it was a record.
     fn evict_record(&self, key: RecordKey)
     -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
@@ -76,9 +101,9 @@ pub trait ScanRecords {
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
 }
 
-/// Removes every record.
+/// Removes every record and pointer (the counters stay).
 pub trait ClearRecords {
-    /// Deletes all records; answers how many were removed.
+    /// Deletes all records and pointers; answers how many records were removed.
     fn clear_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
@@ -86,4 +111,51 @@ pub trait ClearRecords {
 pub trait CountRecords {
     /// How many records are stored.
     fn count_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// A node's activity counters, kept in its own store so that they add up across every
+/// function instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeCounters {
+    /// Requests this node answered (hits and stores).
+    pub requests: u64,
+    /// Requests answered from this node's cache.
+    pub hits: u64,
+    /// Requests that computed and stored on this node.
+    pub misses: u64,
+    /// Computations stored here that the fallback calculator answered.
+    pub fallbacks: u64,
+    /// Requests this node answered because a node before it in the order was down.
+    pub failovers: u64,
+}
+
+impl NodeCounters {
+    /// Whether every counter is zero.
+    pub fn is_zero(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Adds `other` to these counters.
+    pub fn add(&mut self, other: &NodeCounters) {
+        self.requests += other.requests;
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.fallbacks += other.fallbacks;
+        self.failovers += other.failovers;
+    }
+}
+
+/// Adds to a node's counters.
+pub trait AddCounters {
+    /// Atomically adds `delta` to the stored counters.
+    fn add_counters(
+        &self,
+        delta: &NodeCounters,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Reads a node's counters.
+pub trait ReadCounters {
+    /// The stored counters (all zero when none were ever added).
+    fn read_counters(&self) -> impl Future<Output = Result<NodeCounters, StoreError>> + Send;
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use primescaler_core::{PrimeRecord, RecordKey, StoreError};
+use primescaler_core::{
+    NodeCounters, PrimeRecord, RecordKey, SHARD_COUNT, StoreError, StoredEntry,
+};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -14,6 +16,16 @@ pub const PRIME: &str = "prime";
 pub const CALCULATOR: &str = "calculator";
 pub const COMPUTE_MICROS: &str = "compute_micros";
 pub const COMPUTED_AT: &str = "computed_at";
+/// On a pointer: the node that holds the record.
+pub const AT: &str = "at";
+
+/// The key of the node's counters item: outside every record's key space.
+pub const COUNTERS_KEY: RecordKey = RecordKey {
+    shard: SHARD_COUNT,
+    n: 0,
+};
+/// The counters' attributes, in `NodeCounters` order.
+pub const COUNTER_NAMES: [&str; 5] = ["requests", "hits", "misses", "fallbacks", "failovers"];
 
 fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
@@ -49,6 +61,44 @@ pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
     })
 }
 
+pub fn pointer_item(key: RecordKey, node: &str) -> Item {
+    let mut item = key_item(key);
+    item.insert(AT.into(), AttributeValue::S(node.to_string()));
+    item
+}
+
+/// A record or a pointer, by the attributes present.
+pub fn item_entry(item: &Item) -> Result<StoredEntry, StoreError> {
+    match item.get(AT).and_then(|v| v.as_s().ok()) {
+        Some(node) if !item.contains_key(PRIME) => Ok(StoredEntry::Pointer {
+            key: item_key(item)?,
+            node: node.clone(),
+        }),
+        _ => item_record(item).map(StoredEntry::Record),
+    }
+}
+
+pub fn counters_values(delta: &NodeCounters) -> [u64; 5] {
+    [
+        delta.requests,
+        delta.hits,
+        delta.misses,
+        delta.fallbacks,
+        delta.failovers,
+    ]
+}
+
+pub fn item_counters(item: &Item) -> NodeCounters {
+    let read = |name: &str| read_number(item, name).unwrap_or(0);
+    NodeCounters {
+        requests: read(COUNTER_NAMES[0]),
+        hits: read(COUNTER_NAMES[1]),
+        misses: read(COUNTER_NAMES[2]),
+        fallbacks: read(COUNTER_NAMES[3]),
+        failovers: read(COUNTER_NAMES[4]),
+    }
+}
+
 pub fn item_record(item: &Item) -> Result<PrimeRecord, StoreError> {
     Ok(PrimeRecord {
         key: item_key(item)?,
@@ -81,6 +131,23 @@ mod tests {
             1_700_000_000_000,
         );
         assert_eq!(item_record(&record_item(&record)), Ok(record));
+    }
+
+    #[test]
+    fn a_pointer_round_trips_through_an_item() {
+        let key = RecordKey::for_index(77);
+        assert_eq!(
+            item_entry(&pointer_item(key, "eu-west-1")),
+            Ok(StoredEntry::Pointer {
+                key,
+                node: "eu-west-1".into()
+            })
+        );
+    }
+
+    #[test]
+    fn counters_read_zero_when_absent() {
+        assert_eq!(item_counters(&Item::new()), NodeCounters::default());
     }
 
     #[test]

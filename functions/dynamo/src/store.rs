@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::types::{DeleteRequest, ReturnValue, Select, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
 use primescaler_core::{
-    ClearRecords, CountRecords, EvictRecord, GetRecord, PrimeRecord, PutOutcome, PutRecordIfAbsent,
-    RecordKey, ScanCursor, ScanPage, ScanRecords, StoreError,
+    AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, NodeCounters, PrimeRecord,
+    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor,
+    ScanPage, ScanRecords, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -50,9 +51,12 @@ impl DynamoStore {
                 .client
                 .scan()
                 .table_name(&self.table)
-                .projection_expression("#s, #n")
+                .projection_expression("#s, #n, #p")
+                .filter_expression("#n > :zero")
                 .expression_attribute_names("#s", item::SHARD)
                 .expression_attribute_names("#n", item::N)
+                .expression_attribute_names("#p", item::PRIME)
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -65,10 +69,14 @@ impl DynamoStore {
         }
     }
 
-    async fn delete_batch(&self, keys: Vec<Item>) -> Result<(), StoreError> {
-        let mut pending: Vec<WriteRequest> = keys
+    async fn delete_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let mut pending: Vec<WriteRequest> = items
             .into_iter()
-            .map(|key| {
+            .map(|found| {
+                let key: Item = found
+                    .into_iter()
+                    .filter(|(name, _)| name == item::SHARD || name == item::N)
+                    .collect();
                 let delete = DeleteRequest::builder()
                     .set_key(Some(key))
                     .build()
@@ -103,7 +111,7 @@ impl DynamoStore {
 }
 
 impl GetRecord for DynamoStore {
-    async fn get_record(&self, key: RecordKey) -> Result<Option<PrimeRecord>, StoreError> {
+    async fn get_entry(&self, key: RecordKey) -> Result<Option<StoredEntry>, StoreError> {
         let answer = self
             .client
             .get_item()
@@ -113,7 +121,7 @@ impl GetRecord for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
-        answer.item.as_ref().map(item::item_record).transpose()
+        answer.item.as_ref().map(item::item_entry).transpose()
     }
 }
 
@@ -141,6 +149,80 @@ impl PutRecordIfAbsent for DynamoStore {
     }
 }
 
+impl PutPointerIfAbsent for DynamoStore {
+    async fn put_pointer_if_absent(
+        &self,
+        key: RecordKey,
+        node: &str,
+    ) -> Result<PutOutcome, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::pointer_item(key, node)))
+            .condition_expression("attribute_not_exists(#n)")
+            .expression_attribute_names("#n", item::N)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(PutOutcome::Stored),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(PutOutcome::AlreadyPresent)
+            }
+            Err(e) => Err(store_error("PutItem", e)),
+        }
+    }
+}
+
+impl AddCounters for DynamoStore {
+    async fn add_counters(&self, delta: &NodeCounters) -> Result<(), StoreError> {
+        let values = item::counters_values(delta);
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(item::COUNTERS_KEY)));
+        let mut clauses = Vec::new();
+        for (i, (name, value)) in item::COUNTER_NAMES.iter().zip(values).enumerate() {
+            clauses.push(format!("#c{i} :v{i}"));
+            update = update
+                .expression_attribute_names(format!("#c{i}"), *name)
+                .expression_attribute_values(
+                    format!(":v{i}"),
+                    AttributeValue::N(value.to_string()),
+                );
+        }
+        update
+            .update_expression(format!("ADD {}", clauses.join(", ")))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
+    }
+}
+
+impl ReadCounters for DynamoStore {
+    async fn read_counters(&self) -> Result<NodeCounters, StoreError> {
+        let answer = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(item::COUNTERS_KEY)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| store_error("GetItem", e))?;
+        Ok(answer
+            .item
+            .as_ref()
+            .map(item::item_counters)
+            .unwrap_or_default())
+    }
+}
+
 impl EvictRecord for DynamoStore {
     async fn evict_record(&self, key: RecordKey) -> Result<bool, StoreError> {
         let answer = self
@@ -152,7 +234,9 @@ impl EvictRecord for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("DeleteItem", e))?;
-        Ok(answer.attributes.is_some_and(|old| !old.is_empty()))
+        Ok(answer
+            .attributes
+            .is_some_and(|old| old.contains_key(item::PRIME)))
     }
 }
 
@@ -167,6 +251,8 @@ impl ScanRecords for DynamoStore {
             .scan()
             .table_name(&self.table)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+            .filter_expression("attribute_exists(#p)")
+            .expression_attribute_names("#p", item::PRIME)
             .set_exclusive_start_key(cursor.map(item::key_item))
             .send()
             .await
@@ -188,7 +274,7 @@ impl ClearRecords for DynamoStore {
     async fn clear_records(&self) -> Result<u64, StoreError> {
         let mut removed = 0u64;
         self.for_each_key_page(|keys| {
-            removed += keys.len() as u64;
+            removed += keys.iter().filter(|k| k.contains_key(item::PRIME)).count() as u64;
             async move {
                 for chunk in keys.chunks(BATCH_WRITE_MAX) {
                     self.delete_batch(chunk.to_vec()).await?;
@@ -211,6 +297,8 @@ impl CountRecords for DynamoStore {
                 .scan()
                 .table_name(&self.table)
                 .select(Select::Count)
+                .filter_expression("attribute_exists(#p)")
+                .expression_attribute_names("#p", item::PRIME)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
@@ -245,6 +333,8 @@ where
                         | "RequestLimitExceeded"
                         | "InternalServerError"
                         | "ServiceUnavailable"
+                        // The node's table is missing: the node is not usable (yet).
+                        | "ResourceNotFoundException"
                 )
             ) =>
         {

@@ -1,0 +1,109 @@
+//! A circuit breaker per node: after a failure the node is skipped for a cool-down, then
+//! one probe request is let through; its outcome closes or reopens the breaker.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// What a breaker lets through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BreakerState {
+    /// Healthy: every call goes through.
+    Closed,
+    /// Down: calls are skipped until the cool-down ends.
+    Open,
+    /// Cooling down is over: one probe call is in flight.
+    HalfOpen,
+}
+
+#[derive(Debug)]
+enum Inner {
+    Closed,
+    Open { until: Instant },
+    HalfOpen,
+}
+
+/// One node's circuit breaker.
+#[derive(Debug)]
+pub struct Breaker {
+    cooldown: Duration,
+    inner: Mutex<Inner>,
+}
+
+impl Breaker {
+    /// A closed breaker that stays open for `cooldown` after a failure.
+    pub fn new(cooldown: Duration) -> Self {
+        Self {
+            cooldown,
+            inner: Mutex::new(Inner::Closed),
+        }
+    }
+
+    /// Whether a call may go to the node now. After the cool-down, the first caller gets
+    /// `true` (the probe) and the others `false` until the probe reports.
+    pub fn allow(&self) -> bool {
+        let mut inner = self.inner.lock().expect("breaker lock");
+        match *inner {
+            Inner::Closed => true,
+            Inner::Open { until } if Instant::now() >= until => {
+                *inner = Inner::HalfOpen;
+                true
+            }
+            Inner::Open { .. } | Inner::HalfOpen => false,
+        }
+    }
+
+    /// A call succeeded: the node is healthy.
+    pub fn record_success(&self) {
+        *self.inner.lock().expect("breaker lock") = Inner::Closed;
+    }
+
+    /// A call failed or timed out: skip the node for the cool-down.
+    pub fn record_failure(&self) {
+        *self.inner.lock().expect("breaker lock") = Inner::Open {
+            until: Instant::now() + self.cooldown,
+        };
+    }
+
+    /// The breaker's state now.
+    pub fn state(&self) -> BreakerState {
+        match *self.inner.lock().expect("breaker lock") {
+            Inner::Closed => BreakerState::Closed,
+            Inner::Open { until } if Instant::now() >= until => BreakerState::HalfOpen,
+            Inner::Open { .. } => BreakerState::Open,
+            Inner::HalfOpen => BreakerState::HalfOpen,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_opens_the_breaker_until_a_probe_succeeds() {
+        let breaker = Breaker::new(Duration::from_millis(30));
+        assert!(breaker.allow());
+
+        breaker.record_failure();
+        assert_eq!(breaker.state(), BreakerState::Open);
+        assert!(!breaker.allow());
+
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breaker.allow(), "the probe goes through");
+        assert!(!breaker.allow(), "only one probe at a time");
+
+        breaker.record_success();
+        assert_eq!(breaker.state(), BreakerState::Closed);
+        assert!(breaker.allow());
+    }
+
+    #[test]
+    fn a_failed_probe_reopens_the_breaker() {
+        let breaker = Breaker::new(Duration::from_millis(20));
+        breaker.record_failure();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(breaker.allow());
+        breaker.record_failure();
+        assert!(!breaker.allow());
+    }
+}

@@ -1,0 +1,20 @@
+//! PrimeScaler's nodes, free of AWS types.
+//!
+//! A node is an AWS region with its own table. n → shard ([`primescaler_core::shard_of`])
+//! → node on a consistent-hash ring with virtual nodes ([`placement`]); walking on round
+//! the ring from a shard gives its failover order. A [`Strategy`] picks where a new
+//! record is stored; reads always start at the home node and go on down the order, so a
+//! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail.
+//! [`ClusterService`] holds the get-or-compute rules over all of it.
+
+pub mod breaker;
+pub mod config;
+pub mod placement;
+pub mod service;
+pub mod strategy;
+
+pub use breaker::{Breaker, BreakerState};
+pub use config::{ClusterConfig, NodeConfig};
+pub use placement::Ring;
+pub use service::{ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeReport};
+pub use strategy::Strategy;
