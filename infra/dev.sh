@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# Runs PrimeScaler locally: a DynamoDB emulator, its tables, and the functions under
-# `cargo lambda watch`. Stays in the foreground; Ctrl-C, SIGTERM, or the end of the
+# Runs PrimeScaler locally: one DynamoDB emulator per node (region), their tables, and
+# the functions under `cargo lambda watch`. Any node's emulator can be stopped (and
+# started again) while it runs, to watch failover. Stays in the foreground; Ctrl-C, SIGTERM, or the end of the
 # process named by DEV_PARENT_PID (the `make` that started it) stops everything.
 #
 # Settings (environment):
 #   PORT               the API's port (default 9000)
 #   EMULATOR           moto (default) or localstack (needs Docker)
-#   EMULATOR_HOST      where the emulator listens (default 127.0.0.1; 0.0.0.0 for sam local)
-#   EMULATOR_PORT      the emulator's port (default 4566)
-#   NODE_REGION        the node's region (default us-east-1)
-#   TABLE_NAME         the node's table (default primescaler-primes)
+#   EMULATOR_HOST      where the emulators listen (default 127.0.0.1; 0.0.0.0 for sam local)
+#   EMULATOR_PORT      the first node's emulator port; the next nodes take the next ports (default 4566)
+#   NODES              the nodes, as regions (default us-east-1,eu-west-1,ap-southeast-2)
+#   LOCAL_NODE         the node the functions run beside (default: the first)
+#   STRATEGY           consistent_hash (default), round_robin, local_first or remote_first
+#   TABLE_NAME         every node's table (default primescaler-primes)
 #   MAX_N              the largest n served (default 10^12)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
 set -euo pipefail
@@ -22,24 +25,35 @@ PORT="${PORT:-9000}"
 EMULATOR="${EMULATOR:-moto}"
 EMULATOR_HOST="${EMULATOR_HOST:-127.0.0.1}"
 EMULATOR_PORT="${EMULATOR_PORT:-4566}"
-NODE_REGION="${NODE_REGION:-us-east-1}"
+export NODES="${NODES:-us-east-1,eu-west-1,ap-southeast-2}"
+IFS=',' read -r -a node_list <<<"$NODES"
+export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
+export STRATEGY="${STRATEGY:-consistent_hash}"
+export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
 state="$root/target/dev"
 mkdir -p "$state"
 
-export AWS_REGION="$NODE_REGION"
-export AWS_DEFAULT_REGION="$NODE_REGION"
+export AWS_REGION="$LOCAL_NODE"
+export AWS_DEFAULT_REGION="$LOCAL_NODE"
 export AWS_ACCESS_KEY_ID="${AWS_ACCESS_KEY_ID:-test}"
 export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
-export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:${EMULATOR_PORT}"
+unset AWS_ENDPOINT_URL_DYNAMODB
+endpoints=()
+node_ports=()
+for i in "${!node_list[@]}"; do
+  node_ports+=("$((EMULATOR_PORT + i))")
+  endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + i))")
+done
+export NODE_ENDPOINTS="$(IFS=,; echo "${endpoints[*]}")"
 export TABLE_NAME="${TABLE_NAME:-primescaler-primes}"
 export MAX_N="${MAX_N:-1000000000000}"
-export NODES="$NODE_REGION"
 export PATH="$root/.venv/bin:$PATH"
 
 groups=()
-container=""
+emulator_groups=()
+containers=()
 stopping=0
 
 log() { printf '[dev] %s\n' "$*" >&2; }
@@ -48,19 +62,19 @@ cleanup() {
   [ "$stopping" = 1 ] && return
   stopping=1
   log "stopping"
-  for pgid in "${groups[@]}"; do
+  for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -TERM -- "-$pgid" 2>/dev/null || true
   done
-  [ -n "$container" ] && docker rm -f "$container" >/dev/null 2>&1 || true
+  for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
   for _ in $(seq 50); do
     alive=0
-    for pgid in "${groups[@]}"; do
+    for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
       kill -0 -- "-$pgid" 2>/dev/null && alive=1
     done
     [ "$alive" = 0 ] && break
     sleep 0.1
   done
-  for pgid in "${groups[@]}"; do
+  for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
   log "stopped"
@@ -69,12 +83,14 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Starts "$@" in a process group of its own, logging to target/dev/$name.log.
+# Starts "$@" in a process group of its own, logging to target/dev/$name.log; its pid
+# goes to target/dev/$name.pid.
 start_group() {
   local name="$1"
   shift
   setsid "$@" >"$state/$name.log" 2>&1 </dev/null &
-  groups+=("$!")
+  echo "$!" >"$state/$name.pid"
+  last_group="$!"
 }
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -93,39 +109,56 @@ wait_for() {
   return 1
 }
 
-for port in "$PORT" "$EMULATOR_PORT"; do
+for port in "$PORT" "${node_ports[@]}"; do
   if port_busy "$port"; then
     log "port $port is already in use: stop what holds it, or set PORT / EMULATOR_PORT"
     exit 1
   fi
 done
 
-case "$EMULATOR" in
-  moto)
-    command -v moto_server >/dev/null || { log "moto_server is missing: run 'make tools'"; exit 1; }
-    start_group emulator moto_server -H "$EMULATOR_HOST" -p "$EMULATOR_PORT"
-    ;;
-  localstack)
-    container="primescaler-dev-$$"
-    docker run -d --rm --name "$container" -p "$EMULATOR_PORT:4566" \
-      -e SERVICES=dynamodb "$LOCALSTACK_IMAGE" >/dev/null
-    ;;
-  *)
-    log "EMULATOR must be moto or localstack, not $EMULATOR"
-    exit 1
-    ;;
-esac
-wait_for "the emulator" 60 port_busy "$EMULATOR_PORT"
-log "emulator ($EMULATOR) at $AWS_ENDPOINT_URL_DYNAMODB"
+# Starts node $1's emulator on port $2.
+start_emulator() {
+  local node="$1" port="$2"
+  case "$EMULATOR" in
+    moto)
+      command -v moto_server >/dev/null || { log "moto_server is missing: run 'make tools'"; exit 1; }
+      start_group "emulator-$node" moto_server -H "$EMULATOR_HOST" -p "$port"
+      emulator_groups+=("$last_group")
+      ;;
+    localstack)
+      containers+=("primescaler-dev-$node-$$")
+      docker run -d --rm --name "primescaler-dev-$node-$$" -p "$port:4566" \
+        -e SERVICES=dynamodb "$LOCALSTACK_IMAGE" >/dev/null
+      ;;
+    *)
+      log "EMULATOR must be moto or localstack, not $EMULATOR"
+      exit 1
+      ;;
+  esac
+}
+
+for i in "${!node_list[@]}"; do
+  start_emulator "${node_list[$i]}" "${node_ports[$i]}"
+done
+for i in "${!node_list[@]}"; do
+  wait_for "the ${node_list[$i]} emulator" 60 port_busy "${node_ports[$i]}"
+done
+log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
 cargo run -q -p primescaler-bootstrap --bin create-tables
 
 start_group functions cargo lambda watch --invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY"
+groups+=("$last_group")
 log "building the functions (the first build takes a few minutes)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"
 
-log "PrimeScaler is running"
-echo "PrimeScaler API: http://localhost:$PORT/  (try http://localhost:$PORT/primes/100)"
+log "PrimeScaler is running: nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
+if [ "$EMULATOR" = moto ]; then
+  for i in "${!node_list[@]}"; do
+    log "take node ${node_list[$i]} down: kill -- -\$(cat target/dev/emulator-${node_list[$i]}.pid)"
+  done
+fi
+echo "PrimeScaler API: http://localhost:$PORT/  (try http://localhost:$PORT/primes/100 and /nodes)"
 
 parent="${DEV_PARENT_PID:-}"
 while true; do

@@ -54,11 +54,37 @@ seq 64 | xargs -P 64 -I{} curl -s -o "target/dev-smoke-{}.json" "$base/primes/42
 primes="$(cat target/dev-smoke-*.json | jq -r .prime | sort -u | tr '\n' ' ')"
 rm -f target/dev-smoke-*.json
 check "64 concurrent answers agree" "$primes" "40471 "
-items="$(get '/cache?limit=10000' | jq '[.items[] | select(.n == 4242)] | length')"
+items=0
+cursor=""
+while :; do
+  page="$(get "/cache?limit=10000${cursor:+&cursor=$cursor}")"
+  items=$((items + $(echo "$page" | jq '[.items[] | select(.n == 4242)] | length')))
+  cursor="$(echo "$page" | jq -r '.next // empty')"
+  [ -n "$cursor" ] || break
+done
 check "64 concurrent requests stored one item" "$items" 1
 
+check "GET /nodes lists three nodes" "$(get /nodes | jq '.nodes | length')" 3
+check "all three nodes are up" "$(get /nodes | jq '[.nodes[] | select(.up)] | length')" 3
+nodes_of_1_to_60="$(for n in $(seq 60); do get "/primes/$n" | jq -r .node; done | sort -u | wc -l)"
+check "n = 1..60 spread over all three nodes" "$nodes_of_1_to_60" 3
+
+# Take one node down: requests still get the right prime, and /nodes shows it down.
+victim="eu-west-1"
+kill -TERM -- "-$(cat target/dev/emulator-$victim.pid)"
+sleep 1
+wrong=0
+for n in $(seq 1 60); do
+  got="$(get "/primes/$n" | jq -r .prime)"
+  want="$(primesieve "$n" -n -q 2>/dev/null || echo "?")"
+  [ "$got" = "$want" ] || wrong=$((wrong + 1))
+done
+check "with $victim down, n = 1..60 still answer the right prime" "$wrong" 0
+check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
+check "DELETE /cache names the unreachable node" "$(curl -s -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"
+
 check "DELETE /cache is a 200" "$(status DELETE /cache)" 200
-check "GET /cache after a reset has no items" "$(get /cache | jq '.items | length')" 0
+check "GET /cache after a reset has no items on the nodes that are up" "$(get /cache | jq '.items | length')" 0
 
 # SIGTERM stops everything that dev.sh started.
 kill -TERM "$dev_pid"
@@ -66,7 +92,7 @@ wait "$dev_pid" 2>/dev/null || true
 trap - EXIT
 sleep 1
 still=""
-for port in "$PORT" "$EMULATOR_PORT"; do
+for port in "$PORT" "$EMULATOR_PORT" "$((EMULATOR_PORT + 1))" "$((EMULATOR_PORT + 2))"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then still="$still $port"; fi
 done
 check "SIGTERM stopped the emulator and the functions" "${still:-none}" none

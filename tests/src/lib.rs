@@ -109,7 +109,8 @@ impl Emulator {
         }
     }
 
-    async fn wait_until_ready(&self) {
+    /// Waits until the emulator answers (after [`Emulator::start_moto`]).
+    pub async fn wait_until_ready(&self) {
         let mut settings = self.settings("us-east-1");
         settings.attempt_timeout = Duration::from_secs(1);
         settings.operation_timeout = Duration::from_secs(2);

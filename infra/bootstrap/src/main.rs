@@ -1,19 +1,21 @@
-//! `create-tables`: creates the table of each node in `NODES` (comma-separated regions,
-//! default `AWS_REGION`) named `TABLE_NAME`, at the endpoint in
-//! `AWS_ENDPOINT_URL_DYNAMODB`. Tables that exist are left as they are.
+//! `create-tables`: creates the table `TABLE_NAME` on every node of the cluster
+//! configured in the environment (`NODES`, `NODE_ENDPOINTS`, …; see
+//! `primescaler_cluster::config`). Tables that exist are left as they are.
 
+use primescaler_cluster::ClusterConfig;
 use primescaler_dynamo::{ClientSettings, connect, create_table};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "primescaler-primes".into());
-    let nodes = std::env::var("NODES")
-        .or_else(|_| std::env::var("AWS_REGION"))
-        .map_err(|_| "set NODES or AWS_REGION")?;
-    for region in nodes.split(',').map(str::trim).filter(|r| !r.is_empty()) {
-        let client = connect(&ClientSettings::for_region(region)).await;
-        create_table(&client, &table).await?;
-        println!("table {table} is active in {region}");
+    let cluster = ClusterConfig::from_lookup(|name| std::env::var(name).ok())?;
+    for node in &cluster.nodes {
+        let settings = match &node.endpoint {
+            Some(endpoint) => ClientSettings::for_emulator(&node.name, endpoint),
+            None => ClientSettings::for_region(&node.name),
+        };
+        create_table(&connect(&settings).await, &table).await?;
+        println!("table {table} is active on node {}", node.name);
     }
     Ok(())
 }
