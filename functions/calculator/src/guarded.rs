@@ -4,6 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use primescaler_core::settings::read_millis;
 use primescaler_core::{Computation, ComputeError, PrimeCalculator};
 
 use crate::check::plausible_nth_prime;
@@ -41,19 +42,9 @@ impl GuardSettings {
     /// `lookup`; unset values keep their defaults.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
         let defaults = Self::default();
-        let millis = |name: &str, default: Duration| match lookup(name) {
-            None => Ok(default),
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|&ms| ms >= 1)
-                .map(Duration::from_millis)
-                .ok_or_else(|| format!("{name} must be a whole number of milliseconds ≥ 1")),
-        };
         Ok(Self {
-            primary_budget: millis("PRIMARY_BUDGET_MS", defaults.primary_budget)?,
-            fallback_budget: millis("FALLBACK_BUDGET_MS", defaults.fallback_budget)?,
+            primary_budget: read_millis(&lookup, "PRIMARY_BUDGET_MS", defaults.primary_budget)?,
+            fallback_budget: read_millis(&lookup, "FALLBACK_BUDGET_MS", defaults.fallback_budget)?,
             faults: FaultInjection::from_lookup(&lookup)?,
         })
     }

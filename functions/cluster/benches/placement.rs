@@ -4,6 +4,9 @@
 //! Run: `make bench-placement` (or `cargo bench -p primescaler-cluster --bench placement`).
 //! It prints one table and writes it into `docs/benchmarks.md`.
 
+#[path = "../../../docs/bench_section.rs"]
+mod bench_section;
+
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -148,20 +151,10 @@ fn main() {
          the grid no better than chance, and Maglev balances well but moves other nodes' keys when one leaves.\n",
         rows.join("\n"),
     );
-    write_section(&section);
+    bench_section::write_section(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        "placement",
+        &section,
+    );
     println!("\nwritten to docs/benchmarks.md");
-}
-
-/// Replaces this benchmark's section of docs/benchmarks.md, keeping the others.
-fn write_section(section: &str) {
-    const START: &str = "<!-- bench:placement:start -->";
-    const END: &str = "<!-- bench:placement:end -->";
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/benchmarks.md");
-    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
-    let block = format!("{START}\n{section}{END}");
-    let new = match (old.find(START), old.find(END)) {
-        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &old[..s], &old[e + END.len()..]),
-        _ => format!("{}\n\n{block}\n", old.trim_end()),
-    };
-    std::fs::write(&path, new).expect("write docs/benchmarks.md");
 }

@@ -11,6 +11,8 @@
 
 use std::time::Duration;
 
+use primescaler_core::settings::read_millis;
+
 use crate::strategy::Strategy;
 
 /// One node: a region, and where its DynamoDB answers.
@@ -35,25 +37,6 @@ pub struct ClusterConfig {
     pub node_timeout: Duration,
     /// How long a failed node is skipped before it is probed again.
     pub breaker_cooldown: Duration,
-}
-
-fn millis(
-    lookup: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-) -> Result<Duration, String> {
-    match lookup(name) {
-        None => Ok(Duration::from_millis(default)),
-        Some(raw) => raw
-            .trim()
-            .parse::<u64>()
-            .ok()
-            .filter(|&ms| ms >= 1)
-            .map(Duration::from_millis)
-            .ok_or_else(|| {
-                format!("{name} must be a whole number of milliseconds ≥ 1, not {raw:?}")
-            }),
-    }
 }
 
 impl ClusterConfig {
@@ -113,8 +96,12 @@ impl ClusterConfig {
             nodes,
             local,
             strategy,
-            node_timeout: millis(&lookup, "NODE_TIMEOUT_MS", 500)?,
-            breaker_cooldown: millis(&lookup, "BREAKER_COOLDOWN_MS", 2_000)?,
+            node_timeout: read_millis(&lookup, "NODE_TIMEOUT_MS", Duration::from_millis(500))?,
+            breaker_cooldown: read_millis(
+                &lookup,
+                "BREAKER_COOLDOWN_MS",
+                Duration::from_millis(2_000),
+            )?,
         })
     }
 

@@ -73,7 +73,9 @@ impl Ring {
     }
 
     /// The shard's place on the ring: the middle of its 1/SHARD_COUNT of the circle.
+    /// Shards are below `SHARD_COUNT`, as [`primescaler_core::shard_of`] makes them.
     fn position(shard: Shard) -> u64 {
+        debug_assert!(shard < SHARD_COUNT, "shard {shard} is out of range");
         let width = u64::MAX / u64::from(SHARD_COUNT) + 1;
         u64::from(shard) * width + width / 2
     }
@@ -177,7 +179,7 @@ mod tests {
         #[test]
         fn the_order_is_a_deterministic_permutation_starting_at_home(
             names in proptest::collection::hash_set("[a-z]{2,8}-[0-9]", 1..8),
-            shard in any::<u32>(),
+            shard in 0..SHARD_COUNT,
         ) {
             let names: Vec<String> = names.into_iter().collect();
             let placement = Ring::new(&names);
@@ -193,7 +195,7 @@ mod tests {
         fn removing_a_node_moves_only_its_shards_to_their_next_choice(
             names in proptest::collection::hash_set("[a-z]{2,8}-[0-9]", 2..8),
             removed in any::<prop::sample::Index>(),
-            shards in proptest::collection::vec(any::<u32>(), 200),
+            shards in proptest::collection::vec(0..SHARD_COUNT, 200),
         ) {
             let names: Vec<String> = names.into_iter().collect();
             let gone = removed.index(names.len());
@@ -215,7 +217,7 @@ mod tests {
         #[test]
         fn adding_a_node_moves_shards_only_onto_it(
             names in proptest::collection::hash_set("[a-z]{2,8}-[0-9]", 1..8),
-            shards in proptest::collection::vec(any::<u32>(), 200),
+            shards in proptest::collection::vec(0..SHARD_COUNT, 200),
         ) {
             let names: Vec<String> = names.into_iter().collect();
             let mut grown = names.clone();

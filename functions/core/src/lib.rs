@@ -5,10 +5,12 @@
 //! - [`record`]: the cached answer for one n, "the process for n".
 //! - [`store`]: the storage traits, one per operation.
 //! - [`service`]: the calculator port and the service's errors.
+//! - [`settings`]: reading settings from the environment.
 
 pub mod index;
 pub mod record;
 pub mod service;
+pub mod settings;
 pub mod shard;
 pub mod store;
 

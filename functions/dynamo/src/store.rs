@@ -125,13 +125,14 @@ impl GetRecord for DynamoStore {
     }
 }
 
-impl PutRecordIfAbsent for DynamoStore {
-    async fn put_record_if_absent(&self, record: &PrimeRecord) -> Result<PutOutcome, StoreError> {
+impl DynamoStore {
+    /// Puts `item` unless an entry already exists at its key.
+    async fn put_if_absent(&self, item: Item) -> Result<PutOutcome, StoreError> {
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item::record_item(record)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(#n)")
             .expression_attribute_names("#n", item::N)
             .send()
@@ -149,31 +150,19 @@ impl PutRecordIfAbsent for DynamoStore {
     }
 }
 
+impl PutRecordIfAbsent for DynamoStore {
+    async fn put_record_if_absent(&self, record: &PrimeRecord) -> Result<PutOutcome, StoreError> {
+        self.put_if_absent(item::record_item(record)).await
+    }
+}
+
 impl PutPointerIfAbsent for DynamoStore {
     async fn put_pointer_if_absent(
         &self,
         key: RecordKey,
         node: &str,
     ) -> Result<PutOutcome, StoreError> {
-        let result = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item::pointer_item(key, node)))
-            .condition_expression("attribute_not_exists(#n)")
-            .expression_attribute_names("#n", item::N)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(PutOutcome::Stored),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(PutOutcome::AlreadyPresent)
-            }
-            Err(e) => Err(store_error("PutItem", e)),
-        }
+        self.put_if_absent(item::pointer_item(key, node)).await
     }
 }
 

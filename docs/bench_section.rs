@@ -1,0 +1,20 @@
+//! Shared by the benchmarks (included with `#[path]`): writes one benchmark's section
+//! of `docs/benchmarks.md`, keeping the others.
+
+use std::path::Path;
+
+/// Replaces the section between `<!-- bench:{name}:start -->` and
+/// `<!-- bench:{name}:end -->` in `docs/benchmarks.md` (under `workspace`) with
+/// `section`, or appends it.
+pub fn write_section(workspace: &Path, name: &str, section: &str) {
+    let start = format!("<!-- bench:{name}:start -->");
+    let end = format!("<!-- bench:{name}:end -->");
+    let path = workspace.join("docs/benchmarks.md");
+    let old = std::fs::read_to_string(&path).unwrap_or_else(|_| "# Benchmarks\n".into());
+    let block = format!("{start}\n{section}{end}");
+    let new = match (old.find(&start), old.find(&end)) {
+        (Some(s), Some(e)) if s < e => format!("{}{block}{}", &old[..s], &old[e + end.len()..]),
+        _ => format!("{}\n\n{block}\n", old.trim_end()),
+    };
+    std::fs::write(&path, new).expect("write docs/benchmarks.md");
+}
