@@ -7,7 +7,7 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator bench-placement build-arm64 sam-build clean
+.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path build-arm64 sam-build clean
 
 ## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
@@ -53,6 +53,10 @@ bench-calculator: tools reference-tools
 ## bench-placement: ring vs rendezvous vs Maglev balance and movement; writes docs/benchmarks.md
 bench-placement: tools
 	cargo bench -p primescaler-cluster --bench placement
+
+## bench-request-path: raw GetItem vs hit vs miss, fill throughput, grid read; writes docs/benchmarks.md
+bench-request-path: tools
+	infra/bench-request-path.sh
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools

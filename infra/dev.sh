@@ -15,6 +15,7 @@
 #   TABLE_NAME         every node's table (default primescaler-primes)
 #   MAX_N              the largest n served (default 10^12)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
+#   WATCH_RELEASE      1: build the functions in release mode (for benchmarks)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -147,7 +148,9 @@ log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
 cargo run -q -p primescaler-bootstrap --bin create-tables
 
-start_group functions cargo lambda watch --invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY"
+watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
+[ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release)
+start_group functions cargo lambda watch "${watch_flags[@]}"
 groups+=("$last_group")
 log "building the functions (the first build takes a few minutes)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"

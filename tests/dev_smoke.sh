@@ -97,5 +97,5 @@ for port in "$PORT" "$EMULATOR_PORT" "$((EMULATOR_PORT + 1))" "$((EMULATOR_PORT 
 done
 check "SIGTERM stopped the emulator and the functions" "${still:-none}" none
 
-echo "dev smoke: $passed passed, $failed failed"
+echo "smoke: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -15,7 +15,7 @@ pub use config::{ApiConfig, ConfigError, DEFAULT_MAX_N};
 pub use error::ApiError;
 pub use handlers::handle;
 pub use instance::Instance;
-pub use routes::{MAX_PAGE_LIMIT, Route, parse_cursor};
+pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit};
 
 use primescaler_calculator::GuardedCalculator;
 use primescaler_cluster::{Breaker, ClusterService, Node};

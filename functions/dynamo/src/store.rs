@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
@@ -18,6 +19,10 @@ const BATCH_WRITE_MAX: usize = 25;
 /// How often unprocessed batch writes are retried before the clear gives up.
 const BATCH_RETRIES: u32 = 8;
 
+/// The time budget of one page of a bulk operation (scan, count, clear): these read or
+/// write up to 1 MB at a time and are not held to a node's request-path budget.
+pub const BULK_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// One node's table, behind the store traits.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
@@ -32,6 +37,16 @@ impl DynamoStore {
             client,
             table: table.into(),
         }
+    }
+
+    /// The client settings of one page of a bulk operation.
+    fn bulk_config(&self) -> aws_sdk_dynamodb::config::Builder {
+        aws_sdk_dynamodb::config::Builder::default().timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(BULK_CALL_TIMEOUT)
+                .operation_timeout(BULK_CALL_TIMEOUT * 2)
+                .build(),
+        )
     }
 
     /// The table's name.
@@ -58,6 +73,8 @@ impl DynamoStore {
                 .expression_attribute_names("#p", item::PRIME)
                 .expression_attribute_values(":zero", AttributeValue::N("0".into()))
                 .set_exclusive_start_key(start.take())
+                .customize()
+                .config_override(self.bulk_config())
                 .send()
                 .await
                 .map_err(|e| store_error("Scan", e))?;
@@ -95,6 +112,8 @@ impl DynamoStore {
                 .client
                 .batch_write_item()
                 .request_items(&self.table, pending)
+                .customize()
+                .config_override(self.bulk_config())
                 .send()
                 .await
                 .map_err(|e| store_error("BatchWriteItem", e))?;
@@ -243,6 +262,8 @@ impl ScanRecords for DynamoStore {
             .filter_expression("attribute_exists(#p)")
             .expression_attribute_names("#p", item::PRIME)
             .set_exclusive_start_key(cursor.map(item::key_item))
+            .customize()
+            .config_override(self.bulk_config())
             .send()
             .await
             .map_err(|e| store_error("Scan", e))?;
@@ -289,6 +310,8 @@ impl CountRecords for DynamoStore {
                 .filter_expression("attribute_exists(#p)")
                 .expression_attribute_names("#p", item::PRIME)
                 .set_exclusive_start_key(start.take())
+                .customize()
+                .config_override(self.bulk_config())
                 .send()
                 .await
                 .map_err(|e| store_error("Scan", e))?;

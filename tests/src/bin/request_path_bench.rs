@@ -1,0 +1,327 @@
+//! The request-path benchmark, run against a local stack that `infra/bench-request-path.sh`
+//! starts (three emulator nodes and the functions under `cargo lambda watch --release`):
+//!
+//! - (a) a raw DynamoDB GetItem from a Rust client, on the node that holds the keys;
+//! - (b) `GET /primes/{n}` on a cache hit, over HTTP, and the same handler called in
+//!   process (the function's own share);
+//! - (c) `GET /primes/{n}` on a miss;
+//! - fill throughput: n = 1..10,000 from an empty cache at concurrency 16 and 64, beside
+//!   raw PutItem of the same records to the same nodes at the same concurrency;
+//! - the cost of one full grid read.
+//!
+//! Every loop is bounded in count and in time, and targets loopback only.
+
+#[path = "../../../docs/bench_section.rs"]
+mod bench_section;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use primescaler_api::{ApiConfig, LiveDeps, handle};
+use primescaler_cluster::{ClusterConfig, Ring};
+use primescaler_core::{
+    Computation, GetRecord, PrimeRecord, PutRecordIfAbsent, RecordKey, shard_of,
+};
+use primescaler_dynamo::DynamoStore;
+use primescaler_tests::events::EventShape;
+use primescaler_tests::workspace_root;
+
+/// No phase of the benchmark runs longer than this.
+const PHASE_LIMIT: Duration = Duration::from_secs(120);
+const LATENCY_SAMPLES: usize = 2_000;
+
+struct Latencies(Vec<Duration>);
+
+impl Latencies {
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.0.clone();
+        sorted.sort();
+        sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+    }
+
+    fn row(&self, what: &str, elapsed: Duration) -> String {
+        format!(
+            "| {what} | {} | {:.3} | {:.3} | {:.0} |",
+            self.0.len(),
+            ms(self.percentile(0.5)),
+            ms(self.percentile(0.99)),
+            self.0.len() as f64 / elapsed.as_secs_f64(),
+        )
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Times `count` sequential calls of `call(i)`, stopping at PHASE_LIMIT.
+async fn sequential<F, Fut>(count: usize, mut call: F) -> (Latencies, Duration)
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let started = Instant::now();
+    let mut samples = Vec::with_capacity(count);
+    for i in 0..count {
+        if started.elapsed() > PHASE_LIMIT {
+            break;
+        }
+        let t = Instant::now();
+        call(i).await;
+        samples.push(t.elapsed());
+    }
+    (Latencies(samples), started.elapsed())
+}
+
+/// Runs `call(i)` for i in 0..count with `concurrency` workers; answers calls per second.
+async fn throughput<F, Fut>(count: usize, concurrency: usize, call: F) -> f64
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send,
+{
+    let call = Arc::new(call);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (call, next) = (Arc::clone(&call), Arc::clone(&next));
+            tokio::spawn(async move {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= count || started.elapsed() > PHASE_LIMIT {
+                        return;
+                    }
+                    call(i).await;
+                }
+            })
+        })
+        .collect();
+    for worker in workers {
+        worker.await.expect("a worker finished");
+    }
+    next.load(Ordering::Relaxed).min(count) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn record(n: u64) -> PrimeRecord {
+    PrimeRecord::new(
+        n,
+        Computation {
+            prime: 2,
+            calculator: "bench".into(),
+            compute_micros: 0,
+            fallback_reason: None,
+        },
+        0,
+    )
+}
+
+#[tokio::main]
+async fn main() {
+    let api = std::env::var("BENCH_API").expect("BENCH_API: the API's base URL");
+    let cluster = ClusterConfig::from_lookup(|name| std::env::var(name).ok()).expect("the cluster");
+    let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "primescaler-primes".into());
+    let config = ApiConfig::from_env().expect("the API configuration");
+    let deps = Arc::new(LiveDeps::connect(&config).await);
+    let http = reqwest::Client::new();
+    let ring = Ring::new(&cluster.names());
+    let stores: Arc<Vec<DynamoStore>> = Arc::new(
+        deps.service
+            .nodes()
+            .iter()
+            .map(|node| node.store.clone())
+            .collect(),
+    );
+    let home = |n: u64| ring.home(shard_of(n));
+    let get = |url: String| {
+        let http = http.clone();
+        async move {
+            let response = http.get(&url).send().await.expect("the API answers");
+            assert!(
+                response.status().is_success(),
+                "{url}: {}",
+                response.status()
+            );
+            response.bytes().await.expect("a body");
+        }
+    };
+    let reset = || async {
+        let response = http
+            .delete(format!("{api}/cache"))
+            .send()
+            .await
+            .expect("reset");
+        assert!(response.status().is_success());
+    };
+
+    // Hits on node 0: cache n = 1..=500 whose home is node 0.
+    reset().await;
+    let hits: Vec<u64> = (1..=10_000u64)
+        .filter(|&n| home(n) == 0)
+        .take(500)
+        .collect();
+    for &n in &hits {
+        get(format!("{api}/primes/{n}")).await;
+    }
+    let hit_keys: Vec<RecordKey> = hits.iter().map(|&n| RecordKey::for_index(n)).collect();
+
+    // (a) raw GetItem on node 0.
+    let (raw, raw_time) = sequential(LATENCY_SAMPLES, |i| {
+        let (stores, key) = (Arc::clone(&stores), hit_keys[i % hit_keys.len()]);
+        async move {
+            stores[0]
+                .get_entry(key)
+                .await
+                .expect("GetItem")
+                .expect("a cached key");
+        }
+    })
+    .await;
+
+    // (b) hits over HTTP, and in process.
+    let (hit_http, hit_http_time) = sequential(LATENCY_SAMPLES, |i| {
+        get(format!("{api}/primes/{}", hits[i % hits.len()]))
+    })
+    .await;
+    let (hit_local, hit_local_time) = sequential(LATENCY_SAMPLES, |i| {
+        let deps = Arc::clone(&deps);
+        let target = format!("/primes/{}", hits[i % hits.len()]);
+        async move {
+            let response = handle(&deps, EventShape::ApiGateway.request("GET", &target, None))
+                .await
+                .expect("an answer");
+            assert!(response.status().is_success());
+        }
+    })
+    .await;
+
+    // (c) misses over HTTP: n from 10,001 up, never cached before.
+    let (miss_http, miss_http_time) =
+        sequential(1_000, |i| get(format!("{api}/primes/{}", 10_001 + i))).await;
+
+    // Fill: n = 1..10,000 from empty, through the API and as raw PutItem.
+    let mut fill_rows = Vec::new();
+    for concurrency in [16usize, 64] {
+        reset().await;
+        let base = api.clone();
+        let client = http.clone();
+        let failed = Arc::new(AtomicUsize::new(0));
+        let failed_in_fill = Arc::clone(&failed);
+        let api_rate = throughput(10_000, concurrency, move |i| {
+            let (client, url) = (client.clone(), format!("{base}/primes/{}", i + 1));
+            let failed = Arc::clone(&failed_in_fill);
+            async move {
+                let ok = match client.get(&url).send().await {
+                    Ok(response) => response.status().is_success(),
+                    Err(_) => false,
+                };
+                if !ok {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        })
+        .await;
+        let failed = failed.load(Ordering::Relaxed);
+        reset().await;
+        let (stores_for_put, ring_for_put) = (Arc::clone(&stores), ring.clone());
+        let raw_rate = throughput(10_000, concurrency, move |i| {
+            let stores = Arc::clone(&stores_for_put);
+            let n = i as u64 + 1;
+            let node = ring_for_put.home(shard_of(n));
+            async move {
+                stores[node]
+                    .put_record_if_absent(&record(n))
+                    .await
+                    .expect("PutItem");
+            }
+        })
+        .await;
+        fill_rows.push(format!(
+            "| {concurrency} | {api_rate:.0} | {failed} | {raw_rate:.0} | {:.0}% |",
+            100.0 * api_rate / raw_rate
+        ));
+    }
+
+    // One full grid read through the API, after a fill of 1..10,000.
+    reset().await;
+    let client = http.clone();
+    let base = api.clone();
+    throughput(10_000, 16, move |i| {
+        let (client, url) = (client.clone(), format!("{base}/primes/{}", i + 1));
+        async move {
+            client.get(&url).send().await.expect("the API answers");
+        }
+    })
+    .await;
+    let started = Instant::now();
+    let (mut pages, mut bytes, mut items) = (0usize, 0usize, 0usize);
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            None => format!("{api}/cache?limit=10000"),
+            Some(c) => format!("{api}/cache?limit=10000&cursor={c}"),
+        };
+        let body = http.get(&url).send().await.unwrap().bytes().await.unwrap();
+        pages += 1;
+        bytes += body.len();
+        let page: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        items += page["items"].as_array().unwrap().len();
+        cursor = page["next"].as_str().map(String::from);
+        if cursor.is_none() || pages > 100 {
+            break;
+        }
+    }
+    let grid_time = started.elapsed();
+    reset().await;
+
+    let latency_rows = [
+        raw.row("(a) raw GetItem, Rust SDK → emulator", raw_time),
+        hit_http.row(
+            "(b) hit: GET /primes/{n} over HTTP via cargo lambda watch",
+            hit_http_time,
+        ),
+        hit_local.row(
+            "(b′) hit: the handler in process (event in, response out)",
+            hit_local_time,
+        ),
+        miss_http.row(
+            "(c) miss: GET /primes/{n} over HTTP (n > 10,000, computed and stored)",
+            miss_http_time,
+        ),
+    ];
+    for row in latency_rows.iter().chain(&fill_rows) {
+        println!("{row}");
+    }
+    let added_http = ms(hit_http.percentile(0.5)) - ms(raw.percentile(0.5));
+    let added_local = ms(hit_local.percentile(0.5)) - ms(raw.percentile(0.5));
+    println!("hit adds {added_http:.3} ms at p50 over HTTP, {added_local:.3} ms in process");
+
+    let date = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let section = format!(
+        "## Request path, fill throughput and grid read\n\n\
+         Command: `make bench-request-path` (`infra/bench-request-path.sh`). {date}; 2 cores. \
+         The local stack: three moto nodes ({nodes}), table `{table}`, the API under \
+         `cargo lambda watch --release` with 8 function instances. Sequential latencies; \
+         throughput is calls ÷ wall time.\n\n\
+         | path | calls | p50 ms | p99 ms | calls/s |\n|---|---|---|---|---|\n{}\n\n\
+         A cache hit adds **{added_http:.3} ms** at p50 over a raw GetItem through HTTP and \
+         `cargo lambda watch` (target ≤ 1 ms), of which the function itself adds **{added_local:.3} ms**.\n\n\
+         Fill of n = 1..10,000 from an empty cache (every request a miss: the read of each node, \
+         the computation, the conditional put), beside raw PutItem of the same items to the \
+         same nodes (target ≥ 50%):\n\n\
+         | concurrency | API fills/s | API requests failed | raw PutItem/s | API ÷ raw |\n|---|---|---|---|---|\n{}\n\n\
+         One full grid read (10,000 items over three nodes) through `GET /cache?limit=10000`: \
+         {pages} HTTP requests (one DynamoDB Scan each), {items} items, {kb:.0} KB of JSON, in {grid_ms:.0} ms.\n",
+        latency_rows.join("\n"),
+        fill_rows.join("\n"),
+        nodes = cluster.names().join(", "),
+        kb = bytes as f64 / 1024.0,
+        grid_ms = ms(grid_time),
+    );
+    bench_section::write_section(&workspace_root(), "request-path", &section);
+    println!("written to docs/benchmarks.md");
+}
