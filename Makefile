@@ -7,7 +7,7 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path build-arm64 sam-build clean
+.PHONY: deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path build-arm64 sam-build clean
 
 ## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
@@ -41,6 +41,7 @@ unit: tools reference-tools
 
 template: tools
 	cfn-lint template.yaml
+	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml --region us-east-1
 
 smoke: tools
@@ -61,6 +62,15 @@ bench-request-path: tools
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools
 	cargo lambda build --release --arm64 --output-format zip
+
+## deploy-regions / remove-regions: the stack in every region of REGIONS, as one cluster
+deploy-regions remove-regions: export REGIONS ?= us-east-1,eu-west-1,ap-southeast-2
+
+deploy-regions: tools
+	infra/deploy-regions.sh deploy
+
+remove-regions: tools
+	infra/deploy-regions.sh remove
 
 ## sam-build: what `sam deploy` uploads (slow; not run in CI)
 sam-build: tools

@@ -11,6 +11,7 @@ export EMULATOR_PORT="${BENCH_EMULATOR_PORT:-4710}"
 export WATCH_RELEASE=1
 # Under a 64-way fill the emulators answer slowly; the bench measures speed, not failover.
 export NODE_TIMEOUT_MS=5000
+export RESET_TOKEN="bench-$$"
 export WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-8}"
 export NODES="us-east-1,eu-west-1,ap-southeast-2"
 log="$root/target/bench-request-path.log"

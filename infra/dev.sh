@@ -16,6 +16,8 @@
 #   MAX_N              the largest n served (default 10^12)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
 #   WATCH_RELEASE      1: build the functions in release mode (for benchmarks)
+#   RESET_TOKEN        the bearer token DELETE /cache and DELETE /primes/{n} need
+#                      (default: a fresh development token, printed at start)
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -31,6 +33,7 @@ IFS=',' read -r -a node_list <<<"$NODES"
 export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
 export STRATEGY="${STRATEGY:-consistent_hash}"
 export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
+export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
 state="$root/target/dev"
@@ -149,7 +152,8 @@ log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 cargo run -q -p primescaler-bootstrap --bin create-tables
 
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
-[ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release)
+# Benchmarks build once and ignore later edits to the tree.
+[ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release --ignore-changes)
 start_group functions cargo lambda watch "${watch_flags[@]}"
 groups+=("$last_group")
 log "building the functions (the first build takes a few minutes)"
@@ -161,6 +165,7 @@ if [ "$EMULATOR" = moto ]; then
     log "take node ${node_list[$i]} down: kill -- -\$(cat target/dev/emulator-${node_list[$i]}.pid)"
   done
 fi
+echo "Reset token (DELETE needs 'Authorization: Bearer <token>'): $RESET_TOKEN"
 echo "PrimeScaler API: http://localhost:$PORT/  (try http://localhost:$PORT/primes/100 and /nodes)"
 
 parent="${DEV_PARENT_PID:-}"

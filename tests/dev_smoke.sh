@@ -7,6 +7,8 @@ cd "$root"
 
 export PORT="${SMOKE_PORT:-9310}"
 export EMULATOR_PORT="${SMOKE_EMULATOR_PORT:-4610}"
+export RESET_TOKEN="smoke-$$"
+auth=(-H "Authorization: Bearer $RESET_TOKEN")
 base="http://127.0.0.1:$PORT"
 log="$root/target/dev-smoke.log"
 mkdir -p target
@@ -35,9 +37,11 @@ for _ in $(seq 900); do
   sleep 1
 done
 grep -q "PrimeScaler API:" "$log" || { cat "$log"; echo "FAIL infra/dev.sh never became ready"; exit 1; }
+check "make dev prints the reset token" "$(grep -c "Reset token.*$RESET_TOKEN" "$log")" 1
 
 get() { curl -s "$base$1"; }
 status() { curl -s -o /dev/null -w '%{http_code}' -X "$1" "$base$2"; }
+status_auth() { curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -X "$1" "$base$2"; }
 
 check "GET /primes/100 is 541" "$(get /primes/100 | jq -r .prime)" 541
 check "GET /primes/100 again comes from the cache" "$(get /primes/100 | jq -r .source)" cache
@@ -81,9 +85,10 @@ for n in $(seq 1 60); do
 done
 check "with $victim down, n = 1..60 still answer the right prime" "$wrong" 0
 check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
-check "DELETE /cache names the unreachable node" "$(curl -s -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"
+check "DELETE /cache names the unreachable node" "$(curl -s "${auth[@]}" -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"
 
-check "DELETE /cache is a 200" "$(status DELETE /cache)" 200
+check "DELETE /cache without the reset token is a 401" "$(status DELETE /cache)" 401
+check "DELETE /cache with the reset token is a 200" "$(status_auth DELETE /cache)" 200
 check "GET /cache after a reset has no items on the nodes that are up" "$(get /cache | jq '.items | length')" 0
 
 # SIGTERM stops everything that dev.sh started.

@@ -181,6 +181,7 @@ impl Emulator {
             cluster,
             table,
             max_n,
+            reset_token: None,
             guard,
         })
         .await

@@ -36,6 +36,7 @@ async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) 
         cluster: cluster_config(nodes, strategy, LOCAL),
         table: table.to_string(),
         max_n: 10_000,
+        reset_token: None,
         guard: Default::default(),
     })
     .await

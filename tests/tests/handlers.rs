@@ -501,6 +501,7 @@ async fn store_failures_answer_json_without_internals() {
             ),
             table: "no-such-table".into(),
             max_n: MAX_N,
+            reset_token: None,
             guard: Default::default(),
         };
         LiveDeps::connect(&config).await
@@ -536,7 +537,7 @@ async fn store_failures_answer_json_without_internals() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn sixty_four_concurrent_requests_for_one_n_store_one_item() {
+async fn sixty_four_concurrent_requests_for_one_n_compute_once_and_store_one_item() {
     // GIVEN an empty table
     let emulator = Emulator::start().await;
     let deps = Arc::new(emulator.api_deps(REGION, MAX_N).await);
@@ -553,7 +554,7 @@ async fn sixty_four_concurrent_requests_for_one_n_store_one_item() {
         answers.push(request.await.expect("the request task finished"));
     }
 
-    // THEN all 64 answer 5,903 with the same stored record, and one item exists
+    // THEN all 64 answer 5,903 with the same stored record, computed once, and one item exists
     for (status, body) in &answers {
         assert_eq!(*status, StatusCode::OK, "{body}");
         assert_eq!(body["prime"], 5_903);
@@ -564,6 +565,11 @@ async fn sixty_four_concurrent_requests_for_one_n_store_one_item() {
         .filter(|(_, b)| b["source"] == "computed")
         .count();
     assert_eq!(computed, 1, "exactly one request stored the record");
+    let (_, stats) = call(&deps, "GET", "/stats").await;
+    assert_eq!(
+        stats["instance"]["computations"], 1,
+        "one computation: {stats}"
+    );
     let records = stored(&deps).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].prime, 5_903);
@@ -621,4 +627,65 @@ async fn n_up_to_10_12_is_served_by_default() {
         above["message"].as_str().unwrap().contains("1000000000000"),
         "{above}"
     );
+}
+
+#[tokio::test]
+async fn deletions_need_the_reset_token() {
+    // GIVEN a function whose deletions need a token, and a table holding n = 11
+    let emulator = Emulator::start().await;
+    let deps = emulator
+        .api_deps(REGION, MAX_N)
+        .await
+        .with_reset_token(Some("s3cret-token".into()));
+    call(&deps, "GET", "/primes/11").await;
+    let before = stored(&deps).await;
+    let with_auth = |method: &str, target: &str, auth: Option<&str>| {
+        let mut request = EventShape::ApiGateway.request(method, target, None);
+        if let Some(auth) = auth {
+            request
+                .headers_mut()
+                .insert("authorization", auth.parse().unwrap());
+        }
+        request
+    };
+
+    for target in ["/cache", "/primes/11"] {
+        // WHEN a deletion comes without the token, or with a wrong one
+        let missing = handle(&deps, with_auth("DELETE", target, None))
+            .await
+            .unwrap();
+        let wrong = handle(&deps, with_auth("DELETE", target, Some("Bearer guess")))
+            .await
+            .unwrap();
+        let basic = handle(
+            &deps,
+            with_auth("DELETE", target, Some("Basic czNjcmV0LXRva2Vu")),
+        )
+        .await
+        .unwrap();
+
+        // THEN it is refused with a JSON 401 or 403, and nothing is deleted
+        assert_eq!(missing.headers()["www-authenticate"], "Bearer");
+        let (missing_status, missing_body) = decode(missing);
+        assert_eq!(missing_status, StatusCode::UNAUTHORIZED);
+        assert_eq!(missing_body["error"], "unauthorized");
+        assert_eq!(decode(basic).0, StatusCode::UNAUTHORIZED);
+        let (wrong_status, wrong_body) = decode(wrong);
+        assert_eq!(wrong_status, StatusCode::FORBIDDEN);
+        assert_eq!(wrong_body["error"], "forbidden");
+        assert_eq!(stored(&deps).await, before);
+    }
+
+    // WHEN the token is right THEN the deletion happens
+    let (status, body) = decode(
+        handle(
+            &deps,
+            with_auth("DELETE", "/primes/11", Some("Bearer s3cret-token")),
+        )
+        .await
+        .unwrap(),
+    );
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["evicted"], true);
+    assert!(stored(&deps).await.is_empty());
 }

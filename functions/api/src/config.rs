@@ -23,6 +23,9 @@ pub struct ApiConfig {
     pub table: String,
     /// The largest n served (`MAX_N`, default 10^12).
     pub max_n: u64,
+    /// The credential that `DELETE /cache` and `DELETE /primes/{n}` require, as a bearer
+    /// token (`RESET_TOKEN`); `None` leaves them open (local tests).
+    pub reset_token: Option<String>,
     /// The calculators' budgets and injected faults (`PRIMARY_BUDGET_MS`,
     /// `FALLBACK_BUDGET_MS`, `PRIMARY_FAULT_RATE`, `PRIMARY_FAULT_KIND`).
     pub guard: GuardSettings,
@@ -52,10 +55,12 @@ impl ApiConfig {
                 })?,
         };
         let guard = GuardSettings::from_lookup(&lookup).map_err(ConfigError)?;
+        let reset_token = lookup("RESET_TOKEN").filter(|t| !t.is_empty());
         Ok(Self {
             cluster,
             table,
             max_n,
+            reset_token,
             guard,
         })
     }
@@ -83,6 +88,7 @@ mod tests {
                 cluster: ClusterConfig::single("eu-west-1"),
                 table: DEFAULT_TABLE.into(),
                 max_n: DEFAULT_MAX_N,
+                reset_token: None,
                 guard: GuardSettings::default(),
             }
         );

@@ -16,6 +16,8 @@ pub struct ApiError {
     pub message: String,
     /// The methods a route allows, sent as `Allow` with a 405.
     pub allow: Option<&'static str>,
+    /// Whether to send `WWW-Authenticate: Bearer` (with a 401).
+    pub challenge: bool,
 }
 
 impl ApiError {
@@ -26,6 +28,7 @@ impl ApiError {
             code,
             message: message.into(),
             allow: None,
+            challenge: false,
         }
     }
 
@@ -37,6 +40,18 @@ impl ApiError {
             "not_found",
             format!("no route for {shown:?}; see GET /health and the API reference"),
         )
+    }
+
+    /// 401: a deletion without the reset token.
+    pub fn unauthorized() -> Self {
+        Self {
+            challenge: true,
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "deleting needs the reset token: send Authorization: Bearer <token>",
+            )
+        }
     }
 
     /// 405: the path exists, the method does not.
@@ -60,6 +75,9 @@ impl ApiError {
             .header(header::CACHE_CONTROL, "no-store");
         if let Some(allow) = self.allow {
             builder = builder.header(header::ALLOW, allow);
+        }
+        if self.challenge {
+            builder = builder.header(header::WWW_AUTHENTICATE, "Bearer");
         }
         builder
             .body(Body::from(body))

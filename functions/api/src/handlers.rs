@@ -1,16 +1,18 @@
 //! The handlers: thin adapters from a routed request to the service and back to JSON.
 
-use std::time::{Duration, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
 use primescaler_cluster::service::NodeStore;
 use primescaler_cluster::{BreakerState, NodeReport};
-use primescaler_core::{Lookup, NodeCounters, PrimeCalculator};
+use primescaler_core::{Lookup, NodeCounters, PrimeCalculator, Source};
 use serde_json::{Value, json};
+use subtle::ConstantTimeEq;
 
 use crate::Deps;
 use crate::error::ApiError;
+use crate::metrics::RequestMetrics;
 use crate::routes::{Route, format_cursor, parse_cursor, parse_limit};
 
 /// Serves one request. Every failure becomes a JSON error response; the `Err` arm is
@@ -20,8 +22,9 @@ where
     S: NodeStore,
     C: PrimeCalculator + Sync,
 {
+    let started = Instant::now();
     let cold_start = deps.instance.begin_invocation();
-    let response = match serve(deps, &request, cold_start).await {
+    let response = match serve(deps, &request, cold_start, started).await {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => {
             if error.status.is_client_error() {
@@ -43,6 +46,7 @@ async fn serve<S, C>(
     deps: &Deps<S, C>,
     request: &Request,
     cold_start: bool,
+    started: Instant,
 ) -> Result<Value, ApiError>
 where
     S: NodeStore,
@@ -50,18 +54,38 @@ where
 {
     let route = Route::parse(request.method(), request.uri().path(), deps.max_n)?;
     refuse_body(request.body())?;
+    if matches!(route, Route::EvictPrime(_) | Route::ClearCache) {
+        authorize(request, deps.reset_token.as_deref())?;
+    }
     let service = &deps.service;
     match route {
         Route::GetPrime(n) => {
             let lookup = service.get_or_compute(n).await?;
+            let latency_ms = started.elapsed().as_secs_f64() * 1e3;
             tracing::info!(
+                request_id = request.lambda_context_ref().map(|c| c.request_id.as_str()),
                 n,
                 node = %lookup.node,
                 source = lookup.source.as_str(),
                 calculator = %lookup.record.calculator,
                 fallback_reason = lookup.fallback_reason.as_deref(),
+                failovers = lookup.failovers,
+                duration_ms = latency_ms,
                 "served"
             );
+            if let Some(function) = &deps.metrics_function {
+                let emf = RequestMetrics {
+                    function,
+                    node: &lookup.node,
+                    n,
+                    hit: lookup.source == Source::Cache,
+                    fallback: lookup.fallback_reason.is_some(),
+                    failovers: lookup.failovers,
+                    latency_ms,
+                    timestamp_ms: lookup_time_ms(),
+                };
+                println!("{}", emf.to_emf());
+            }
             Ok(prime_body(&lookup, deps.instance.id(), cold_start))
         }
         Route::EvictPrime(n) => {
@@ -112,6 +136,7 @@ where
                 "instance": {
                     "id": deps.instance.id(),
                     "fallbacks": service.calculator().fallback_count(),
+                    "computations": service.calculator().computation_count(),
                 },
             });
             if route == Route::Stats {
@@ -156,6 +181,28 @@ fn node_json(report: &NodeReport) -> Value {
         node.extend(counters.clone());
     }
     node
+}
+
+/// Deletions need `Authorization: Bearer <token>` when a token is configured: none is a
+/// 401, a wrong one a 403. The comparison takes the same time whatever the guess.
+fn authorize(request: &Request, token: Option<&str>) -> Result<(), ApiError> {
+    let Some(token) = token else {
+        return Ok(());
+    };
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    match given {
+        None => Err(ApiError::unauthorized()),
+        Some(given) if bool::from(given.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "the reset token is not valid",
+        )),
+    }
 }
 
 /// The API takes no request bodies; one that comes with a body is refused untouched.
@@ -211,6 +258,12 @@ fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
         body["fallback_reason"] = reason.as_str().into();
     }
     body
+}
+
+fn lookup_time_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {

@@ -9,6 +9,7 @@ mod config;
 mod error;
 mod handlers;
 mod instance;
+pub mod metrics;
 mod routes;
 
 pub use config::{ApiConfig, ConfigError, DEFAULT_MAX_N};
@@ -29,15 +30,30 @@ pub struct Deps<S, C> {
     pub instance: Instance,
     /// The largest n served.
     pub max_n: u64,
+    /// The bearer token that deletions require, if any.
+    pub reset_token: Option<String>,
+    /// The function's name, when each served prime is to be written out as CloudWatch
+    /// Embedded Metric Format (in Lambda and under `cargo lambda watch`).
+    pub metrics_function: Option<String>,
 }
 
 impl<S, C> Deps<S, C> {
-    /// Dependencies over `service`, serving n up to `max_n`.
+    /// Dependencies over `service`, serving n up to `max_n`, with deletions open.
     pub fn new(service: ClusterService<S, C>, max_n: u64) -> Self {
         Self {
             service,
             instance: Instance::start(),
             max_n,
+            reset_token: None,
+            metrics_function: None,
+        }
+    }
+
+    /// These dependencies with deletions guarded by `token`.
+    pub fn with_reset_token(self, token: Option<String>) -> Self {
+        Self {
+            reset_token: token,
+            ..self
         }
     }
 }
@@ -46,9 +62,14 @@ impl<S, C> Deps<S, C> {
 pub type LiveDeps = Deps<DynamoStore, GuardedCalculator>;
 
 impl LiveDeps {
-    /// Reads [`ApiConfig`] from the environment and connects to every node's table.
+    /// Reads [`ApiConfig`] from the environment and connects to every node's table;
+    /// writes metrics when running as a Lambda function.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        Ok(Self::connect(&ApiConfig::from_env()?).await)
+        let deps = Self::connect(&ApiConfig::from_env()?).await;
+        Ok(Self {
+            metrics_function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+            ..deps
+        })
     }
 
     /// Connects to every node named by `config`. A node with an explicit endpoint is an
@@ -70,6 +91,6 @@ impl LiveDeps {
         }
         let calculator = GuardedCalculator::new(config.guard);
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator);
-        Self::new(service, config.max_n)
+        Self::new(service, config.max_n).with_reset_token(config.reset_token.clone())
     }
 }

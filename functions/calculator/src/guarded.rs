@@ -55,6 +55,7 @@ impl GuardSettings {
 pub struct GuardedCalculator {
     settings: GuardSettings,
     fallbacks: AtomicU64,
+    computations: AtomicU64,
 }
 
 impl GuardedCalculator {
@@ -63,6 +64,7 @@ impl GuardedCalculator {
         Self {
             settings,
             fallbacks: AtomicU64::new(0),
+            computations: AtomicU64::new(0),
         }
     }
 
@@ -113,6 +115,7 @@ impl GuardedCalculator {
 
 impl PrimeCalculator for GuardedCalculator {
     async fn compute(&self, n: u64) -> Result<Computation, ComputeError> {
+        self.computations.fetch_add(1, Ordering::Relaxed);
         let started = Instant::now();
         let (prime, calculator, fallback_reason) = match self.run_primary(n).await {
             Ok(prime) => (prime, PRIMARY_NAME, None),
@@ -133,6 +136,10 @@ impl PrimeCalculator for GuardedCalculator {
 
     fn fallback_count(&self) -> u64 {
         self.fallbacks.load(Ordering::Relaxed)
+    }
+
+    fn computation_count(&self) -> u64 {
+        self.computations.load(Ordering::Relaxed)
     }
 }
 

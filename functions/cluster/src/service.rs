@@ -9,15 +9,17 @@
 //!    otherwise a pointer to the target is written there conditionally, then the record
 //!    on the target. A lost race reads back the winner's record.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use futures::future::join_all;
 use primescaler_core::{
-    AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, Lookup, NodeCounters,
-    PrimeCalculator, PrimeRecord, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters,
-    RecordKey, ScanRecords, ServiceError, Source, StoreError, StoredEntry,
+    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, EvictRecord, GetRecord,
+    Lookup, NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, PutPointerIfAbsent,
+    PutRecordIfAbsent, ReadCounters, RecordKey, ScanRecords, ServiceError, Source, StoreError,
+    StoredEntry,
 };
 
 use crate::breaker::{Breaker, BreakerState};
@@ -52,6 +54,13 @@ impl<T> NodeStore for T where
         + Sync
 {
 }
+
+/// One computation, shared by the requests that wait for it.
+type SharedComputation = Arc<tokio::sync::OnceCell<Computation>>;
+
+/// How long a finished computation is kept for requests that missed n before it was
+/// stored.
+const RECENT_COMPUTATION: Duration = Duration::from_secs(10);
 
 /// How often buffered counters are written to the nodes.
 const COUNTER_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -134,6 +143,9 @@ pub struct ClusterService<S, C> {
     calculator: C,
     turn: AtomicUsize,
     pending: Mutex<PendingCounters>,
+    /// Computations of this instance, under way or just done, shared by the requests
+    /// for one n that missed it at about the same time; kept for [`RECENT_COMPUTATION`].
+    in_flight: Mutex<HashMap<u64, (Instant, SharedComputation)>>,
 }
 
 impl<S, C> ClusterService<S, C> {
@@ -155,6 +167,7 @@ impl<S, C> ClusterService<S, C> {
             local,
             calculator,
             turn: AtomicUsize::new(0),
+            in_flight: Mutex::new(HashMap::new()),
         }
     }
 
@@ -306,7 +319,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             )));
         }
 
-        let computation = self.calculator.compute(n).await?;
+        let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
         let fresh = PrimeRecord::new(n, computation, now_ms());
         let lookup = self
@@ -314,6 +327,26 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             .await?;
         self.flush_counters_if_due().await;
         Ok(lookup)
+    }
+
+    /// Computes n once for all the requests of this instance that miss it at about the
+    /// same time: the first runs the calculator, the others wait for its answer, and
+    /// requests that missed n just before it was stored reuse the answer.
+    async fn compute_once(&self, n: u64) -> Result<Computation, ComputeError> {
+        let cell = {
+            let mut recent = self.in_flight.lock().expect("in-flight lock");
+            // Keep what is recent or still awaited; drop the rest.
+            recent.retain(|_, (since, cell)| {
+                since.elapsed() < RECENT_COMPUTATION || Arc::strong_count(cell) > 1
+            });
+            let (_, cell) = recent
+                .entry(n)
+                .or_insert_with(|| (Instant::now(), Arc::default()));
+            Arc::clone(cell)
+        };
+        cell.get_or_try_init(|| self.calculator.compute(n))
+            .await
+            .cloned()
     }
 
     async fn store_once(

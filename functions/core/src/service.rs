@@ -22,6 +22,11 @@ pub trait PrimeCalculator {
     fn fallback_count(&self) -> u64 {
         0
     }
+
+    /// How many computations this instance ran.
+    fn computation_count(&self) -> u64 {
+        0
+    }
 }
 
 /// A failure of the service, by the part that failed.
