@@ -7,7 +7,7 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path build-arm64 sam-build clean
+.PHONY: deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
 ## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
@@ -58,6 +58,10 @@ bench-placement: tools
 ## bench-request-path: raw GetItem vs hit vs miss, fill throughput, grid read; writes docs/benchmarks.md
 bench-request-path: tools
 	infra/bench-request-path.sh
+
+## bench-cold-start: init time and arm64 size, API function vs a bare hello world
+bench-cold-start: tools
+	infra/bench-cold-start.sh
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools

@@ -2,6 +2,16 @@
 //! of `docs/benchmarks.md`, keeping the others.
 
 use std::path::Path;
+use std::process::Command;
+
+/// Today's date in UTC, as `YYYY-MM-DD` (empty if `date` cannot run).
+pub fn utc_date() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
 
 /// Replaces the section between `<!-- bench:{name}:start -->` and
 /// `<!-- bench:{name}:end -->` in `docs/benchmarks.md` (under `workspace`) with

@@ -138,11 +138,7 @@ fn main() {
         rows.push(row);
     }
 
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = bench_section::utc_date();
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let section = format!(
         "## nth prime: primary calculator\n\n\

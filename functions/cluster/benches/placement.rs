@@ -8,7 +8,6 @@
 mod bench_section;
 
 use std::path::PathBuf;
-use std::process::Command;
 
 use maglev::{ConsistentHasher, Maglev};
 use primescaler_cluster::Ring;
@@ -62,6 +61,16 @@ fn maglev(names: &[&str]) -> Placement {
         .collect()
 }
 
+/// `names` without the node at index `gone`.
+fn without<'a>(names: &[&'a str], gone: usize) -> Vec<&'a str> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != gone)
+        .map(|(_, n)| *n)
+        .collect()
+}
+
 /// max/mean load of the nodes over keys 1..=keys.
 fn balance(placement: &Placement, nodes: usize, keys: u64) -> f64 {
     let mut load = vec![0u64; nodes];
@@ -87,12 +96,7 @@ fn collateral(
     gone: usize,
     keys: u64,
 ) -> u64 {
-    let kept: Vec<&str> = names
-        .iter()
-        .enumerate()
-        .filter(|&(i, _)| i != gone)
-        .map(|(_, n)| *n)
-        .collect();
+    let kept = without(names, gone);
     (1..=keys)
         .filter(|&n| {
             let old = before[shard_of(n) as usize];
@@ -114,13 +118,7 @@ fn main() {
             let base = place(names);
             let grown = place(&REGIONS[..nodes + 1]);
             let gone = nodes / 2;
-            let kept: Vec<&str> = names
-                .iter()
-                .enumerate()
-                .filter(|&(i, _)| i != gone)
-                .map(|(_, n)| *n)
-                .collect();
-            let shrunk = place(&kept);
+            let shrunk = place(&without(names, gone));
             let mut cells = Vec::new();
             for keys in [10_000u64, 1_000_000] {
                 cells.push(format!("{:.3}", balance(&base, nodes, keys)));
@@ -132,11 +130,7 @@ fn main() {
             rows.push(row);
         }
     }
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = bench_section::utc_date();
     let section = format!(
         "## Placement: n → shard → node\n\n\
          Command: `make bench-placement` (`cargo bench -p primescaler-cluster --bench placement`). {date}.\n\n\

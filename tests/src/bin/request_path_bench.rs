@@ -302,11 +302,7 @@ async fn main() {
     let added_local = ms(hit_local.percentile(0.5)) - ms(raw.percentile(0.5));
     println!("hit adds {added_http:.3} ms at p50 over HTTP, {added_local:.3} ms in process");
 
-    let date = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%d"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = bench_section::utc_date();
     let section = format!(
         "## Request path, fill throughput and grid read\n\n\
          Command: `make bench-request-path` (`infra/bench-request-path.sh`). {date}; 2 cores. \
