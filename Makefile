@@ -65,7 +65,7 @@ bench-cold-start: tools
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools
-	cargo lambda build --release --arm64 --output-format zip
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo lambda build --release --arm64 --output-format zip -p primescaler-api
 
 ## deploy-regions / remove-regions: the stack in every region of REGIONS, as one cluster
 deploy-regions remove-regions: export REGIONS ?= us-east-1,eu-west-1,ap-southeast-2
@@ -78,7 +78,7 @@ remove-regions: tools
 
 ## sam-build: what `sam deploy` uploads (slow; not run in CI)
 sam-build: tools
-	sam build --template template.yaml
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --template template.yaml
 
 clean:
 	rm -rf target/dev target/emulator-logs .aws-sam

@@ -18,7 +18,7 @@ IFS=',' read -r -a regions <<<"$REGIONS"
 case "$action" in
   deploy)
     RESET_TOKEN="${RESET_TOKEN:-$(od -An -N20 -tx1 /dev/urandom | tr -d ' \n')}"
-    sam build --template template.yaml
+    AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --template template.yaml
     for region in "${regions[@]}"; do
       echo "== deploying $STACK_NAME to $region"
       sam deploy --stack-name "$STACK_NAME" --region "$region" --resolve-s3 \

@@ -18,8 +18,14 @@ pub enum BreakerState {
 #[derive(Debug)]
 enum Inner {
     Closed,
-    Open { until: Instant },
-    HalfOpen,
+    Open {
+        until: Instant,
+    },
+    /// A probe is out; if it never reports (its request was dropped), another may go
+    /// after `retry_at`.
+    HalfOpen {
+        retry_at: Instant,
+    },
 }
 
 /// One node's circuit breaker.
@@ -42,13 +48,16 @@ impl Breaker {
     /// `true` (the probe) and the others `false` until the probe reports.
     pub fn allow(&self) -> bool {
         let mut inner = self.inner.lock().expect("breaker lock");
+        let now = Instant::now();
         match *inner {
             Inner::Closed => true,
-            Inner::Open { until } if Instant::now() >= until => {
-                *inner = Inner::HalfOpen;
+            Inner::Open { until: due } | Inner::HalfOpen { retry_at: due } if now >= due => {
+                *inner = Inner::HalfOpen {
+                    retry_at: now + self.cooldown,
+                };
                 true
             }
-            Inner::Open { .. } | Inner::HalfOpen => false,
+            Inner::Open { .. } | Inner::HalfOpen { .. } => false,
         }
     }
 
@@ -70,7 +79,7 @@ impl Breaker {
             Inner::Closed => BreakerState::Closed,
             Inner::Open { until } if Instant::now() >= until => BreakerState::HalfOpen,
             Inner::Open { .. } => BreakerState::Open,
-            Inner::HalfOpen => BreakerState::HalfOpen,
+            Inner::HalfOpen { .. } => BreakerState::HalfOpen,
         }
     }
 }
@@ -95,6 +104,18 @@ mod tests {
         breaker.record_success();
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert!(breaker.allow());
+    }
+
+    #[test]
+    fn a_probe_that_never_reports_does_not_shut_the_node_out_for_good() {
+        let breaker = Breaker::new(Duration::from_millis(20));
+        breaker.record_failure();
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(breaker.allow(), "the first probe");
+        // Its request is dropped: neither success nor failure is recorded.
+        assert!(!breaker.allow());
+        std::thread::sleep(Duration::from_millis(30));
+        assert!(breaker.allow(), "another probe after the cool-down");
     }
 
     #[test]
