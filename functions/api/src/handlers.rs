@@ -1,6 +1,6 @@
 //! The handlers: thin adapters from a routed request to the service and back to JSON.
 
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use lambda_http::http::{StatusCode, header};
 use lambda_http::{Body, Error, Request, RequestExt, Response};
@@ -82,7 +82,7 @@ where
                     fallback: lookup.fallback_reason.is_some(),
                     failovers: lookup.failovers,
                     latency_ms,
-                    timestamp_ms: lookup_time_ms(),
+                    timestamp_ms: primescaler_core::record::now_ms(),
                 };
                 println!("{}", emf.to_emf());
             }
@@ -258,12 +258,6 @@ fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
         body["fallback_reason"] = reason.as_str().into();
     }
     body
-}
-
-fn lookup_time_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response<Body> {

@@ -78,11 +78,8 @@ impl LiveDeps {
         let cluster = &config.cluster;
         let mut nodes = Vec::with_capacity(cluster.nodes.len());
         for node in &cluster.nodes {
-            let settings = match &node.endpoint {
-                Some(endpoint) => ClientSettings::for_emulator(&node.name, endpoint),
-                None => ClientSettings::for_region(&node.name),
-            }
-            .with_budget(cluster.node_timeout);
+            let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref())
+                .with_budget(cluster.node_timeout);
             nodes.push(Node {
                 name: node.name.clone(),
                 store: DynamoStore::new(connect(&settings).await, &config.table),

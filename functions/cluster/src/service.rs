@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
 use primescaler_core::{
@@ -321,7 +321,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
 
         let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
-        let fresh = PrimeRecord::new(n, computation, now_ms());
+        let fresh = PrimeRecord::new(n, computation, primescaler_core::record::now_ms());
         let lookup = self
             .store_once(key, &order, fresh, fallback_reason, &mut down)
             .await?;
@@ -592,11 +592,4 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         }
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
 }

@@ -1,6 +1,15 @@
 //! The cached answer for one n: in PrimeScaler, "the process for n".
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use crate::shard::{Shard, shard_of};
+
+/// Now, in milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
 
 /// The storage key of one n: its shard and n itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -49,6 +49,15 @@ impl ClientSettings {
         }
     }
 
+    /// Settings for the node in `region`: an explicit `endpoint` is an emulator and gets
+    /// dummy credentials; without one, the region's endpoint and the default chain.
+    pub fn for_node(region: &str, endpoint: Option<&str>) -> Self {
+        match endpoint {
+            Some(endpoint) => Self::for_emulator(region, endpoint),
+            None => Self::for_region(region),
+        }
+    }
+
     /// Settings for an emulator at `endpoint`, with dummy credentials.
     pub fn for_emulator(region: impl Into<String>, endpoint: impl Into<String>) -> Self {
         Self {

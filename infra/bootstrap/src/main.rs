@@ -10,10 +10,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "primescaler-primes".into());
     let cluster = ClusterConfig::from_lookup(|name| std::env::var(name).ok())?;
     for node in &cluster.nodes {
-        let settings = match &node.endpoint {
-            Some(endpoint) => ClientSettings::for_emulator(&node.name, endpoint),
-            None => ClientSettings::for_region(&node.name),
-        };
+        let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref());
         create_table(&connect(&settings).await, &table).await?;
         println!("table {table} is active on node {}", node.name);
     }
