@@ -7,7 +7,7 @@ TOOLS := $(VENV)/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: ui browser bench-ui deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
 ## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
 tools: $(TOOLS)
@@ -24,6 +24,18 @@ reference-tools:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq primesieve primecount >/dev/null; }
 
+## browser: Debian's Chromium and ChromeDriver, for the UI suite
+browser:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+## ui: the page's wasm, JS and CSS in target/site/pkg (installs the wasm32 target,
+## wasm-bindgen-cli into .tools and the npm tools into ui/node_modules on first use)
+ui:
+	infra/build-ui.sh
+
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
@@ -32,19 +44,24 @@ dev: tools
 ## and a smoke test of `make dev`
 test: tools lint unit template smoke
 
-lint: tools
+# The default members build for the host; the hydrate crate and the page's browser
+# code are linted for wasm32, apart, so that Leptos' `hydrate` feature stays off the
+# server render.
+lint: tools ui
 	cargo fmt --all --check
-	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy -p primescaler-ui-frontend -p primescaler-ui-app --features primescaler-ui-app/hydrate \
+	  --target wasm32-unknown-unknown -- -D warnings
 
 unit: tools reference-tools
-	cargo test --workspace
+	cargo test
 
 template: tools
 	cfn-lint template.yaml
 	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml --region us-east-1
 
-smoke: tools
+smoke: tools browser
 	tests/dev_smoke.sh
 
 ## bench-calculator: ours vs primal vs the primecount command; writes docs/benchmarks.md
@@ -64,8 +81,8 @@ bench-cold-start: tools
 	infra/bench-cold-start.sh
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
-build-arm64: tools
-	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo lambda build --release --arm64 --output-format zip -p primescaler-api
+build-arm64: tools ui
+	AWS_LC_SYS_NO_JITTER_ENTROPY=1 cargo lambda build --release --arm64 --output-format zip -p primescaler-api -p primescaler-ui
 
 ## deploy-regions / remove-regions: the stack in every region of REGIONS, as one cluster
 deploy-regions remove-regions: export REGIONS ?= us-east-1,eu-west-1,ap-southeast-2
@@ -77,7 +94,7 @@ remove-regions: tools
 	infra/deploy-regions.sh remove
 
 ## sam-build: what `sam deploy` uploads (slow; not run in CI)
-sam-build: tools
+sam-build: tools ui
 	AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --template template.yaml
 
 clean:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs PrimeScaler locally: one DynamoDB emulator per node (region), their tables, and
-# the functions under `cargo lambda watch`. Any node's emulator can be stopped (and
+# the functions (API and UI) under `cargo lambda watch`, on one port. Any node's emulator can be stopped (and
 # started again) while it runs, to watch failover. Stays in the foreground; Ctrl-C, SIGTERM, or the end of the
 # process named by DEV_PARENT_PID (the `make` that started it) stops everything.
 #
@@ -150,6 +150,8 @@ done
 log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
 cargo run -q -p primescaler-bootstrap --bin create-tables
+log "building the UI's wasm, JS and CSS"
+infra/build-ui.sh
 
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 # Benchmarks build once and ignore later edits to the tree.
@@ -158,6 +160,7 @@ start_group functions cargo lambda watch "${watch_flags[@]}"
 groups+=("$last_group")
 log "building the functions (the first build takes a few minutes)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"
+wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/grid"
 
 log "PrimeScaler is running: nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
 if [ "$EMULATOR" = moto ]; then
@@ -166,7 +169,8 @@ if [ "$EMULATOR" = moto ]; then
   done
 fi
 echo "Reset token (DELETE needs 'Authorization: Bearer <token>'): $RESET_TOKEN"
-echo "PrimeScaler API: http://localhost:$PORT/  (try http://localhost:$PORT/primes/100 and /nodes)"
+echo "PrimeScaler UI: http://localhost:$PORT/"
+echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /nodes, /health)"
 
 parent="${DEV_PARENT_PID:-}"
 while true; do

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Smoke test of `make dev`: starts infra/dev.sh on spare ports, checks the README's
-# promises over HTTP, then stops it with SIGTERM and checks that nothing is left.
+# promises over HTTP, runs the UI suite in headless Chromium (tests/ui), then stops it with SIGTERM and checks that nothing is left.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -39,7 +39,7 @@ done
 grep -q "PrimeScaler API:" "$log" || { cat "$log"; echo "FAIL infra/dev.sh never became ready"; exit 1; }
 check "make dev prints the reset token" "$(grep -c "Reset token.*$RESET_TOKEN" "$log")" 1
 
-get() { curl -s "$base$1"; }
+get() { curl -s --max-time 60 "$base$1"; }
 status() { curl -s -o /dev/null -w '%{http_code}' -X "$1" "$base$2"; }
 status_auth() { curl -s -o /dev/null -w '%{http_code}' "${auth[@]}" -X "$1" "$base$2"; }
 
@@ -52,6 +52,17 @@ check "GET /primes/0 answers JSON" "$(get /primes/0 | jq -r .error)" n_out_of_ra
 check "GET /primes/abc is a 400" "$(status GET /primes/abc)" 400
 check "POST /primes/5 is a 405" "$(status POST /primes/5)" 405
 check "an unknown route is a JSON 404" "$(get /no/such/route | jq -r .error)" not_found
+
+# The UI: the page and its live grid on the same port, then the browser suite.
+check "GET / is the page" "$(curl -s "$base/" | grep -c 'id="grid"')" 1
+check "GET /grid holds n = 100" "$(get /grid | jq '[.cells[] | select(.[0] == 100)] | length')" 1
+if BASE_URL="$base" RESET_TOKEN="$RESET_TOKEN" node --test --test-concurrency=1 tests/ui/grid.test.mjs >target/ui-test.log 2>&1; then
+  check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" pass pass
+else
+  cat target/ui-test.log
+  check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" fail pass
+fi
+grep '^# time to interactive' target/ui-test.log || true
 
 # 64 concurrent requests for one uncached n leave exactly one item.
 seq 64 | xargs -P 64 -I{} curl -s -o "target/dev-smoke-{}.json" "$base/primes/4242"

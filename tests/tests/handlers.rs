@@ -483,6 +483,11 @@ async fn stats_and_health_report_the_node() {
     assert_eq!(stats["totals"]["requests"], 3);
     assert_eq!(stats["totals"]["misses"], 3);
     assert_eq!(stats["totals"]["hits"], 0);
+    assert_eq!(
+        stats["totals"]["cold_starts"], 1,
+        "one instance started, once: {stats}"
+    );
+    assert_eq!(stats["nodes"][0]["cold_starts"], 1);
     assert_eq!(health_status, StatusCode::OK);
     assert_eq!(health["status"], "ok");
     assert_eq!(health["max_n"], MAX_N);

@@ -2,12 +2,8 @@
 
 use primescaler_calculator::GuardSettings;
 use primescaler_cluster::ClusterConfig;
+use primescaler_core::{read_max_n, read_table_name};
 use thiserror::Error;
-
-/// The default largest n served.
-pub const DEFAULT_MAX_N: u64 = 1_000_000_000_000;
-/// The default table name.
-pub const DEFAULT_TABLE: &str = "primescaler-primes";
 
 /// A configuration value that cannot be used.
 #[derive(Debug, Error)]
@@ -40,20 +36,8 @@ impl ApiConfig {
     /// Reads the settings through `lookup`, which answers a variable's value.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let cluster = ClusterConfig::from_lookup(&lookup).map_err(ConfigError)?;
-        let table = lookup("TABLE_NAME")
-            .filter(|t| !t.is_empty())
-            .unwrap_or_else(|| DEFAULT_TABLE.into());
-        let max_n = match lookup("MAX_N") {
-            None => DEFAULT_MAX_N,
-            Some(raw) => raw
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|&m| m >= 1)
-                .ok_or_else(|| {
-                    ConfigError(format!("MAX_N must be a whole number ≥ 1, not {raw:?}"))
-                })?,
-        };
+        let table = read_table_name(&lookup);
+        let max_n = read_max_n(&lookup).map_err(ConfigError)?;
         let guard = GuardSettings::from_lookup(&lookup).map_err(ConfigError)?;
         let reset_token = lookup("RESET_TOKEN").filter(|t| !t.is_empty());
         Ok(Self {
@@ -69,6 +53,7 @@ impl ApiConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use primescaler_core::{DEFAULT_MAX_N, DEFAULT_TABLE};
     use std::collections::HashMap;
 
     fn read(vars: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {

@@ -24,6 +24,9 @@ where
 {
     let started = Instant::now();
     let cold_start = deps.instance.begin_invocation();
+    if cold_start {
+        deps.service.count_cold_start();
+    }
     let response = match serve(deps, &request, cold_start, started).await {
         Ok(body) => json_response(StatusCode::OK, &body),
         Err(error) => {
@@ -162,6 +165,7 @@ fn counters_json(counters: &NodeCounters) -> Value {
         "misses": counters.misses,
         "fallbacks": counters.fallbacks,
         "failovers": counters.failovers,
+        "cold_starts": counters.cold_starts,
     })
 }
 

@@ -12,10 +12,11 @@ mod instance;
 pub mod metrics;
 mod routes;
 
-pub use config::{ApiConfig, ConfigError, DEFAULT_MAX_N};
+pub use config::{ApiConfig, ConfigError};
 pub use error::ApiError;
 pub use handlers::handle;
 pub use instance::Instance;
+pub use primescaler_core::DEFAULT_MAX_N;
 pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit};
 
 use primescaler_calculator::GuardedCalculator;

@@ -5,16 +5,19 @@
 //! the ring from a shard gives its failover order. A [`Strategy`] picks where a new
 //! record is stored; reads always start at the home node and go on down the order, so a
 //! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail.
-//! [`ClusterService`] holds the get-or-compute rules over all of it.
+//! [`ClusterService`] holds the get-or-compute rules over all of it; [`GridReader`] reads
+//! the UI's grid from every node at once.
 
 pub mod breaker;
 pub mod config;
+pub mod grid;
 pub mod placement;
 pub mod service;
 pub mod strategy;
 
 pub use breaker::{Breaker, BreakerState};
 pub use config::{ClusterConfig, NodeConfig};
+pub use grid::{GridCell, GridRead, GridReader};
 pub use placement::Ring;
 pub use service::{ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeReport};
 pub use strategy::Strategy;

@@ -232,6 +232,18 @@ impl<S, C> ClusterService<S, C> {
     fn count(&self, node: usize, delta: NodeCounters) {
         self.pending.lock().expect("counter lock").deltas[node].add(&delta);
     }
+
+    /// Counts a function instance's cold start on the local node (written with the
+    /// other buffered counters).
+    pub fn count_cold_start(&self) {
+        self.count(
+            self.local,
+            NodeCounters {
+                cold_starts: 1,
+                ..NodeCounters::default()
+            },
+        );
+    }
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
@@ -285,6 +297,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 misses: u64::from(source == Source::Computed),
                 fallbacks: u64::from(fallback_reason.is_some()),
                 failovers: u64::from(failed_over),
+                cold_starts: 0,
             },
         );
         Lookup {

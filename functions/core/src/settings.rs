@@ -2,6 +2,31 @@
 
 use std::time::Duration;
 
+/// The largest n served unless `MAX_N` says otherwise: p(10^12) takes about 0.25 s.
+pub const DEFAULT_MAX_N: u64 = 1_000_000_000_000;
+/// Every node's table name unless `TABLE_NAME` says otherwise.
+pub const DEFAULT_TABLE: &str = "primescaler-primes";
+
+/// The largest n served (`MAX_N`, a whole number ≥ 1; [`DEFAULT_MAX_N`] when unset).
+pub fn read_max_n(lookup: &impl Fn(&str) -> Option<String>) -> Result<u64, String> {
+    match lookup("MAX_N") {
+        None => Ok(DEFAULT_MAX_N),
+        Some(raw) => raw
+            .trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|&m| m >= 1)
+            .ok_or_else(|| format!("MAX_N must be a whole number ≥ 1, not {raw:?}")),
+    }
+}
+
+/// Every node's table name (`TABLE_NAME`; [`DEFAULT_TABLE`] when unset or empty).
+pub fn read_table_name(lookup: &impl Fn(&str) -> Option<String>) -> String {
+    lookup("TABLE_NAME")
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| DEFAULT_TABLE.into())
+}
+
 /// Reads the duration in whole milliseconds (≥ 1) named `name` through `lookup`;
 /// `default` when it is unset.
 pub fn read_millis(
@@ -26,6 +51,26 @@ pub fn read_millis(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_n_and_table_have_defaults_and_refuse_nonsense() {
+        let none = |_: &str| None;
+        assert_eq!(read_max_n(&none), Ok(DEFAULT_MAX_N));
+        assert_eq!(read_table_name(&none), DEFAULT_TABLE);
+        assert_eq!(read_max_n(&|_: &str| Some("10000".into())), Ok(10_000));
+        assert_eq!(read_table_name(&|_: &str| Some("t".into())), "t");
+        assert_eq!(
+            read_table_name(&|_: &str| Some(String::new())),
+            DEFAULT_TABLE
+        );
+        for bad in ["0", "-1", "1e9", ""] {
+            assert!(
+                read_max_n(&|_: &str| Some(bad.into()))
+                    .unwrap_err()
+                    .contains("MAX_N")
+            );
+        }
+    }
 
     #[test]
     fn reads_defaults_values_and_refusals() {

@@ -101,6 +101,15 @@ pub trait ScanRecords {
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
 }
 
+/// Reads, whole, the records with small n: the grid's cells.
+pub trait ScanUpTo {
+    /// Every record with `n <= max_n`, as `(n, prime)`, in no particular order.
+    fn scan_up_to(
+        &self,
+        max_n: u64,
+    ) -> impl Future<Output = Result<Vec<(u64, u64)>, StoreError>> + Send;
+}
+
 /// Removes every record and pointer (the counters stay).
 pub trait ClearRecords {
     /// Deletes all records and pointers; answers how many records were removed.
@@ -127,6 +136,9 @@ pub struct NodeCounters {
     pub fallbacks: u64,
     /// Requests this node answered because a node before it in the order was down.
     pub failovers: u64,
+    /// Function instances that started beside this node (each one's first request is
+    /// its cold start).
+    pub cold_starts: u64,
 }
 
 impl NodeCounters {
@@ -142,6 +154,7 @@ impl NodeCounters {
         self.misses += other.misses;
         self.fallbacks += other.fallbacks;
         self.failovers += other.failovers;
+        self.cold_starts += other.cold_starts;
     }
 }
 

@@ -25,7 +25,14 @@ pub const COUNTERS_KEY: RecordKey = RecordKey {
     n: 0,
 };
 /// The counters' attributes, in `NodeCounters` order.
-pub const COUNTER_NAMES: [&str; 5] = ["requests", "hits", "misses", "fallbacks", "failovers"];
+pub const COUNTER_NAMES: [&str; 6] = [
+    "requests",
+    "hits",
+    "misses",
+    "fallbacks",
+    "failovers",
+    "cold_starts",
+];
 
 fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
@@ -78,13 +85,14 @@ pub fn item_entry(item: &Item) -> Result<StoredEntry, StoreError> {
     }
 }
 
-pub fn counters_values(delta: &NodeCounters) -> [u64; 5] {
+pub fn counters_values(delta: &NodeCounters) -> [u64; 6] {
     [
         delta.requests,
         delta.hits,
         delta.misses,
         delta.fallbacks,
         delta.failovers,
+        delta.cold_starts,
     ]
 }
 
@@ -96,7 +104,13 @@ pub fn item_counters(item: &Item) -> NodeCounters {
         misses: read(COUNTER_NAMES[2]),
         fallbacks: read(COUNTER_NAMES[3]),
         failovers: read(COUNTER_NAMES[4]),
+        cold_starts: read(COUNTER_NAMES[5]),
     }
+}
+
+/// The `(n, prime)` of an item read with only those two attributes.
+pub fn item_cell(item: &Item) -> Result<(u64, u64), StoreError> {
+    Ok((read_number(item, N)?, read_number(item, PRIME)?))
 }
 
 pub fn item_record(item: &Item) -> Result<PrimeRecord, StoreError> {

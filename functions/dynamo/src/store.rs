@@ -5,11 +5,13 @@ use std::time::Duration;
 use aws_config::timeout::TimeoutConfig;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
+use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
 use primescaler_core::{
     AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, NodeCounters, PrimeRecord,
     PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor,
-    ScanPage, ScanRecords, StoreError, StoredEntry,
+    ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -22,6 +24,9 @@ const BATCH_RETRIES: u32 = 8;
 /// The time budget of one page of a bulk operation (scan, count, clear): these read or
 /// write up to 1 MB at a time and are not held to a node's request-path budget.
 pub const BULK_CALL_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How many segments read a table in parallel for [`ScanUpTo`].
+pub const GRID_SCAN_SEGMENTS: i32 = 4;
 
 /// One node's table, behind the store traits.
 #[derive(Debug, Clone)]
@@ -49,6 +54,25 @@ impl DynamoStore {
         )
     }
 
+    /// A Scan of this table, to be refined and then sent with [`Self::send_scan`].
+    fn scan(&self) -> ScanFluentBuilder {
+        self.client.scan().table_name(&self.table)
+    }
+
+    /// Sends one page of `scan` from `start`, with the bulk time budget.
+    async fn send_scan(
+        &self,
+        scan: ScanFluentBuilder,
+        start: Option<Item>,
+    ) -> Result<ScanOutput, StoreError> {
+        scan.set_exclusive_start_key(start)
+            .customize()
+            .config_override(self.bulk_config())
+            .send()
+            .await
+            .map_err(|e| store_error("Scan", e))
+    }
+
     /// The table's name.
     pub fn table(&self) -> &str {
         &self.table
@@ -62,22 +86,15 @@ impl DynamoStore {
     {
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
+            let scan = self
                 .scan()
-                .table_name(&self.table)
                 .projection_expression("#s, #n, #p")
                 .filter_expression("#n > :zero")
                 .expression_attribute_names("#s", item::SHARD)
                 .expression_attribute_names("#n", item::N)
                 .expression_attribute_names("#p", item::PRIME)
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-                .set_exclusive_start_key(start.take())
-                .customize()
-                .config_override(self.bulk_config())
-                .send()
-                .await
-                .map_err(|e| store_error("Scan", e))?;
+                .expression_attribute_values(":zero", AttributeValue::N("0".into()));
+            let page = self.send_scan(scan, start.take()).await?;
             start = page.last_evaluated_key().cloned();
             visit(page.items.unwrap_or_default()).await?;
             if start.is_none() {
@@ -254,19 +271,12 @@ impl ScanRecords for DynamoStore {
         cursor: Option<ScanCursor>,
         limit: u32,
     ) -> Result<ScanPage, StoreError> {
-        let answer = self
-            .client
+        let scan = self
             .scan()
-            .table_name(&self.table)
             .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
             .filter_expression("attribute_exists(#p)")
-            .expression_attribute_names("#p", item::PRIME)
-            .set_exclusive_start_key(cursor.map(item::key_item))
-            .customize()
-            .config_override(self.bulk_config())
-            .send()
-            .await
-            .map_err(|e| store_error("Scan", e))?;
+            .expression_attribute_names("#p", item::PRIME);
+        let answer = self.send_scan(scan, cursor.map(item::key_item)).await?;
         let records = answer
             .items()
             .iter()
@@ -277,6 +287,48 @@ impl ScanRecords for DynamoStore {
             .map(item::item_key)
             .transpose()?;
         Ok(ScanPage { records, next })
+    }
+}
+
+impl DynamoStore {
+    /// One segment of [`ScanUpTo::scan_up_to`], page by page, keeping only `n` and `prime`.
+    async fn scan_segment_up_to(
+        &self,
+        segment: i32,
+        max_n: u64,
+    ) -> Result<Vec<(u64, u64)>, StoreError> {
+        let mut cells = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let scan = self
+                .scan()
+                .segment(segment)
+                .total_segments(GRID_SCAN_SEGMENTS)
+                .projection_expression("#n, #p")
+                .filter_expression("#n BETWEEN :one AND :max AND attribute_exists(#p)")
+                .expression_attribute_names("#n", item::N)
+                .expression_attribute_names("#p", item::PRIME)
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+                .expression_attribute_values(":max", AttributeValue::N(max_n.to_string()));
+            let page = self.send_scan(scan, start.take()).await?;
+            for found in page.items() {
+                cells.push(item::item_cell(found)?);
+            }
+            start = page.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(cells);
+            }
+        }
+    }
+}
+
+impl ScanUpTo for DynamoStore {
+    async fn scan_up_to(&self, max_n: u64) -> Result<Vec<(u64, u64)>, StoreError> {
+        let segments = futures::future::try_join_all(
+            (0..GRID_SCAN_SEGMENTS).map(|segment| self.scan_segment_up_to(segment, max_n)),
+        )
+        .await?;
+        Ok(segments.concat())
     }
 }
 
@@ -302,19 +354,12 @@ impl CountRecords for DynamoStore {
         let mut count = 0u64;
         let mut start: Option<Item> = None;
         loop {
-            let page = self
-                .client
+            let scan = self
                 .scan()
-                .table_name(&self.table)
                 .select(Select::Count)
                 .filter_expression("attribute_exists(#p)")
-                .expression_attribute_names("#p", item::PRIME)
-                .set_exclusive_start_key(start.take())
-                .customize()
-                .config_override(self.bulk_config())
-                .send()
-                .await
-                .map_err(|e| store_error("Scan", e))?;
+                .expression_attribute_names("#p", item::PRIME);
+            let page = self.send_scan(scan, start.take()).await?;
             count += u64::try_from(page.count()).unwrap_or(0);
             start = page.last_evaluated_key().cloned();
             if start.is_none() {

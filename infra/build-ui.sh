@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the UI's browser half into target/site/pkg, the steps cargo-leptos would run:
+#   1. the hydrate crate for wasm32 (profile wasm-release);
+#   2. wasm-bindgen (the CLI pinned to Cargo.lock's wasm-bindgen, in .tools/);
+#   3. wasm-opt -Oz (npm binaryen);
+#   4. Tailwind CSS (npm tailwindcss), from ui/style/main.css and the class names in ui/app.
+# It installs what is missing first: the wasm32 target, the CLI and ui/node_modules.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SITE=target/site/pkg
+WASM=target/wasm32-unknown-unknown/wasm-release/primescaler_ui_frontend.wasm
+TOOLS=.tools
+BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  echo "build-ui: adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+if [[ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $BINDGEN_VERSION" ]]; then
+  echo "build-ui: installing wasm-bindgen-cli $BINDGEN_VERSION into $TOOLS (a few minutes, once)"
+  cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --root "$TOOLS" --quiet
+fi
+if [[ ! -f ui/node_modules/.package-lock.json || ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
+  echo "build-ui: installing ui/node_modules (Tailwind, binaryen, playwright-core)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
+mkdir -p "$SITE"
+if [[ ! -f "$SITE/primescaler_bg.wasm" || "$WASM" -nt "$SITE/primescaler_bg.wasm" ]]; then
+  "$TOOLS/bin/wasm-bindgen" "$WASM" --target web --no-typescript --out-dir "$SITE" --out-name primescaler
+  ui/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
+    "$SITE/primescaler_bg.wasm" -o "$SITE/primescaler_bg.wasm"
+fi
+(cd ui && node_modules/.bin/tailwindcss --input style/main.css --output "../$SITE/primescaler.css" --minify 2>/dev/null)
+echo "build-ui: $(du -b "$SITE/primescaler_bg.wasm" | cut -f1) bytes of wasm, $(du -b "$SITE/primescaler.js" | cut -f1) of JS, $(du -b "$SITE/primescaler.css" | cut -f1) of CSS in $SITE"

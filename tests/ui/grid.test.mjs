@@ -1,0 +1,155 @@
+// The UI, driven in Debian's headless Chromium through playwright-core.
+// Run by tests/ui_e2e.sh against `make dev`'s stack: BASE_URL and RESET_TOKEN come
+// from there. Screenshots of each state go to target/ui-screens/.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { chromium } from "../../ui/node_modules/playwright-core/index.mjs";
+
+const BASE = process.env.BASE_URL ?? "http://localhost:9000";
+const TOKEN = process.env.RESET_TOKEN ?? "";
+const SHOTS = new URL("../../target/ui-screens/", import.meta.url).pathname;
+const CHROMIUM_ARGS = [
+  "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+  "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync",
+];
+
+let browser;
+let page;
+const pageErrors = [];
+
+const active = () => page.locator("#grid [data-node]").count();
+const cell = (n) => page.locator(`#grid [data-n="${n}"]`);
+const shot = (name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
+
+async function waitFor(what, check, timeoutMs = 15000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function openPage(context) {
+  const opened = await context.newPage();
+  opened.on("pageerror", (e) => pageErrors.push(String(e)));
+  // Failed requests are judged by their responses below; the one expected failure is
+  // the reset with a wrong token.
+  opened.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && pageErrors.push(m.text()));
+  opened.on("response", (r) => {
+    const refusedReset = r.request().method() === "DELETE" && r.status() === 403;
+    if (r.status() >= 400 && !refusedReset) pageErrors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  await opened.goto(BASE);
+  await opened.waitForSelector("html[data-hydrated]", { timeout: 30000 });
+  return opened;
+}
+
+async function resetWith(token) {
+  await page.fill("#token-input", token);
+  page.once("dialog", (d) => d.accept());
+  await page.click("#reset-button");
+}
+
+before(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: CHROMIUM_ARGS });
+  page = await openPage(await browser.newContext({ viewport: { width: 1400, height: 1000 } }));
+  await resetWith(TOKEN);
+  await waitFor("an empty grid", async () => (await active()) === 0);
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+test("the page renders 10,000 cells and hydrates", async () => {
+  assert.equal(await page.locator("#grid [data-n]").count(), 10000);
+  const tti = await page.evaluate(() => performance.getEntriesByName("hydrated")[0]?.startTime);
+  assert.ok(tti > 0, "the page marks when it is interactive");
+  console.log(`time to interactive: ${tti.toFixed(0)} ms`);
+  await shot("01-loaded");
+});
+
+test("computing n = 100 from the input shows 541 and fills its cell", async () => {
+  await page.fill("#n-input", "100");
+  await page.click("#compute-button");
+  await page.waitForFunction(() => document.querySelector("#result-prime")?.textContent === "541");
+  await waitFor("cell 100 to fill", async () => (await cell(100).getAttribute("data-node")) !== null);
+  assert.match(await page.textContent("#result-source"), /computed|cache hit/);
+  assert.ok((await page.textContent("#result-node")).length > 0);
+  await shot("02-computed-100");
+});
+
+test("clicking an empty cell computes it, clicking it again evicts it", async () => {
+  assert.equal(await cell(5000).getAttribute("data-node"), null);
+  await cell(5000).click();
+  await waitFor("cell 5000 to fill", async () => (await cell(5000).getAttribute("data-node")) !== null);
+  assert.equal(await page.textContent("#result-prime"), "48611");
+  await shot("03-clicked-5000");
+  await page.fill("#token-input", TOKEN);
+  await cell(5000).click();
+  await waitFor("cell 5000 to empty", async () => (await cell(5000).getAttribute("data-node")) === null);
+  const grid = await (await fetch(`${BASE}/grid`)).json();
+  assert.ok(!grid.cells.some(([n]) => n === 5000), "the store no longer holds 5000");
+  await shot("04-evicted-5000");
+});
+
+test("the keyboard moves through the grid and computes the focused cell", async () => {
+  await cell(1).focus();
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowDown");
+  const focused = await page.evaluate(() => document.activeElement?.getAttribute("data-n"));
+  assert.equal(focused, "102");
+  await page.keyboard.press("Enter");
+  await waitFor("cell 102 to fill", async () => (await cell(102).getAttribute("data-node")) !== null);
+  assert.equal(await page.textContent("#result-prime"), "557");
+});
+
+test("bulk 1..200 reaches 100% and leaves 200 cells active", async () => {
+  await page.fill("#bulk-k", "200");
+  await page.fill("#bulk-concurrency", "16");
+  await page.click("#bulk-range");
+  await waitFor("the bulk run to finish", async () => /^100% · 200 of 200 · 0 failed/.test(await page.textContent("#bulk-status")), 60000);
+  assert.equal(await page.getAttribute("#bulk-progress", "value"), "200");
+  await waitFor("200 active cells", async () => (await active()) === 200);
+  await shot("05-bulk-200");
+});
+
+test("another session's change appears within a few seconds", async () => {
+  const other = await openPage(await browser.newContext());
+  assert.equal(await other.locator("#grid [data-node]").count(), 200, "the second page starts from the same grid");
+  const answer = await (await fetch(`${BASE}/primes/9999`)).json();
+  assert.equal(answer.prime, 104723);
+  await waitFor("cell 9999 on both pages", async () =>
+    (await cell(9999).getAttribute("data-node")) !== null &&
+    (await other.locator('#grid [data-n="9999"]').getAttribute("data-node")) !== null, 5000);
+  await other.close();
+});
+
+test("reset needs the token, then empties the grid", async () => {
+  await resetWith("wrong-token");
+  await page.waitForSelector("#notice .notice-error");
+  assert.match(await page.textContent("#notice"), /Reset refused/);
+  assert.equal(await active(), 201, "a refused reset changes nothing");
+  await resetWith(TOKEN);
+  await waitFor("an empty grid", async () => (await active()) === 0);
+  assert.equal((await (await fetch(`${BASE}/grid`)).json()).cells.length, 0);
+  await shot("06-reset");
+});
+
+test("bad input gets a message and changes nothing", async () => {
+  for (const [raw, message] of [["abc", /whole number/], ["0", /at least 1/], ["", /missing/]]) {
+    await page.fill("#n-input", raw);
+    await page.click("#compute-button");
+    await waitFor(`a message for ${JSON.stringify(raw)}`, async () => message.test(await page.textContent("#n-error")));
+    assert.equal(await page.getAttribute("#n-input", "aria-invalid"), "true");
+  }
+  assert.equal(await active(), 0);
+  await shot("07-bad-input");
+});
+
+test("the page logged no errors", () => {
+  assert.deepEqual(pageErrors, []);
+});

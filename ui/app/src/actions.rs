@@ -1,0 +1,295 @@
+//! What the page does: compute, evict, reset, poll the grid, and the bulk runs. Each is
+//! one request to the API per n, and updates only the cells it touches.
+
+use std::cell::RefCell;
+use std::collections::{HashSet, VecDeque};
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::client::{self, CallError, GridPoll};
+use crate::dom;
+use crate::grid::{CellState, Grid};
+use crate::model::{GRID_CELLS, PrimeAnswer};
+
+/// A message for the status line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Whether it reports a failure.
+    pub is_error: bool,
+    /// The text.
+    pub text: String,
+}
+
+/// The last answer for one n, as the result panel shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    /// The API's answer.
+    pub answer: PrimeAnswer,
+    /// The round trip, in milliseconds, as the browser measured it.
+    pub round_trip_ms: f64,
+}
+
+/// A bulk run's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Progress {
+    /// Requests to make.
+    pub total: usize,
+    /// Requests answered (successfully or not).
+    pub done: usize,
+    /// Requests that failed.
+    pub failed: usize,
+    /// When the run started (`performance.now()` ms).
+    pub started_ms: f64,
+    /// When the last answer arrived.
+    pub last_ms: f64,
+    /// Whether the run is going on.
+    pub running: bool,
+}
+
+impl Progress {
+    /// Answers per second so far.
+    pub fn throughput(&self) -> f64 {
+        let seconds = (self.last_ms - self.started_ms) / 1000.0;
+        if seconds > 0.0 {
+            self.done as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+
+    /// Percent done, 0..=100.
+    pub fn percent(&self) -> u32 {
+        (self.done * 100).checked_div(self.total).unwrap_or(0) as u32
+    }
+}
+
+/// The function instances that have answered this page, and their cold starts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstancesSeen {
+    /// The ids of the instances seen.
+    pub ids: HashSet<String>,
+    /// The answers that were an instance's first request.
+    pub cold_starts: usize,
+}
+
+/// Every handle the page's actions use. `Copy`, so event handlers capture it freely.
+#[derive(Clone, Copy)]
+pub struct Actions {
+    /// The grid.
+    pub grid: Grid,
+    /// The largest n the API accepts.
+    pub max_n: u64,
+    /// The reset token, as typed.
+    pub token: RwSignal<String>,
+    /// The status line.
+    pub notice: RwSignal<Option<Notice>>,
+    /// The last answer shown in the result panel.
+    pub shown: RwSignal<Option<Shown>>,
+    /// The bulk run's progress.
+    pub progress: RwSignal<Progress>,
+    /// The instances that have answered this page.
+    pub instances: RwSignal<InstancesSeen>,
+    /// Whether a grid poll is under way.
+    polling: StoredValue<bool>,
+}
+
+impl Actions {
+    /// Actions over `grid`, for an API that accepts n up to `max_n`.
+    pub fn new(grid: Grid, max_n: u64) -> Self {
+        Self {
+            grid,
+            max_n,
+            token: RwSignal::new(String::new()),
+            notice: RwSignal::new(None),
+            shown: RwSignal::new(None),
+            progress: RwSignal::new(Progress::default()),
+            instances: RwSignal::new(InstancesSeen::default()),
+            polling: StoredValue::new(false),
+        }
+    }
+
+    fn tell(&self, is_error: bool, text: impl Into<String>) {
+        self.notice.set(Some(Notice {
+            is_error,
+            text: text.into(),
+        }));
+    }
+
+    fn fail(&self, what: &str, error: &CallError) {
+        let hint = if error.needs_token() {
+            " Enter the reset token below (`make dev` prints it)."
+        } else {
+            ""
+        };
+        self.tell(true, format!("{what}: {}.{hint}", error.message()));
+    }
+
+    /// Fetches the nth prime; the cell pulses until the answer arrives. `show` puts the
+    /// answer in the result panel.
+    pub async fn compute(self, n: u64, show: bool) -> Result<(), CallError> {
+        let before = self.grid.state(n);
+        self.grid.set(n, CellState::Pending);
+        let started = dom::now_ms();
+        match client::get_prime(n).await {
+            Ok(answer) => {
+                let node = self.grid.node_index(&answer.node);
+                self.grid.set(
+                    n,
+                    CellState::Cached {
+                        prime: answer.prime,
+                        node,
+                    },
+                );
+                self.instances.update(|seen| {
+                    seen.ids.insert(answer.instance.clone());
+                    seen.cold_starts += usize::from(answer.cold_start);
+                });
+                if show {
+                    self.shown.set(Some(Shown {
+                        answer,
+                        round_trip_ms: dom::now_ms() - started,
+                    }));
+                }
+                Ok(())
+            }
+            Err(error) => {
+                if let Some(state) = before {
+                    self.grid.set(n, state);
+                }
+                Err(error)
+            }
+        }
+    }
+
+    /// Evicts n with the reset token.
+    pub async fn evict(self, n: u64) {
+        let before = self.grid.state(n);
+        self.grid.set(n, CellState::Pending);
+        match client::evict_prime(n, &self.token.get_untracked()).await {
+            Ok(()) => {
+                self.grid.set(n, CellState::Empty);
+                self.tell(false, format!("Evicted n = {n}."));
+            }
+            Err(error) => {
+                if let Some(state) = before {
+                    self.grid.set(n, state);
+                }
+                self.fail(&format!("Could not evict n = {n}"), &error);
+            }
+        }
+    }
+
+    /// A click on the cell for n: computes it when empty, evicts it when cached.
+    pub fn toggle(self, n: u64) {
+        match self.grid.state(n) {
+            Some(CellState::Empty) => spawn_local(async move {
+                if let Err(error) = self.compute(n, true).await {
+                    self.fail(&format!("Could not compute n = {n}"), &error);
+                }
+            }),
+            Some(CellState::Cached { .. }) => spawn_local(self.evict(n)),
+            _ => {}
+        }
+    }
+
+    /// Deletes every cached prime on every node, after the person confirms.
+    pub fn reset(self) {
+        if !dom::confirm("Delete every cached prime on every node?") {
+            return;
+        }
+        spawn_local(async move {
+            match client::clear_cache(&self.token.get_untracked()).await {
+                Ok(answer) => {
+                    self.grid.clear();
+                    self.shown.set(None);
+                    let mut text = format!("Reset: {} records removed.", answer.removed);
+                    if !answer.unreachable.is_empty() {
+                        text += &format!(
+                            " Not reached, so not cleared: {}.",
+                            answer.unreachable.join(", ")
+                        );
+                    }
+                    self.tell(!answer.unreachable.is_empty(), text);
+                }
+                Err(error) => self.fail("Reset refused", &error),
+            }
+        });
+    }
+
+    /// Reads the grid unless a read is under way, and applies what changed.
+    pub fn poll(self) {
+        if self.polling.get_value() {
+            return;
+        }
+        self.polling.set_value(true);
+        spawn_local(async move {
+            if let Ok(GridPoll::Changed(snapshot)) =
+                client::poll_grid(&self.grid.version.get_value()).await
+            {
+                self.grid.apply(snapshot);
+            }
+            self.grid.refreshed_at.set(dom::now_ms());
+            self.polling.set_value(false);
+        });
+    }
+
+    /// Computes every n in `ns`, `concurrency` requests at a time, with progress.
+    pub fn run_bulk(self, ns: Vec<u64>, concurrency: usize) {
+        if self.progress.get_untracked().running {
+            return;
+        }
+        let now = dom::now_ms();
+        self.progress.set(Progress {
+            total: ns.len(),
+            started_ms: now,
+            last_ms: now,
+            running: true,
+            ..Progress::default()
+        });
+        let queue = Rc::new(RefCell::new(VecDeque::from(ns)));
+        let workers = concurrency.max(1);
+        let finished = Rc::new(RefCell::new(0usize));
+        for _ in 0..workers {
+            let queue = Rc::clone(&queue);
+            let finished = Rc::clone(&finished);
+            spawn_local(async move {
+                loop {
+                    if !self.progress.get_untracked().running {
+                        break;
+                    }
+                    let next = queue.borrow_mut().pop_front();
+                    let Some(n) = next else { break };
+                    let outcome = self.compute(n, false).await;
+                    self.progress.update(|p| {
+                        p.done += 1;
+                        p.failed += usize::from(outcome.is_err());
+                        p.last_ms = dom::now_ms();
+                    });
+                }
+                *finished.borrow_mut() += 1;
+                if *finished.borrow() == workers {
+                    self.progress.update(|p| p.running = false);
+                }
+            });
+        }
+    }
+
+    /// Stops a bulk run after the requests already sent.
+    pub fn stop_bulk(self) {
+        self.progress.update(|p| p.running = false);
+    }
+}
+
+/// `count` distinct n drawn at random from the grid, 1..=10,000.
+pub fn random_grid_indexes(count: usize) -> Vec<u64> {
+    let mut all: Vec<u64> = (1..=GRID_CELLS).collect();
+    let count = count.min(all.len());
+    for i in 0..count {
+        let j = i + dom::random_below((all.len() - i) as u64) as usize;
+        all.swap(i, j);
+    }
+    all.truncate(count);
+    all
+}

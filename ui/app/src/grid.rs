@@ -1,0 +1,324 @@
+//! The 100×100 grid: one signal per cell, so that a change re-renders only its cell.
+
+use leptos::prelude::*;
+
+use crate::model::{GRID_CELLS, GRID_SIDE, GridSnapshot};
+
+/// How many node colours (and shapes) the stylesheet defines; node i uses style i mod this.
+pub const NODE_STYLES: usize = 6;
+
+/// What one cell shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellState {
+    /// n is not cached.
+    Empty,
+    /// A request for n is under way (computing or evicting).
+    Pending,
+    /// n is cached on a node.
+    Cached {
+        /// The nth prime.
+        prime: u64,
+        /// The index of the node that holds it.
+        node: usize,
+    },
+}
+
+impl CellState {
+    /// The cell's CSS classes.
+    pub fn class(self) -> String {
+        match self {
+            CellState::Empty => "cell".into(),
+            CellState::Pending => "cell pending".into(),
+            CellState::Cached { node, .. } => format!("cell on n{}", node % NODE_STYLES),
+        }
+    }
+}
+
+/// The page's view of the grid, shared through context. Every field is a handle, so the
+/// whole struct is `Copy`.
+#[derive(Clone, Copy)]
+pub struct Grid {
+    cells: StoredValue<Vec<RwSignal<CellState>>>,
+    /// Every node's name, in the order that cell states index.
+    pub nodes: RwSignal<Vec<String>>,
+    /// The indexes of the nodes the last grid read could not reach.
+    pub down: RwSignal<Vec<usize>>,
+    /// How many cells each node holds.
+    pub counts: RwSignal<Vec<usize>>,
+    /// The version (ETag) of the last grid read applied.
+    pub version: StoredValue<String>,
+    /// When the last grid read was applied (`performance.now()` ms; 0 before any).
+    pub refreshed_at: RwSignal<f64>,
+}
+
+impl Grid {
+    /// The grid as `snapshot` shows it.
+    pub fn new(snapshot: &GridSnapshot) -> Self {
+        let mut states = vec![CellState::Empty; GRID_CELLS as usize];
+        let mut counts = vec![0; snapshot.nodes.len()];
+        for cell in &snapshot.cells {
+            if (1..=GRID_CELLS).contains(&cell.n) && cell.node < counts.len() {
+                states[(cell.n - 1) as usize] = CellState::Cached {
+                    prime: cell.prime,
+                    node: cell.node,
+                };
+                counts[cell.node] += 1;
+            }
+        }
+        Self {
+            cells: StoredValue::new(states.into_iter().map(RwSignal::new).collect()),
+            nodes: RwSignal::new(snapshot.nodes.clone()),
+            down: RwSignal::new(snapshot.down.clone()),
+            counts: RwSignal::new(counts),
+            version: StoredValue::new(snapshot.version.clone()),
+            refreshed_at: RwSignal::new(0.0),
+        }
+    }
+
+    /// The signal of the cell for `n` (1..=10,000).
+    pub fn cell(&self, n: u64) -> Option<RwSignal<CellState>> {
+        let index = usize::try_from(n.checked_sub(1)?).ok()?;
+        self.cells.with_value(|cells| cells.get(index).copied())
+    }
+
+    /// The state of the cell for `n`, without tracking it.
+    pub fn state(&self, n: u64) -> Option<CellState> {
+        self.cell(n).map(|c| c.get_untracked())
+    }
+
+    /// Sets the cell for `n`, keeping the per-node counts; a no-op when n is off the grid
+    /// or the state is unchanged.
+    pub fn set(&self, n: u64, state: CellState) {
+        let Some(cell) = self.cell(n) else { return };
+        let old = cell.get_untracked();
+        if old == state {
+            return;
+        }
+        self.counts.update(|counts| {
+            if let CellState::Cached { node, .. } = old {
+                counts[node] -= 1;
+            }
+            if let CellState::Cached { node, .. } = state {
+                counts[node] += 1;
+            }
+        });
+        cell.set(state);
+    }
+
+    /// The index of the node named `name`, adding it when it is new.
+    pub fn node_index(&self, name: &str) -> usize {
+        if let Some(i) = self
+            .nodes
+            .with_untracked(|n| n.iter().position(|x| x == name))
+        {
+            return i;
+        }
+        self.nodes.update(|nodes| nodes.push(name.to_string()));
+        self.counts.update(|counts| counts.push(0));
+        self.nodes.with_untracked(Vec::len) - 1
+    }
+
+    /// The name of node `index`.
+    pub fn node_name(&self, index: usize) -> String {
+        self.nodes
+            .with_untracked(|n| n.get(index).cloned())
+            .unwrap_or_default()
+    }
+
+    /// Brings the grid to `snapshot`, touching only the cells that differ. A cell with a
+    /// request under way keeps pulsing until its own answer arrives.
+    pub fn apply(&self, snapshot: GridSnapshot) {
+        let mut wanted = vec![CellState::Empty; GRID_CELLS as usize];
+        for cell in &snapshot.cells {
+            if (1..=GRID_CELLS).contains(&cell.n) {
+                let node = self.node_index(&snapshot.nodes[cell.node]);
+                wanted[(cell.n - 1) as usize] = CellState::Cached {
+                    prime: cell.prime,
+                    node,
+                };
+            }
+        }
+        for (i, state) in wanted.into_iter().enumerate() {
+            let n = i as u64 + 1;
+            match (self.state(n), state) {
+                (Some(CellState::Pending), CellState::Empty) => {}
+                _ => self.set(n, state),
+            }
+        }
+        let down: Vec<usize> = snapshot
+            .down
+            .iter()
+            .map(|&d| self.node_index(&snapshot.nodes[d]))
+            .collect();
+        if self.down.with_untracked(|now| *now != down) {
+            self.down.set(down);
+        }
+        self.version.set_value(snapshot.version);
+    }
+
+    /// Empties every cell (after a reset).
+    pub fn clear(&self) {
+        for n in 1..=GRID_CELLS {
+            self.set(n, CellState::Empty);
+        }
+    }
+}
+
+/// Which cell is under the pointer or the keyboard focus, for the inspector line.
+#[derive(Clone, Copy)]
+pub struct Inspected(pub RwSignal<Option<u64>>);
+
+/// The grid of 10,000 cells. One click handler and one key handler serve every cell;
+/// the arrow keys move a roving focus (only one cell is in the tab order).
+#[component]
+pub fn GridView(
+    /// Called with n when a cell is clicked or activated from the keyboard.
+    on_toggle: Callback<u64>,
+) -> impl IntoView {
+    let grid = expect_context::<Grid>();
+    let Inspected(inspected) = expect_context::<Inspected>();
+    let focused = RwSignal::new(1u64);
+    let selector = Selector::new(move || focused.get());
+
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
+        let n = focused.get_untracked();
+        let column = (n - 1) % GRID_SIDE;
+        let next = match ev.key().as_str() {
+            "ArrowRight" if n < GRID_CELLS => n + 1,
+            "ArrowLeft" if n > 1 => n - 1,
+            "ArrowDown" if n + GRID_SIDE <= GRID_CELLS => n + GRID_SIDE,
+            "ArrowUp" if n > GRID_SIDE => n - GRID_SIDE,
+            "Home" => n - column,
+            "End" => n - column + GRID_SIDE - 1,
+            "PageDown" => (n + 10 * GRID_SIDE).min(GRID_CELLS),
+            "PageUp" => n.saturating_sub(10 * GRID_SIDE).max(1),
+            _ => return,
+        };
+        ev.prevent_default();
+        focused.set(next);
+        inspected.set(Some(next));
+        crate::dom::focus_cell(next);
+    };
+    let on_click = move |ev: leptos::ev::MouseEvent| {
+        if let Some(n) = crate::dom::event_cell(ev.target()) {
+            focused.set(n);
+            on_toggle.run(n);
+        }
+    };
+    let on_point = move |target: Option<web_sys::EventTarget>| {
+        if let Some(n) = crate::dom::event_cell(target) {
+            inspected.set(Some(n));
+        }
+    };
+    let on_focus = move |target: Option<web_sys::EventTarget>| {
+        if let Some(n) = crate::dom::event_cell(target) {
+            inspected.set(Some(n));
+            focused.set(n);
+        }
+    };
+
+    let rows = (0..GRID_SIDE)
+        .map(|row| {
+            let cells = (1..=GRID_SIDE)
+                .map(|column| {
+                    let n = row * GRID_SIDE + column;
+                    let state = grid.cell(n).expect("n is on the grid");
+                    let selector = selector.clone();
+                    view! {
+                        <button
+                            type="button"
+                            role="gridcell"
+                            data-n=n
+                            aria-label=n
+                            tabindex=move || if selector.selected(&n) { "0" } else { "-1" }
+                            class=move || state.get().class()
+                            data-node=move || match state.get() {
+                                CellState::Cached { node, .. } => Some(grid.node_name(node)),
+                                _ => None,
+                            }
+                        ></button>
+                    }
+                })
+                .collect::<Vec<_>>();
+            view! { <div role="row" class="contents">{cells}</div> }
+        })
+        .collect::<Vec<_>>();
+
+    view! {
+        <div
+            id="grid"
+            role="grid"
+            aria-label="n = 1 to 10,000; a filled cell is cached on the node its colour and shape show"
+            aria-describedby="inspector"
+            class="grid-board"
+            on:keydown=on_keydown
+            on:click=on_click
+            on:mouseover=move |ev| on_point(ev.target())
+            on:focusin=move |ev| on_focus(ev.target())
+        >
+            {rows}
+        </div>
+    }
+}
+
+/// The line under the grid that tells the inspected cell's n, prime and node.
+#[component]
+pub fn Inspector() -> impl IntoView {
+    let grid = expect_context::<Grid>();
+    let Inspected(inspected) = expect_context::<Inspected>();
+    let text = move || {
+        let Some(n) = inspected.get() else {
+            return "Point at a cell, or tab into the grid and use the arrow keys.".to_string();
+        };
+        match grid.cell(n).map(|c| c.get()) {
+            Some(CellState::Cached { prime, node }) => {
+                format!("n = {n}: prime {prime}, on node {}", grid.node_name(node))
+            }
+            Some(CellState::Pending) => format!("n = {n}: working…"),
+            _ => format!("n = {n}: not cached. Click or press Enter to compute it."),
+        }
+    };
+    view! {
+        <p id="inspector" class="text-sm text-slate-700 min-h-5" aria-live="polite">
+            {text}
+        </p>
+    }
+}
+
+/// The legend: each node's colour and shape, name, cell count, and whether it is down.
+#[component]
+pub fn Legend() -> impl IntoView {
+    let grid = expect_context::<Grid>();
+    let entries = move || {
+        let down = grid.down.get();
+        let counts = grid.counts.get();
+        grid.nodes
+            .get()
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let is_down = down.contains(&i);
+                let count = counts.get(i).copied().unwrap_or(0);
+                let hook = name.clone();
+                view! {
+                    <li class="flex items-center gap-2" data-legend-node=hook>
+                        <span class=format!("swatch n{}", i % NODE_STYLES) aria-hidden="true"></span>
+                        <span class="font-medium">{name}</span>
+                        <span class="text-slate-600">{count}" cells"</span>
+                        {is_down.then(|| view! { <span class="badge-down">"down"</span> })}
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let total = move || grid.counts.get().iter().sum::<usize>();
+    view! {
+        <div class="flex flex-wrap items-center gap-x-6 gap-y-1 text-sm" aria-label="Nodes legend">
+            <p>
+                <span id="active-count" class="font-semibold">{total}</span>
+                " of 10,000 cached"
+            </p>
+            <ul class="flex flex-wrap gap-x-4 gap-y-1">{entries}</ul>
+        </div>
+    }
+}

@@ -1,0 +1,95 @@
+//! PrimeScaler's page: the live 100×100 grid of cached primes, and the controls that
+//! compute, evict, reset and scale out.
+//!
+//! The server renders [`App`] from a scan of every node (feature `ssr`); the browser
+//! hydrates the same view (feature `hydrate`) from the [`model::PageState`] embedded in
+//! the page, then polls `GET /grid` each second with the snapshot's ETag, so that other
+//! sessions' changes appear within about a second. Every cell has its own signal: an
+//! update re-renders only the cells that changed.
+
+pub mod actions;
+pub mod client;
+pub mod dom;
+pub mod grid;
+pub mod model;
+pub mod panels;
+
+use leptos::prelude::*;
+
+use crate::actions::Actions;
+use crate::grid::{Grid, GridView, Inspected, Inspector, Legend};
+use crate::model::PageState;
+use crate::panels::{BulkPanel, ComputeForm, NodePanel, ResultPanel, TokenField};
+
+/// How often the page asks for grid changes, in milliseconds.
+pub const POLL_EVERY_MS: u64 = 1000;
+
+/// The whole page body, from the state it starts with.
+#[component]
+pub fn App(
+    /// The grid and limits the server read.
+    initial: PageState,
+) -> impl IntoView {
+    let grid = Grid::new(&initial.grid);
+    let actions = Actions::new(grid, initial.max_n);
+    provide_context(grid);
+    provide_context(actions);
+    provide_context(Inspected(RwSignal::new(None)));
+
+    Effect::new(move |_| {
+        dom::mark_hydrated();
+        set_interval(
+            move || actions.poll(),
+            std::time::Duration::from_millis(POLL_EVERY_MS),
+        );
+    });
+
+    let notice = move || actions.notice.get();
+    let down_warning = move || {
+        let down = grid.down.get();
+        (!down.is_empty()).then(|| {
+            let names: Vec<String> = down.iter().map(|&d| grid.node_name(d)).collect();
+            view! {
+                <p id="down-warning" class="notice-error" role="status">
+                    "Not answering: " {names.join(", ")}
+                    ". Their cells show as empty; requests fail over to the next node."
+                </p>
+            }
+        })
+    };
+
+    view! {
+        <header class="flex items-center justify-between gap-4 border-b border-slate-300 px-6 py-3">
+            <div>
+                <h1 class="text-xl font-bold">"PrimeScaler"</h1>
+                <p class="text-sm text-slate-700">
+                    "One serverless invocation per n, placed on nodes by consistent hashing."
+                </p>
+            </div>
+            <button id="reset-button" type="button" class="button-danger" on:click=move |_| actions.reset()>
+                "Reset system"
+            </button>
+        </header>
+        <main class="flex flex-col gap-6 p-6 lg:flex-row">
+            <section class="flex flex-col gap-2" aria-labelledby="grid-title">
+                <h2 id="grid-title" class="sr-only">"The grid"</h2>
+                <Legend />
+                <GridView on_toggle=Callback::new(move |n| actions.toggle(n)) />
+                <Inspector />
+            </section>
+            <div class="flex w-full max-w-md flex-col gap-4">
+                <div id="notice" role="status" aria-live="polite">
+                    {move || notice().map(|n| view! {
+                        <p class=if n.is_error { "notice-error" } else { "notice-info" }>{n.text}</p>
+                    })}
+                    {down_warning}
+                </div>
+                <ComputeForm />
+                <ResultPanel />
+                <BulkPanel />
+                <NodePanel />
+                <TokenField />
+            </div>
+        </main>
+    }
+}

@@ -1,0 +1,313 @@
+//! The controls and panels beside the grid.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use primescaler_core::parse_index;
+
+use crate::actions::{Actions, random_grid_indexes};
+use crate::client;
+use crate::grid::{Grid, NODE_STYLES};
+use crate::model::{GRID_CELLS, StatsAnswer};
+
+/// The most requests a bulk run keeps in flight.
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// The form that computes any n the API accepts, with its validation message.
+#[component]
+pub fn ComputeForm() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let raw = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let text = raw.get_untracked();
+        match parse_index(text.trim(), actions.max_n) {
+            Err(invalid) => error.set(Some(invalid.to_string())),
+            Ok(n) => {
+                error.set(None);
+                busy.set(true);
+                spawn_local(async move {
+                    if let Err(e) = actions.compute(n, true).await {
+                        error.set(Some(e.message()));
+                    }
+                    busy.set(false);
+                });
+            }
+        }
+    };
+    view! {
+        <form id="compute-form" class="panel" on:submit=submit novalidate>
+            <h2 class="panel-title">"Compute the nth prime"</h2>
+            <label for="n-input" class="label">
+                "n (1 to " {actions.max_n.to_string()} ")"
+            </label>
+            <div class="flex gap-2">
+                <input
+                    id="n-input"
+                    name="n"
+                    class="field w-full"
+                    inputmode="numeric"
+                    autocomplete="off"
+                    placeholder="100"
+                    aria-describedby="n-error"
+                    aria-invalid=move || if error.get().is_some() { "true" } else { "false" }
+                    prop:value=raw
+                    on:input=move |ev| raw.set(event_target_value(&ev))
+                />
+                <button id="compute-button" type="submit" class="button" disabled=busy>
+                    "Compute"
+                </button>
+            </div>
+            <p id="n-error" class="error-text" role="alert">
+                {move || error.get().unwrap_or_default()}
+            </p>
+        </form>
+    }
+}
+
+/// The last answer: the prime, hit or computed, the node, the calculator and the time.
+#[component]
+pub fn ResultPanel() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let body = move || match actions.shown.get() {
+        None => view! { <p class="text-slate-600">"No result yet."</p> }.into_any(),
+        Some(shown) => {
+            let a = shown.answer;
+            let source = if a.source == "hit" {
+                "cache hit"
+            } else {
+                "computed"
+            };
+            let calculator = match &a.fallback_reason {
+                Some(reason) => format!("{} (fallback: {reason})", a.calculator),
+                None => a.calculator.clone(),
+            };
+            view! {
+                <p class="text-lg">
+                    "p(" {a.n} ") = " <strong id="result-prime">{a.prime}</strong>
+                </p>
+                <dl class="facts">
+                    <dt>"Source"</dt> <dd id="result-source">{source}</dd>
+                    <dt>"Node"</dt> <dd id="result-node">{a.node}</dd>
+                    <dt>"Calculator"</dt> <dd id="result-calculator">{calculator}</dd>
+                    <dt>"Compute time"</dt> <dd>{format!("{:.3} ms", a.compute_micros as f64 / 1000.0)}</dd>
+                    <dt>"Round trip"</dt> <dd>{format!("{:.1} ms", shown.round_trip_ms)}</dd>
+                    <dt>"Instance"</dt>
+                    <dd>{a.instance} {a.cold_start.then_some(" (cold start)")}</dd>
+                </dl>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section id="result" class="panel" aria-live="polite" aria-labelledby="result-title">
+            <h2 id="result-title" class="panel-title">"Result"</h2>
+            {body}
+        </section>
+    }
+}
+
+/// Bulk runs: "compute 1..K" and "compute K random", with bounded concurrency, a
+/// progress bar and the live throughput.
+#[component]
+pub fn BulkPanel() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let count = RwSignal::new("200".to_string());
+    let concurrency = RwSignal::new("16".to_string());
+    let error = RwSignal::new(None::<String>);
+    let read = move || -> Option<(usize, usize)> {
+        let k = count.get_untracked().trim().parse::<usize>().ok();
+        let c = concurrency.get_untracked().trim().parse::<usize>().ok();
+        match (k, c) {
+            (Some(k), Some(c))
+                if (1..=GRID_CELLS as usize).contains(&k) && (1..=MAX_CONCURRENCY).contains(&c) =>
+            {
+                error.set(None);
+                Some((k, c))
+            }
+            _ => {
+                error.set(Some(format!(
+                    "K must be a whole number from 1 to {GRID_CELLS}, and concurrency from 1 to {MAX_CONCURRENCY}."
+                )));
+                None
+            }
+        }
+    };
+    let run_range = move |_| {
+        if let Some((k, c)) = read() {
+            actions.run_bulk((1..=k as u64).collect(), c);
+        }
+    };
+    let run_random = move |_| {
+        if let Some((k, c)) = read() {
+            actions.run_bulk(random_grid_indexes(k), c);
+        }
+    };
+    let progress = actions.progress;
+    let running = move || progress.get().running;
+    view! {
+        <section class="panel" aria-labelledby="bulk-title">
+            <h2 id="bulk-title" class="panel-title">"Scale out: many requests at once"</h2>
+            <div class="flex gap-3">
+                <div>
+                    <label for="bulk-k" class="label">"K"</label>
+                    <input id="bulk-k" class="field w-24" inputmode="numeric"
+                        aria-describedby="bulk-error"
+                        prop:value=count on:input=move |ev| count.set(event_target_value(&ev)) />
+                </div>
+                <div>
+                    <label for="bulk-concurrency" class="label">"Concurrency"</label>
+                    <input id="bulk-concurrency" class="field w-24" inputmode="numeric"
+                        aria-describedby="bulk-error"
+                        prop:value=concurrency
+                        on:input=move |ev| concurrency.set(event_target_value(&ev)) />
+                </div>
+            </div>
+            <div class="flex flex-wrap gap-2 mt-3">
+                <button id="bulk-range" type="button" class="button" disabled=running on:click=run_range>
+                    "Compute 1..K"
+                </button>
+                <button id="bulk-random" type="button" class="button" disabled=running on:click=run_random>
+                    "Compute K random"
+                </button>
+                <button id="bulk-stop" type="button" class="button-quiet"
+                    disabled=move || !running() on:click=move |_| actions.stop_bulk()>
+                    "Stop"
+                </button>
+            </div>
+            <p id="bulk-error" class="error-text" role="alert">{move || error.get().unwrap_or_default()}</p>
+            <label for="bulk-progress" class="label mt-2">"Progress"</label>
+            <progress id="bulk-progress" class="w-full"
+                max=move || progress.get().total.max(1)
+                value=move || progress.get().done></progress>
+            <p id="bulk-status" class="text-sm text-slate-700" aria-live="polite">
+                {move || {
+                    let p = progress.get();
+                    format!(
+                        "{}% · {} of {} · {} failed · {:.0} requests/s",
+                        p.percent(), p.done, p.total, p.failed, p.throughput()
+                    )
+                }}
+            </p>
+        </section>
+    }
+}
+
+/// The node status panel: per-node records and health, failovers, fallbacks, and the
+/// function instances that have served requests. Reads `GET /stats` every 2 s.
+#[component]
+pub fn NodePanel() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    let grid = expect_context::<Grid>();
+    let stats = RwSignal::new(None::<StatsAnswer>);
+    let error = RwSignal::new(None::<String>);
+    let busy = StoredValue::new(false);
+    let refresh = move || {
+        if busy.get_value() {
+            return;
+        }
+        busy.set_value(true);
+        spawn_local(async move {
+            match client::stats().await {
+                Ok(answer) => {
+                    stats.set(Some(answer));
+                    error.set(None);
+                }
+                Err(e) => error.set(Some(e.message())),
+            }
+            busy.set_value(false);
+        });
+    };
+    Effect::new(move |_| {
+        refresh();
+        set_interval(refresh, std::time::Duration::from_secs(2));
+    });
+    let rows = move || {
+        let Some(answer) = stats.get() else {
+            return Vec::new();
+        };
+        answer
+            .nodes
+            .into_iter()
+            .map(|node| {
+                let style = grid.node_index(&node.node) % NODE_STYLES;
+                let status = if node.up { "up" } else { "down" };
+                let hook = node.node.clone();
+                view! {
+                    <tr data-stats-node=hook>
+                        <th scope="row" class="text-left font-medium">
+                            <span class=format!("swatch n{style} mr-1") aria-hidden="true"></span>
+                            {node.node}
+                        </th>
+                        <td class=if node.up { "text-emerald-800" } else { "text-red-800 font-semibold" }>
+                            {status} {(node.breaker != "closed").then(|| format!(" (breaker {})", node.breaker))}
+                        </td>
+                        <td>{node.items.map_or("—".to_string(), |i| i.to_string())}</td>
+                        <td>{node.requests}</td>
+                        <td>{node.hits}</td>
+                        <td>{node.failovers}</td>
+                        <td>{node.fallbacks}</td>
+                        <td>{node.cold_starts}</td>
+                    </tr>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let strategy = move || stats.get().map(|s| s.strategy).unwrap_or_default();
+    let seen = move || {
+        let seen = actions.instances.get();
+        format!(
+            "{} function instances answered this page ({} cold starts).",
+            seen.ids.len(),
+            seen.cold_starts
+        )
+    };
+    view! {
+        <section id="nodes" class="panel" aria-labelledby="nodes-title">
+            <h2 id="nodes-title" class="panel-title">"Nodes"</h2>
+            <p class="text-sm text-slate-700">"Strategy: " <span>{strategy}</span></p>
+            <div class="overflow-x-auto">
+                <table class="stats">
+                    <thead>
+                        <tr>
+                            <th scope="col" class="text-left">"Node"</th>
+                            <th scope="col">"Status"</th>
+                            <th scope="col">"Records"</th>
+                            <th scope="col">"Requests"</th>
+                            <th scope="col">"Hits"</th>
+                            <th scope="col">"Failovers"</th>
+                            <th scope="col">"Fallbacks"</th>
+                            <th scope="col">"Cold starts"</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            <p id="instances-seen" class="text-sm text-slate-700">{seen}</p>
+            <p class="error-text" role="alert">{move || error.get().unwrap_or_default()}</p>
+        </section>
+    }
+}
+
+/// The reset token field; the token is kept in this browser's local storage.
+#[component]
+pub fn TokenField() -> impl IntoView {
+    let actions = expect_context::<Actions>();
+    Effect::new(move |_| actions.token.set(crate::dom::load_token()));
+    view! {
+        <form class="panel" aria-labelledby="token-title" on:submit=|ev| ev.prevent_default()>
+            <h2 id="token-title" class="panel-title">"Reset token"</h2>
+            <label for="token-input" class="label">
+                "Evicting a cell and Reset need it (" <code>"make dev"</code> " prints it)"
+            </label>
+            <input id="token-input" type="password" class="field w-full" autocomplete="off"
+                prop:value=actions.token
+                on:input=move |ev| {
+                    let token = event_target_value(&ev);
+                    crate::dom::save_token(&token);
+                    actions.token.set(token);
+                } />
+        </form>
+    }
+}
