@@ -76,6 +76,10 @@ bench-placement: tools
 bench-request-path: tools
 	infra/bench-request-path.sh
 
+## bench-ui: grid read, server render, page weight and time to interactive; writes docs/benchmarks.md
+bench-ui: tools browser
+	infra/bench-ui.sh
+
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
 bench-cold-start: tools
 	infra/bench-cold-start.sh

@@ -8,6 +8,7 @@
 //! `PRIMESCALER_EMULATOR=moto` or `=localstack` forces the choice. The emulator stops
 //! when the fixture is dropped. Tests reach it through the real AWS SDK over HTTP.
 
+pub mod bench;
 pub mod events;
 
 use std::net::TcpListener;

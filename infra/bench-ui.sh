@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The UI benchmark: builds the page (make ui), starts the local stack (three moto nodes,
+# the functions in release mode), fills the grid, runs tests/src/bin/ui_bench.rs (grid
+# read, server render, page weight, and time to interactive in headless Chromium),
+# writes docs/benchmarks.md, and stops the stack. Loopback only; every loop is bounded.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export PORT="${BENCH_PORT:-9520}" EMULATOR_PORT="${BENCH_EMULATOR_PORT:-4720}"
+source infra/bench-stack.sh
+
+infra/build-ui.sh
+cargo build -q --release -p primescaler-tests --bin ui_bench
+start_bench_stack "$root/target/bench-ui.log"
+target/release/ui_bench

@@ -1,0 +1,36 @@
+// Time to interactive of the page in headless Chromium, beside a reference: the same
+// server-rendered HTML with its script removed (what the browser needs just to show
+// the grid). Each load uses a fresh browser context, so nothing is cached.
+// Usage: node tests/ui/tti.mjs BASE_URL RUNS  → prints one JSON object.
+import { chromium } from "../../ui/node_modules/playwright-core/index.mjs";
+
+const [base, runsText] = process.argv.slice(2);
+const runs = Math.min(Math.max(Number(runsText) || 5, 1), 50);
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
+});
+const html = await (await fetch(`${base}/`)).text();
+const staticHtml = html.replace(/<script type="module">[\s\S]*?<\/script>/, "");
+
+const hydrated = [];
+const staticLoad = [];
+for (let i = 0; i < runs; i++) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/`);
+  await page.waitForSelector("html[data-hydrated]", { timeout: 30000 });
+  hydrated.push(await page.evaluate(() => performance.getEntriesByName("hydrated")[0].startTime));
+  await context.close();
+
+  const reference = await browser.newContext();
+  const refPage = await reference.newPage();
+  await refPage.route(`${base}/static-copy`, (route) =>
+    route.fulfill({ status: 200, contentType: "text/html; charset=utf-8", body: staticHtml }));
+  await refPage.goto(`${base}/static-copy`, { waitUntil: "load" });
+  staticLoad.push(await refPage.evaluate(() => performance.getEntriesByType("navigation")[0].loadEventEnd));
+  await reference.close();
+}
+await browser.close();
+console.log(JSON.stringify({ hydrated, staticLoad }));
