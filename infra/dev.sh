@@ -14,6 +14,7 @@
 #   STRATEGY           consistent_hash (default), round_robin, local_first or remote_first
 #   TABLE_NAME         every node's table (default primescaler-primes)
 #   MAX_N              the largest n served (default 10^12)
+#   GRID_SCAN_BUDGET_MS  the UI's time budget for one node's grid scan (default 10000)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
 #   WATCH_RELEASE      1: build the functions in release mode (for benchmarks)
 #   RESET_TOKEN        the bearer token DELETE /cache and DELETE /primes/{n} need
@@ -33,6 +34,9 @@ IFS=',' read -r -a node_list <<<"$NODES"
 export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
 export STRATEGY="${STRATEGY:-consistent_hash}"
 export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
+# moto scans slowly (about a second for a third of a full grid, more under load), so the
+# UI gives each node longer locally than the 3 s it gives a DynamoDB table.
+export GRID_SCAN_BUDGET_MS="${GRID_SCAN_BUDGET_MS:-10000}"
 export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
 LOCALSTACK_IMAGE="localstack/localstack:4.5"

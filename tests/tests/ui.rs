@@ -68,6 +68,7 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
         table,
         max_n: 1_000_000,
         scan_budget: Duration::from_secs(2),
+        scan_segments: 4,
     })
     .await;
     let http = reqwest::Client::new();
@@ -154,6 +155,7 @@ async fn unknown_paths_and_methods_get_json_errors() {
         table,
         max_n: 100,
         scan_budget: Duration::from_secs(2),
+        scan_segments: 1,
     })
     .await;
     let http = reqwest::Client::new();

@@ -16,12 +16,18 @@ const staticHtml = html.replace(/<script type="module">[\s\S]*?<\/script>/, "");
 
 const hydrated = [];
 const staticLoad = [];
+let failed = 0;
 for (let i = 0; i < runs; i++) {
   const context = await browser.newContext();
   const page = await context.newPage();
-  await page.goto(`${base}/`);
-  await page.waitForSelector("html[data-hydrated]", { timeout: 30000 });
-  hydrated.push(await page.evaluate(() => performance.getEntriesByName("hydrated")[0].startTime));
+  try {
+    await page.goto(`${base}/`, { timeout: 60000 });
+    await page.waitForFunction(() => document.documentElement.hasAttribute("data-hydrated"), null, { timeout: 60000 });
+    hydrated.push(await page.evaluate(() => performance.getEntriesByName("hydrated")[0].startTime));
+  } catch (e) {
+    failed += 1;
+    console.error(`load ${i}: ${String(e).split("\n")[0]}`);
+  }
   await context.close();
 
   const reference = await browser.newContext();
@@ -33,4 +39,4 @@ for (let i = 0; i < runs; i++) {
   await reference.close();
 }
 await browser.close();
-console.log(JSON.stringify({ hydrated, staticLoad }));
+console.log(JSON.stringify({ hydrated, staticLoad, failed }));

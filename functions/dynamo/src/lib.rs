@@ -21,5 +21,5 @@ mod table;
 
 pub use aws_sdk_dynamodb::Client;
 pub use client::{ClientSettings, connect};
-pub use store::DynamoStore;
+pub use store::{DEFAULT_GRID_SCAN_SEGMENTS, DynamoStore};
 pub use table::{create_table, delete_table};

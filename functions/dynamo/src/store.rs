@@ -25,14 +25,17 @@ const BATCH_RETRIES: u32 = 8;
 /// write up to 1 MB at a time and are not held to a node's request-path budget.
 pub const BULK_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How many segments read a table in parallel for [`ScanUpTo`].
-pub const GRID_SCAN_SEGMENTS: i32 = 4;
+/// How many segments read a table in parallel for [`ScanUpTo`] unless set otherwise:
+/// one, as measured on the emulator with a full grid (docs/benchmarks.md, UI). Parallel
+/// segments pay off on tables much larger than one page.
+pub const DEFAULT_GRID_SCAN_SEGMENTS: u16 = 1;
 
 /// One node's table, behind the store traits.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
     table: String,
+    scan_segments: u16,
 }
 
 impl DynamoStore {
@@ -41,6 +44,15 @@ impl DynamoStore {
         Self {
             client,
             table: table.into(),
+            scan_segments: DEFAULT_GRID_SCAN_SEGMENTS,
+        }
+    }
+
+    /// This store, reading the grid in `segments` parallel scan segments (at least one).
+    pub fn with_scan_segments(self, segments: u16) -> Self {
+        Self {
+            scan_segments: segments.max(1),
+            ..self
         }
     }
 
@@ -303,7 +315,7 @@ impl DynamoStore {
             let scan = self
                 .scan()
                 .segment(segment)
-                .total_segments(GRID_SCAN_SEGMENTS)
+                .total_segments(i32::from(self.scan_segments))
                 .projection_expression("#n, #p")
                 .filter_expression("#n BETWEEN :one AND :max AND attribute_exists(#p)")
                 .expression_attribute_names("#n", item::N)
@@ -325,7 +337,8 @@ impl DynamoStore {
 impl ScanUpTo for DynamoStore {
     async fn scan_up_to(&self, max_n: u64) -> Result<Vec<(u64, u64)>, StoreError> {
         let segments = futures::future::try_join_all(
-            (0..GRID_SCAN_SEGMENTS).map(|segment| self.scan_segment_up_to(segment, max_n)),
+            (0..i32::from(self.scan_segments))
+                .map(|segment| self.scan_segment_up_to(segment, max_n)),
         )
         .await?;
         Ok(segments.concat())

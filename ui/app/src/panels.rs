@@ -40,7 +40,7 @@ pub fn ComputeForm() -> impl IntoView {
         <form id="compute-form" class="panel" on:submit=submit novalidate>
             <h2 class="panel-title">"Compute the nth prime"</h2>
             <label for="n-input" class="label">
-                "n (1 to " {actions.max_n.to_string()} ")"
+                "n (1 to " {group_digits(actions.max_n)} ")"
             </label>
             <div class="flex gap-2">
                 <input
@@ -232,24 +232,28 @@ pub fn NodePanel() -> impl IntoView {
             .into_iter()
             .map(|node| {
                 let style = grid.node_index(&node.node) % NODE_STYLES;
-                let status = if node.up { "up" } else { "down" };
                 let hook = node.node.clone();
+                let status = match (node.up, node.breaker.as_str()) {
+                    (true, "closed") => "up".to_string(),
+                    (true, breaker) => format!("up (breaker {breaker})"),
+                    (false, _) => "down".to_string(),
+                };
+                let records = node.items.map_or("—".to_string(), |i| i.to_string());
                 view! {
-                    <tr data-stats-node=hook>
-                        <th scope="row" class="text-left font-medium">
-                            <span class=format!("swatch n{style} mr-1") aria-hidden="true"></span>
-                            {node.node}
-                        </th>
-                        <td class=if node.up { "text-emerald-800" } else { "text-red-800 font-semibold" }>
-                            {status} {(node.breaker != "closed").then(|| format!(" (breaker {})", node.breaker))}
-                        </td>
-                        <td>{node.items.map_or("—".to_string(), |i| i.to_string())}</td>
-                        <td>{node.requests}</td>
-                        <td>{node.hits}</td>
-                        <td>{node.failovers}</td>
-                        <td>{node.fallbacks}</td>
-                        <td>{node.cold_starts}</td>
-                    </tr>
+                    <li class="py-1" data-stats-node=hook>
+                        <p class="flex items-center gap-2">
+                            <span class=format!("swatch n{style}") aria-hidden="true"></span>
+                            <span class="font-medium">{node.node}</span>
+                            <span class=if node.up { "text-emerald-800" } else { "badge-down" }>{status}</span>
+                            <span class="ml-auto">{records}" records"</span>
+                        </p>
+                        <p class="text-sm text-slate-700">
+                            {format!(
+                                "{} requests · {} hits · {} failovers · {} fallbacks · {} cold starts",
+                                node.requests, node.hits, node.failovers, node.fallbacks, node.cold_starts
+                            )}
+                        </p>
+                    </li>
                 }
             })
             .collect::<Vec<_>>()
@@ -267,23 +271,7 @@ pub fn NodePanel() -> impl IntoView {
         <section id="nodes" class="panel" aria-labelledby="nodes-title">
             <h2 id="nodes-title" class="panel-title">"Nodes"</h2>
             <p class="text-sm text-slate-700">"Strategy: " <span>{strategy}</span></p>
-            <div class="overflow-x-auto">
-                <table class="stats">
-                    <thead>
-                        <tr>
-                            <th scope="col" class="text-left">"Node"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Records"</th>
-                            <th scope="col">"Requests"</th>
-                            <th scope="col">"Hits"</th>
-                            <th scope="col">"Failovers"</th>
-                            <th scope="col">"Fallbacks"</th>
-                            <th scope="col">"Cold starts"</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <ul class="divide-y divide-slate-200">{rows}</ul>
             <p id="instances-seen" class="text-sm text-slate-700">{seen}</p>
             <p class="error-text" role="alert">{move || error.get().unwrap_or_default()}</p>
         </section>
@@ -309,5 +297,31 @@ pub fn TokenField() -> impl IntoView {
                     actions.token.set(token);
                 } />
         </form>
+    }
+}
+
+/// `n` with its digits grouped by three: 1000000 → "1,000,000".
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::group_digits;
+
+    #[test]
+    fn digits_are_grouped_by_three() {
+        assert_eq!(group_digits(7), "7");
+        assert_eq!(group_digits(1_000), "1,000");
+        assert_eq!(group_digits(999_999), "999,999");
+        assert_eq!(group_digits(1_000_000_000_000), "1,000,000,000,000");
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use primescaler_cluster::ClusterConfig;
 use primescaler_core::settings::read_millis;
 use primescaler_core::{read_max_n, read_table_name};
+use primescaler_dynamo::DEFAULT_GRID_SCAN_SEGMENTS;
 
 /// How long one node's grid scan may take before the node is shown as down.
 pub const DEFAULT_SCAN_BUDGET: Duration = Duration::from_secs(3);
@@ -21,6 +22,8 @@ pub struct UiConfig {
     pub max_n: u64,
     /// One node's grid scan budget (`GRID_SCAN_BUDGET_MS`, default 3 s).
     pub scan_budget: Duration,
+    /// Parallel scan segments per node (`GRID_SCAN_SEGMENTS`, 1..=64, default 1).
+    pub scan_segments: u16,
 }
 
 impl UiConfig {
@@ -36,6 +39,19 @@ impl UiConfig {
             table: read_table_name(&lookup),
             max_n: read_max_n(&lookup)?,
             scan_budget: read_millis(&lookup, "GRID_SCAN_BUDGET_MS", DEFAULT_SCAN_BUDGET)?,
+            scan_segments: match lookup("GRID_SCAN_SEGMENTS") {
+                None => DEFAULT_GRID_SCAN_SEGMENTS,
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|s| (1..=64).contains(s))
+                    .ok_or_else(|| {
+                        format!(
+                            "GRID_SCAN_SEGMENTS must be a whole number from 1 to 64, not {raw:?}"
+                        )
+                    })?,
+            },
         })
     }
 }
@@ -52,6 +68,7 @@ mod tests {
             ("TABLE_NAME", "grid-table"),
             ("MAX_N", "5000"),
             ("GRID_SCAN_BUDGET_MS", "750"),
+            ("GRID_SCAN_SEGMENTS", "4"),
         ];
         let config =
             UiConfig::from_lookup(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.into()))
@@ -60,6 +77,11 @@ mod tests {
         assert_eq!(config.table, "grid-table");
         assert_eq!(config.max_n, 5000);
         assert_eq!(config.scan_budget, Duration::from_millis(750));
+        assert_eq!(config.scan_segments, 4);
         assert!(UiConfig::from_lookup(|name| (name == "MAX_N").then(|| "none".into())).is_err());
+        assert!(
+            UiConfig::from_lookup(|name| (name == "GRID_SCAN_SEGMENTS").then(|| "0".into()))
+                .is_err()
+        );
     }
 }

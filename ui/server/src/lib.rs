@@ -48,7 +48,8 @@ impl LiveUiDeps {
         let mut nodes = Vec::with_capacity(config.cluster.nodes.len());
         for node in &config.cluster.nodes {
             let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref());
-            let store = DynamoStore::new(connect(&settings).await, &config.table);
+            let store = DynamoStore::new(connect(&settings).await, &config.table)
+                .with_scan_segments(config.scan_segments);
             nodes.push((node.name.clone(), store));
         }
         Self {
