@@ -108,7 +108,7 @@ pub struct PrimeAnswer {
     pub n: u64,
     /// The nth prime.
     pub prime: u64,
-    /// `hit` when it was cached, `computed` when this request computed it.
+    /// `cache` when it was cached, `computed` when this request computed it.
     pub source: String,
     /// The node that holds it.
     pub node: String,

@@ -74,7 +74,7 @@ pub fn ResultPanel() -> impl IntoView {
         None => view! { <p class="text-slate-600">"No result yet."</p> }.into_any(),
         Some(shown) => {
             let a = shown.answer;
-            let source = if a.source == "hit" {
+            let source = if a.source == "cache" {
                 "cache hit"
             } else {
                 "computed"
