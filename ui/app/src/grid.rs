@@ -128,13 +128,14 @@ impl Grid {
     /// Brings the grid to `snapshot`, touching only the cells that differ. A cell with a
     /// request under way keeps pulsing until its own answer arrives.
     pub fn apply(&self, snapshot: GridSnapshot) {
+        // The snapshot's node indexes, mapped once to this page's.
+        let local: Vec<usize> = snapshot.nodes.iter().map(|n| self.node_index(n)).collect();
         let mut wanted = vec![CellState::Empty; GRID_CELLS as usize];
         for cell in &snapshot.cells {
             if (1..=GRID_CELLS).contains(&cell.n) {
-                let node = self.node_index(&snapshot.nodes[cell.node]);
                 wanted[(cell.n - 1) as usize] = CellState::Cached {
                     prime: cell.prime,
-                    node,
+                    node: local[cell.node],
                 };
             }
         }
@@ -145,11 +146,7 @@ impl Grid {
                 _ => self.set(n, state),
             }
         }
-        let down: Vec<usize> = snapshot
-            .down
-            .iter()
-            .map(|&d| self.node_index(&snapshot.nodes[d]))
-            .collect();
+        let down: Vec<usize> = snapshot.down.iter().map(|&d| local[d]).collect();
         if self.down.with_untracked(|now| *now != down) {
             self.down.set(down);
         }
