@@ -8,6 +8,18 @@ use std::time::{Duration, Instant};
 /// No phase of the benchmark runs longer than this.
 pub const PHASE_LIMIT: Duration = Duration::from_secs(300);
 
+/// No single HTTP call of a benchmark waits longer than this.
+pub const CALL_LIMIT: Duration = Duration::from_secs(30);
+
+/// The benchmarks' HTTP client: every call gives up after [`CALL_LIMIT`] (the local
+/// Lambda emulation very rarely never answers a request).
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(CALL_LIMIT)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// Sampled latencies of one path.
 pub struct Latencies(pub Vec<Duration>);
 

@@ -10,6 +10,7 @@ use primescaler_cluster::Strategy;
 use primescaler_tests::events::EventShape;
 use primescaler_tests::{Emulator, cluster_config, free_port, fresh_cluster_table};
 use primescaler_ui::{LiveUiDeps, UiConfig, router};
+use primescaler_ui_app::model::GridSnapshot;
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -79,27 +80,13 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
     // THEN it holds each n once, on the node the API stored it on, and no n off the grid
     assert_eq!(response.status(), StatusCode::OK);
     let etag = response.headers()["etag"].clone();
-    let grid: Value = response.json().await.unwrap();
-    let nodes: Vec<&str> = grid["nodes"]
-        .as_array()
-        .unwrap()
+    let grid: GridSnapshot = response.json().await.unwrap();
+    assert_eq!(grid.nodes, vec![LIVE[0], LIVE[1], DOWN]);
+    assert_eq!(grid.down, vec![2]);
+    let cells: Vec<(u64, u64, Value)> = grid
+        .cells
         .iter()
-        .map(|n| n.as_str().unwrap())
-        .collect();
-    assert_eq!(nodes, vec![LIVE[0], LIVE[1], DOWN]);
-    assert_eq!(grid["down"], serde_json::json!([2]));
-    let cells: Vec<(u64, u64, Value)> = grid["cells"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            let node = nodes[c[2].as_u64().unwrap() as usize];
-            (
-                c[0].as_u64().unwrap(),
-                c[1].as_u64().unwrap(),
-                Value::from(node),
-            )
-        })
+        .map(|c| (c.n, c.prime, Value::from(grid.nodes[c.node].as_str())))
         .collect();
     assert_eq!(cells, expected);
 
@@ -121,9 +108,9 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
         .await
         .unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
-    let grid: Value = changed.json().await.unwrap();
-    assert_eq!(grid["cells"].as_array().unwrap().len(), 39);
-    assert!(!grid["cells"].as_array().unwrap().iter().any(|c| c[0] == 7));
+    let grid: GridSnapshot = changed.json().await.unwrap();
+    assert_eq!(grid.cells.len(), 39);
+    assert!(!grid.cells.iter().any(|c| c.n == 7));
 
     // AND the page renders those 39 cells with their node, compressed when asked
     let page = http

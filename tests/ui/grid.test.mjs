@@ -19,6 +19,12 @@ let page;
 const pageErrors = [];
 
 const active = () => page.locator("#grid [data-node]").count();
+// Every n in the store, from `GET /grid` (n goes as differences from the previous cell's).
+const storedIndexes = async () => {
+  const grid = await (await fetch(`${BASE}/grid`)).json();
+  let n = 0;
+  return grid.n.map((step) => (n += step));
+};
 const cell = (n) => page.locator(`#grid [data-n="${n}"]`);
 const shot = (name) => page.screenshot({ path: `${SHOTS}${name}.png`, fullPage: true });
 
@@ -31,19 +37,44 @@ async function waitFor(what, check, timeoutMs = 15000) {
   }
 }
 
+// cargo lambda watch (1.9.2) itself answers a few requests with a bare 500 problem
+// document, and very rarely never answers, while the same router served by axum
+// directly answers every one: see the README's known limits. Those faults are told
+// apart by their body, logged, and cost at most one reload of a page; every 4xx or 5xx
+// that a PrimeScaler function sends still fails the suite.
+const EMULATOR_FAULT = '"type":"https://httpstatuses.com/500"';
+const emulatorFaults = [];
+
 async function openPage(context) {
   const opened = await context.newPage();
   opened.on("pageerror", (e) => pageErrors.push(String(e)));
   // Failed requests are judged by their responses below; the one expected failure is
   // the reset with a wrong token.
   opened.on("console", (m) => m.type() === "error" && !m.text().startsWith("Failed to load resource") && pageErrors.push(m.text()));
-  opened.on("response", (r) => {
+  opened.on("response", async (r) => {
     const refusedReset = r.request().method() === "DELETE" && r.status() === 403;
-    if (r.status() >= 400 && !refusedReset) pageErrors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+    if (r.status() < 400 || refusedReset) return;
+    const what = `${r.status()} ${r.request().method()} ${r.url()}`;
+    const body = await r.text().catch(() => "");
+    if (r.status() === 500 && body.includes(EMULATOR_FAULT)) {
+      emulatorFaults.push(what);
+      console.log(`# cargo lambda watch fault: ${what}`);
+    } else {
+      pageErrors.push(what);
+    }
   });
-  await opened.goto(BASE);
-  await opened.waitForSelector("html[data-hydrated]", { timeout: 30000 });
-  return opened;
+  for (let attempt = 1; ; attempt++) {
+    const faultsBefore = emulatorFaults.length;
+    try {
+      await opened.goto(BASE, { timeout: 20000 });
+      await opened.waitForSelector("html[data-hydrated]", { timeout: 20000 });
+      return opened;
+    } catch (error) {
+      const timedOut = error.name === "TimeoutError";
+      if (attempt === 2 || (!timedOut && emulatorFaults.length === faultsBefore)) throw error;
+      console.log(`# reloading the page after: ${error.message.split("\n")[0]}`);
+    }
+  }
 }
 
 async function resetWith(token) {
@@ -94,13 +125,17 @@ test("clicking an empty cell computes it, clicking it again evicts it", async ()
   await page.fill("#token-input", TOKEN);
   await cell(5000).click();
   await waitFor("cell 5000 to empty", async () => (await cell(5000).getAttribute("data-node")) === null);
-  const grid = await (await fetch(`${BASE}/grid`)).json();
-  assert.ok(!grid.cells.some(([n]) => n === 5000), "the store no longer holds 5000");
+  assert.ok(!(await storedIndexes()).includes(5000), "the store no longer holds 5000");
   await shot("04-evicted-5000");
 });
 
 test("the keyboard moves through the grid and computes the focused cell", async () => {
-  await cell(1).focus();
+  // The grid's one tab stop is the cell last clicked (5000); Home and Page Up lead to n = 1.
+  await page.locator("#grid [tabindex='0']").focus();
+  assert.equal(await page.locator("#grid [tabindex]").count(), 1, "the grid is one tab stop");
+  await page.keyboard.press("Home");
+  for (let i = 0; i < 10; i++) await page.keyboard.press("PageUp");
+  assert.equal(await page.evaluate(() => document.activeElement?.getAttribute("data-n")), "1");
   await page.keyboard.press("ArrowRight");
   await page.keyboard.press("ArrowDown");
   const focused = await page.evaluate(() => document.activeElement?.getAttribute("data-n"));
@@ -123,11 +158,16 @@ test("bulk 1..200 reaches 100% and leaves 200 cells active", async () => {
 test("another session's change appears within a few seconds", async () => {
   const other = await openPage(await browser.newContext());
   assert.equal(await other.locator("#grid [data-node]").count(), 200, "the second page starts from the same grid");
+  // Tag every cell element of the second page, to see below that an update repaints
+  // cells in place instead of rebuilding the grid.
+  await other.evaluate(() => document.querySelectorAll("#grid [data-n]").forEach((c) => { c.seen = true; }));
   const answer = await (await fetch(`${BASE}/primes/9999`)).json();
   assert.equal(answer.prime, 104723);
   await waitFor("cell 9999 on both pages", async () =>
     (await cell(9999).getAttribute("data-node")) !== null &&
     (await other.locator('#grid [data-n="9999"]').getAttribute("data-node")) !== null, 5000);
+  const kept = await other.evaluate(() => [...document.querySelectorAll("#grid [data-n]")].filter((c) => c.seen).length);
+  assert.equal(kept, 10000, "the update kept every cell element");
   await other.close();
 });
 
@@ -138,7 +178,7 @@ test("reset needs the token, then empties the grid", async () => {
   assert.equal(await active(), 201, "a refused reset changes nothing");
   await resetWith(TOKEN);
   await waitFor("an empty grid", async () => (await active()) === 0);
-  assert.equal((await (await fetch(`${BASE}/grid`)).json()).cells.length, 0);
+  assert.equal((await storedIndexes()).length, 0);
   await shot("06-reset");
 });
 

@@ -50,7 +50,7 @@ async fn main() {
     let table = std::env::var("TABLE_NAME").unwrap_or_else(|_| "primescaler-primes".into());
     let config = ApiConfig::from_env().expect("the API configuration");
     let deps = Arc::new(LiveDeps::connect(&config).await);
-    let http = reqwest::Client::new();
+    let http = primescaler_tests::bench::http_client();
     let ring = Ring::new(&cluster.names());
     let stores: Arc<Vec<DynamoStore>> = Arc::new(
         deps.service

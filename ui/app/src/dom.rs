@@ -1,6 +1,8 @@
 //! The few browser APIs the page uses directly. These run only in the browser: from
 //! event handlers, effects and tasks, never while the server renders.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::JsCast;
 
 /// Where the page keeps the reset token between visits.
@@ -20,17 +22,52 @@ pub fn random_below(bound: u64) -> u64 {
     (js_sys::Math::random() * bound as f64) as u64 % bound.max(1)
 }
 
+thread_local! {
+    /// The grid's cell elements in n order, looked up once.
+    static CELLS: RefCell<Vec<web_sys::Element>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The grid cell element for `n`.
+fn cell(n: u64) -> Option<web_sys::Element> {
+    let index = usize::try_from(n.checked_sub(1)?).ok()?;
+    CELLS.with(|cells| {
+        let mut cells = cells.borrow_mut();
+        if cells.is_empty() {
+            let found = window()
+                .document()?
+                .query_selector_all("#grid [data-n]")
+                .ok()?;
+            *cells = (0..found.length())
+                .filter_map(|i| found.item(i)?.dyn_into::<web_sys::Element>().ok())
+                .collect();
+        }
+        cells.get(index).cloned()
+    })
+}
+
+/// Paints the grid cell for `n`: its classes, and `data-node` (removed when `None`).
+pub fn paint_cell(n: u64, class: &str, node: Option<&str>) {
+    let Some(cell) = cell(n) else { return };
+    cell.set_class_name(class);
+    let _ = match node {
+        Some(name) => cell.set_attribute("data-node", name),
+        None => cell.remove_attribute("data-node"),
+    };
+}
+
+/// Moves the grid's one tab stop from the cell for `from` to the cell for `to`.
+pub fn rove_focus(from: u64, to: u64) {
+    if let Some(old) = cell(from) {
+        let _ = old.remove_attribute("tabindex");
+    }
+    if let Some(new) = cell(to) {
+        let _ = new.set_attribute("tabindex", "0");
+    }
+}
+
 /// Moves the keyboard focus to the grid cell for `n`.
 pub fn focus_cell(n: u64) {
-    let found = window()
-        .document()
-        .and_then(|d| {
-            d.query_selector(&format!("[data-n=\"{n}\"]"))
-                .ok()
-                .flatten()
-        })
-        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-    if let Some(cell) = found {
+    if let Some(cell) = cell(n).and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
         let _ = cell.focus();
     }
 }

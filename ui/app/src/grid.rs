@@ -1,4 +1,7 @@
-//! The 100×100 grid: one signal per cell, so that a change re-renders only its cell.
+//! The 100×100 grid. The server renders its 10,000 cells as plain markup, which the
+//! browser keeps as it is: hydration claims one element, not 10,000. The page holds
+//! every cell's state in one vector and, on a change, paints only the cells that
+//! changed, straight into the DOM.
 
 use leptos::prelude::*;
 
@@ -38,7 +41,9 @@ impl CellState {
 /// whole struct is `Copy`.
 #[derive(Clone, Copy)]
 pub struct Grid {
-    cells: StoredValue<Vec<RwSignal<CellState>>>,
+    cells: StoredValue<Vec<CellState>>,
+    /// Changes whenever any cell changes: views that read cells track this.
+    revision: RwSignal<u64>,
     /// Every node's name, in the order that cell states index.
     pub nodes: RwSignal<Vec<String>>,
     /// The indexes of the nodes the last grid read could not reach.
@@ -66,7 +71,8 @@ impl Grid {
             }
         }
         Self {
-            cells: StoredValue::new(states.into_iter().map(RwSignal::new).collect()),
+            cells: StoredValue::new(states),
+            revision: RwSignal::new(0),
             nodes: RwSignal::new(snapshot.nodes.clone()),
             down: RwSignal::new(snapshot.down.clone()),
             counts: RwSignal::new(counts),
@@ -75,25 +81,40 @@ impl Grid {
         }
     }
 
-    /// The signal of the cell for `n` (1..=10,000).
-    pub fn cell(&self, n: u64) -> Option<RwSignal<CellState>> {
-        let index = usize::try_from(n.checked_sub(1)?).ok()?;
+    fn index(n: u64) -> Option<usize> {
+        (1..=GRID_CELLS).contains(&n).then(|| (n - 1) as usize)
+    }
+
+    /// The state of the cell for `n`, without tracking it; `None` off the grid.
+    pub fn state(&self, n: u64) -> Option<CellState> {
+        let index = Self::index(n)?;
         self.cells.with_value(|cells| cells.get(index).copied())
     }
 
-    /// The state of the cell for `n`, without tracking it.
-    pub fn state(&self, n: u64) -> Option<CellState> {
-        self.cell(n).map(|c| c.get_untracked())
+    /// The state of the cell for `n`, tracking every change to the grid.
+    pub fn tracked_state(&self, n: u64) -> Option<CellState> {
+        self.revision.track();
+        self.state(n)
     }
 
-    /// Sets the cell for `n`, keeping the per-node counts; a no-op when n is off the grid
-    /// or the state is unchanged.
+    /// Sets the cell for `n`, keeping the per-node counts, and paints it; a no-op when
+    /// n is off the grid or the state is unchanged.
     pub fn set(&self, n: u64, state: CellState) {
-        let Some(cell) = self.cell(n) else { return };
-        let old = cell.get_untracked();
-        if old == state {
-            return;
+        if self.store(n, state) {
+            self.revision.update(|r| *r += 1);
         }
+    }
+
+    /// Stores and paints one cell's state; answers whether it changed.
+    fn store(&self, n: u64, state: CellState) -> bool {
+        let Some(index) = Self::index(n) else {
+            return false;
+        };
+        let old = self.cells.with_value(|cells| cells[index]);
+        if old == state {
+            return false;
+        }
+        self.cells.update_value(|cells| cells[index] = state);
         self.counts.update(|counts| {
             if let CellState::Cached { node, .. } = old {
                 counts[node] -= 1;
@@ -102,7 +123,12 @@ impl Grid {
                 counts[node] += 1;
             }
         });
-        cell.set(state);
+        let node = match state {
+            CellState::Cached { node, .. } => Some(self.node_name(node)),
+            _ => None,
+        };
+        crate::dom::paint_cell(n, &state.class(), node.as_deref());
+        true
     }
 
     /// The index of the node named `name`, adding it when it is new.
@@ -125,26 +151,30 @@ impl Grid {
             .unwrap_or_default()
     }
 
-    /// Brings the grid to `snapshot`, touching only the cells that differ. A cell with a
+    /// Brings the grid to `snapshot`, painting only the cells that differ. A cell with a
     /// request under way keeps pulsing until its own answer arrives.
     pub fn apply(&self, snapshot: GridSnapshot) {
         // The snapshot's node indexes, mapped once to this page's.
         let local: Vec<usize> = snapshot.nodes.iter().map(|n| self.node_index(n)).collect();
         let mut wanted = vec![CellState::Empty; GRID_CELLS as usize];
         for cell in &snapshot.cells {
-            if (1..=GRID_CELLS).contains(&cell.n) {
-                wanted[(cell.n - 1) as usize] = CellState::Cached {
+            if let Some(index) = Self::index(cell.n) {
+                wanted[index] = CellState::Cached {
                     prime: cell.prime,
                     node: local[cell.node],
                 };
             }
         }
+        let mut changed = false;
         for (i, state) in wanted.into_iter().enumerate() {
             let n = i as u64 + 1;
             match (self.state(n), state) {
                 (Some(CellState::Pending), CellState::Empty) => {}
-                _ => self.set(n, state),
+                _ => changed |= self.store(n, state),
             }
+        }
+        if changed {
+            self.revision.update(|r| *r += 1);
         }
         let down: Vec<usize> = snapshot.down.iter().map(|&d| local[d]).collect();
         if self.down.with_untracked(|now| *now != down) {
@@ -155,18 +185,66 @@ impl Grid {
 
     /// Empties every cell (after a reset).
     pub fn clear(&self) {
+        let mut changed = false;
         for n in 1..=GRID_CELLS {
-            self.set(n, CellState::Empty);
+            changed |= self.store(n, CellState::Empty);
+        }
+        if changed {
+            self.revision.update(|r| *r += 1);
         }
     }
+
+    /// The markup of the 10,000 cells, in rows: each cell an element with `data-n`, its
+    /// state's classes and, when cached, `data-node`. Only cell 1 is in the tab order.
+    pub fn markup(&self) -> String {
+        let names: Vec<String> = self
+            .nodes
+            .with_untracked(|nodes| nodes.iter().map(|n| escape_attribute(n)).collect());
+        let mut html = String::with_capacity(GRID_CELLS as usize * 64);
+        self.cells.with_value(|cells| {
+            for (i, state) in cells.iter().enumerate() {
+                let n = i as u64 + 1;
+                if (n - 1).is_multiple_of(GRID_SIDE) {
+                    html.push_str(r#"<div role="row" class="contents">"#);
+                }
+                html.push_str(r#"<div role="gridcell" data-n=""#);
+                html.push_str(&n.to_string());
+                html.push_str(r#"" class=""#);
+                html.push_str(&state.class());
+                html.push('"');
+                if let CellState::Cached { node, .. } = state {
+                    html.push_str(r#" data-node=""#);
+                    html.push_str(names.get(*node).map_or("", String::as_str));
+                    html.push('"');
+                }
+                if n == 1 {
+                    html.push_str(r#" tabindex="0""#);
+                }
+                html.push_str("></div>");
+                if n.is_multiple_of(GRID_SIDE) {
+                    html.push_str("</div>");
+                }
+            }
+        });
+        html
+    }
+}
+
+/// `text` made safe inside a double-quoted HTML attribute.
+fn escape_attribute(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// Which cell is under the pointer or the keyboard focus, for the inspector line.
 #[derive(Clone, Copy)]
 pub struct Inspected(pub RwSignal<Option<u64>>);
 
-/// The grid of 10,000 cells. One click handler and one key handler serve every cell;
-/// the arrow keys move a roving focus (only one cell is in the tab order).
+/// The grid of 10,000 cells. One handler per event serves every cell; the arrow keys
+/// move a roving focus (only one cell is in the tab order), and Enter or Space acts on
+/// the focused cell.
 #[component]
 pub fn GridView(
     /// Called with n when a cell is clicked or activated from the keyboard.
@@ -174,13 +252,22 @@ pub fn GridView(
 ) -> impl IntoView {
     let grid = expect_context::<Grid>();
     let Inspected(inspected) = expect_context::<Inspected>();
-    let focused = RwSignal::new(1u64);
-    let selector = Selector::new(move || focused.get());
+    let focused = StoredValue::new(1u64);
+    let rove = move |next: u64| {
+        let old = focused.get_value();
+        focused.set_value(next);
+        crate::dom::rove_focus(old, next);
+    };
 
     let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let n = focused.get_untracked();
+        let n = focused.get_value();
         let column = (n - 1) % GRID_SIDE;
         let next = match ev.key().as_str() {
+            "Enter" | " " => {
+                ev.prevent_default();
+                on_toggle.run(n);
+                return;
+            }
             "ArrowRight" if n < GRID_CELLS => n + 1,
             "ArrowLeft" if n > 1 => n - 1,
             "ArrowDown" if n + GRID_SIDE <= GRID_CELLS => n + GRID_SIDE,
@@ -192,13 +279,14 @@ pub fn GridView(
             _ => return,
         };
         ev.prevent_default();
-        focused.set(next);
-        inspected.set(Some(next));
+        rove(next);
         crate::dom::focus_cell(next);
+        inspected.set(Some(next));
     };
     let on_click = move |ev: leptos::ev::MouseEvent| {
         if let Some(n) = crate::dom::event_cell(ev.target()) {
-            focused.set(n);
+            rove(n);
+            crate::dom::focus_cell(n);
             on_toggle.run(n);
         }
     };
@@ -210,36 +298,14 @@ pub fn GridView(
     let on_focus = move |target: Option<web_sys::EventTarget>| {
         if let Some(n) = crate::dom::event_cell(target) {
             inspected.set(Some(n));
-            focused.set(n);
         }
     };
-
-    let rows = (0..GRID_SIDE)
-        .map(|row| {
-            let cells = (1..=GRID_SIDE)
-                .map(|column| {
-                    let n = row * GRID_SIDE + column;
-                    let state = grid.cell(n).expect("n is on the grid");
-                    let selector = selector.clone();
-                    view! {
-                        <button
-                            type="button"
-                            role="gridcell"
-                            data-n=n
-                            aria-label=n
-                            tabindex=move || if selector.selected(&n) { "0" } else { "-1" }
-                            class=move || state.get().class()
-                            data-node=move || match state.get() {
-                                CellState::Cached { node, .. } => Some(grid.node_name(node)),
-                                _ => None,
-                            }
-                        ></button>
-                    }
-                })
-                .collect::<Vec<_>>();
-            view! { <div role="row" class="contents">{cells}</div> }
-        })
-        .collect::<Vec<_>>();
+    // The browser keeps the server's cells while hydrating, so only the server builds them.
+    let cells = if cfg!(feature = "ssr") {
+        grid.markup()
+    } else {
+        String::new()
+    };
 
     view! {
         <div
@@ -252,9 +318,8 @@ pub fn GridView(
             on:click=on_click
             on:mouseover=move |ev| on_point(ev.target())
             on:focusin=move |ev| on_focus(ev.target())
-        >
-            {rows}
-        </div>
+            inner_html=cells
+        ></div>
     }
 }
 
@@ -267,7 +332,7 @@ pub fn Inspector() -> impl IntoView {
         let Some(n) = inspected.get() else {
             return "Point at a cell, or tab into the grid and use the arrow keys.".to_string();
         };
-        match grid.cell(n).map(|c| c.get()) {
+        match grid.tracked_state(n) {
             Some(CellState::Cached { prime, node }) => {
                 format!("n = {n}: prime {prime}, on node {}", grid.node_name(node))
             }

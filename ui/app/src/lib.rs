@@ -4,8 +4,8 @@
 //! The server renders [`App`] from a scan of every node (feature `ssr`); the browser
 //! hydrates the same view (feature `hydrate`) from the [`model::PageState`] embedded in
 //! the page, then polls `GET /grid` each second with the snapshot's ETag, so that other
-//! sessions' changes appear within about a second. Every cell has its own signal: an
-//! update re-renders only the cells that changed.
+//! sessions' changes appear within about a second. The grid's cells are plain server
+//! markup that hydration leaves alone; an update paints only the cells that changed.
 
 pub mod actions;
 pub mod client;

@@ -112,7 +112,11 @@ pub fn render_page(state: &PageState, version: &AssetVersion) -> String {
 <script id="page-state" type="application/json">{state}</script>
 <script type="module">
 import init, {{ hydrate }} from "/pkg/primescaler.js?v={v}";
-await init({{ module_or_path: "/pkg/primescaler_bg.wasm?v={v}" }});
+// A failed fetch of the wasm (a throttled or cold function) is tried twice more.
+for (let attempt = 1; ; attempt++) {{
+  try {{ await init({{ module_or_path: "/pkg/primescaler_bg.wasm?v={v}" }}); break; }}
+  catch (error) {{ if (attempt === 3) throw error; await new Promise((r) => setTimeout(r, 300 * attempt)); }}
+}}
 hydrate();
 </script>
 </body>

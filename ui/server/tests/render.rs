@@ -41,3 +41,32 @@ async fn the_page_has_every_cell_with_its_hooks_and_the_state_to_hydrate_from() 
     assert!(html.contains(&state.to_script_json()));
     assert!(html.contains(r#"id="reset-button""#));
 }
+
+#[tokio::test]
+async fn cells_are_short_in_n_order_with_one_tab_stop_and_escaped_node_names() {
+    // GIVEN the grid above, and one whose node name holds markup
+    let state = state();
+    let mut odd = state.clone();
+    odd.grid = GridSnapshot::new(
+        vec![r#"a"><script>"#.into()],
+        vec![],
+        vec![CachedCell {
+            n: 2,
+            prime: 3,
+            node: 0,
+        }],
+    );
+    // WHEN both are rendered
+    let html = render_page(&state, &AssetVersion::current());
+    let odd_html = render_page(&odd, &AssetVersion::current());
+    // THEN each cell is one short element, rows follow n, and only cell 1 is a tab stop
+    assert!(html.contains(
+        r#"<div role="gridcell" data-n="100" class="cell on n1" data-node="eu-west-1"></div></div><div role="row" class="contents"><div role="gridcell" data-n="101" class="cell"></div>"#
+    ));
+    assert!(html.contains(r#"data-n="1" class="cell on n0" data-node="us-east-1" tabindex="0">"#));
+    assert_eq!(html.matches("tabindex=").count(), 1);
+    assert_eq!(html.matches(r#"role="row""#).count(), 100);
+    // AND a node name cannot break out of its attribute
+    assert!(odd_html.contains(r#"data-node="a&quot;&gt;&lt;script&gt;""#));
+    assert!(!odd_html.contains(r#"a"><script>"#));
+}
