@@ -197,9 +197,12 @@ impl Grid {
     /// The markup of the 10,000 cells, in rows: each cell an element with `data-n`, its
     /// state's classes and, when cached, `data-node`. Only cell 1 is in the tab order.
     pub fn markup(&self) -> String {
-        let names: Vec<String> = self
-            .nodes
-            .with_untracked(|nodes| nodes.iter().map(|n| escape_attribute(n)).collect());
+        let names: Vec<String> = self.nodes.with_untracked(|nodes| {
+            nodes
+                .iter()
+                .map(|n| html_escape::encode_double_quoted_attribute(n).into_owned())
+                .collect()
+        });
         let mut html = String::with_capacity(GRID_CELLS as usize * 64);
         self.cells.with_value(|cells| {
             for (i, state) in cells.iter().enumerate() {
@@ -228,14 +231,6 @@ impl Grid {
         });
         html
     }
-}
-
-/// `text` made safe inside a double-quoted HTML attribute.
-fn escape_attribute(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Which cell is under the pointer or the keyboard focus, for the inspector line.
