@@ -189,6 +189,9 @@ impl Emulator {
     }
 }
 
+/// How long a test cluster's breakers stay open after a node fails.
+pub const TEST_BREAKER_COOLDOWN: std::time::Duration = std::time::Duration::from_millis(500);
+
 /// A cluster of `nodes`, each a region on its own emulator, storing with `strategy`,
 /// beside the node named `local`.
 pub fn cluster_config(
@@ -207,7 +210,10 @@ pub fn cluster_config(
         ("LOCAL_NODE", local.to_string()),
         ("STRATEGY", strategy.as_str().to_string()),
         ("NODE_TIMEOUT_MS", "2000".to_string()),
-        ("BREAKER_COOLDOWN_MS", "500".to_string()),
+        (
+            "BREAKER_COOLDOWN_MS",
+            TEST_BREAKER_COOLDOWN.as_millis().to_string(),
+        ),
     ];
     ClusterConfig::from_lookup(|name| {
         vars.iter()

@@ -11,9 +11,11 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::{Ring, Strategy};
-use primescaler_core::{ScanRecords, shard_of};
+use primescaler_core::{ListHints, ScanRecords, shard_of};
 use primescaler_tests::events::EventShape;
-use primescaler_tests::{Emulator, cluster_config, free_port, fresh_cluster_table};
+use primescaler_tests::{
+    Emulator, TEST_BREAKER_COOLDOWN, cluster_config, free_port, fresh_cluster_table,
+};
 use serde_json::Value;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -40,6 +42,19 @@ async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) 
         guard: Default::default(),
     })
     .await
+}
+
+/// Three moto emulators, each on a port of its own that a restarted one can take again;
+/// a slot is `None` while its emulator is stopped.
+async fn moto_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
+    let ports = [free_port(), free_port(), free_port()];
+    let mut emulators = Vec::new();
+    for port in ports {
+        let emulator = Emulator::start_moto(port);
+        emulator.wait_until_ready().await;
+        emulators.push(Some(emulator));
+    }
+    (ports, emulators)
 }
 
 /// How many records each n has, over every node.
@@ -187,13 +202,7 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
     const VICTIM: usize = 1;
 
     // GIVEN three moto nodes on fixed ports, and two function instances over them
-    let ports = [free_port(), free_port(), free_port()];
-    let mut emulators: Vec<Option<Emulator>> = Vec::new();
-    for port in ports {
-        let emulator = Emulator::start_moto(port);
-        emulator.wait_until_ready().await;
-        emulators.push(Some(emulator));
-    }
+    let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
     let refs: Vec<&Emulator> = emulators.iter().map(|e| e.as_ref().unwrap()).collect();
     let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(refs).collect();
     let table = fresh_cluster_table(&nodes).await;
@@ -281,8 +290,9 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
     let copies = copies(&instances[0]).await;
     let doubles: Vec<(&u64, &usize)> = copies.iter().filter(|&(_, &c)| c > 1).collect();
 
-    // AND after the restart the node takes its share again: once it is back, new records
-    // whose home it is are stored on it
+    // AND after the restart the node takes its share again: once every instance's breaker
+    // has had its cool-down and let a probe through, new records whose home it is are
+    // stored on it
     let ring = Ring::new(&REGIONS);
     let homed_on_victim_after = |o: &&Outcome| {
         o.at > restarted_at
@@ -296,9 +306,10 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
         .map(|o| o.at)
         .min();
     let recovery = first_back.map(|t| t - restarted_at);
+    let probed_by = restarted_at + TEST_BREAKER_COOLDOWN + Duration::from_millis(100);
     let late: Vec<&&Outcome> = back
         .iter()
-        .filter(|o| first_back.is_some_and(|f| o.at > f + Duration::from_millis(100)))
+        .filter(|o| first_back.is_some() && o.at > probed_by)
         .collect();
     let late_on_victim = late
         .iter()
@@ -320,7 +331,14 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
         "failed requests: {:?}",
         &failures[..failures.len().min(5)]
     );
-    assert!(doubles.is_empty(), "stored twice: {doubles:?}");
+    let doubles_placed: Vec<(u64, Vec<usize>)> = doubles
+        .iter()
+        .map(|&(&n, _)| (n, ring.order(shard_of(n))))
+        .collect();
+    assert!(
+        doubles.is_empty(),
+        "stored twice (n, order of nodes): {doubles_placed:?}"
+    );
     assert!(failovers > 0, "the outage caused no failover");
     assert_eq!(nodes_during["nodes"][VICTIM]["up"], false, "{nodes_during}");
     assert!(recovery.is_some(), "the node never took records again");
@@ -329,6 +347,142 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
         "{late_on_victim} of {}",
         late.len()
     );
+}
+
+/// The n of every hint held by the nodes that answer, smallest first.
+async fn hinted(deps: &LiveDeps) -> Vec<u64> {
+    let mut held = Vec::new();
+    for node in deps.service.nodes() {
+        if let Ok(hints) = node.store.list_hints(1_000).await {
+            held.extend(hints.iter().map(|hint| hint.n));
+        }
+    }
+    held.sort_unstable();
+    held
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() {
+    const HOME: usize = 0;
+    // GIVEN three moto nodes on fixed ports, and an instance over them
+    let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
+    let refs: Vec<&Emulator> = emulators.iter().map(|e| e.as_ref().unwrap()).collect();
+    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(refs).collect();
+    let table = fresh_cluster_table(&nodes).await;
+    let writer = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    let reader = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    drop(nodes);
+    let ring = Ring::new(&REGIONS);
+    let homed: Vec<u64> = (1..=10_000u64)
+        .filter(|&n| ring.home(shard_of(n)) == HOME)
+        .take(2)
+        .collect();
+    let (kept, doubled) = (homed[0], homed[1]);
+    let next_node = |n: u64| REGIONS[ring.order(shard_of(n))[1]];
+
+    // WHEN their home node is down, and the writer computes both
+    emulators[HOME] = None;
+    for n in [kept, doubled] {
+        let (status, body) = get(&writer, &format!("/primes/{n}")).await;
+        // THEN each is stored on the next node of its order, which keeps a hint
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["source"], "computed");
+        assert_eq!(body["node"], next_node(n), "{body}");
+        assert_eq!(body["failovers"], 1, "{body}");
+    }
+    assert_eq!(hinted(&writer).await, vec![kept, doubled]);
+
+    // WHEN the home comes back, empty
+    let restarted = Emulator::start_moto(ports[HOME]);
+    restarted.wait_until_ready().await;
+    primescaler_dynamo::create_table(&restarted.client(REGIONS[HOME]).await, &table)
+        .await
+        .expect("re-create the table");
+    emulators[HOME] = Some(restarted);
+
+    // AND another instance, which never saw it down, asks for one of them before any
+    // handoff: it reads the home, misses, and stores it there a second time
+    let (_, second) = get(&reader, &format!("/primes/{doubled}")).await;
+    assert_eq!(second["source"], "computed", "{second}");
+    assert_eq!(second["node"], REGIONS[HOME]);
+
+    // THEN that instance's first handoff pass (run after its first request) points the
+    // home at the other record, and removes the hinted copy of the one stored twice
+    let copies = copies(&writer).await;
+    assert_eq!(copies.get(&kept), Some(&1), "{copies:?}");
+    assert_eq!(copies.get(&doubled), Some(&1), "{copies:?}");
+    assert!(hinted(&writer).await.is_empty());
+    let (_, found) = get(&reader, &format!("/primes/{kept}")).await;
+    assert_eq!(found["source"], "cache", "{found}");
+    assert_eq!(found["node"], next_node(kept), "{found}");
+    assert_eq!(found["failovers"], 0, "{found}");
+    let (_, again) = get(&writer, &format!("/primes/{doubled}")).await;
+    assert_eq!(again["node"], REGIONS[HOME], "{again}");
+    assert_eq!(again["prime"], second["prime"]);
+
+    // AND a later pass has nothing left to do
+    assert_eq!(
+        writer.service.hand_off().await,
+        primescaler_cluster::service::HandoffReport::default()
+    );
+}
+
+#[tokio::test]
+async fn an_instance_filling_a_cold_cache_computes_before_reading_yet_answers_what_is_stored() {
+    use primescaler_cluster::service::{WRITE_FIRST_AFTER, WRITE_FIRST_MAX_N};
+    // GIVEN three nodes, n = 5,000 stored by one instance
+    let emulators = [
+        Emulator::start().await,
+        Emulator::start().await,
+        Emulator::start().await,
+    ];
+    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(emulators.iter()).collect();
+    let table = fresh_cluster_table(&nodes).await;
+    let first = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    let (_, stored) = get(&first, "/primes/5000").await;
+    assert_eq!(stored["source"], "computed");
+
+    // AND another instance whose lookups all missed, WRITE_FIRST_AFTER in a row
+    let filling = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    for n in 1..=u64::from(WRITE_FIRST_AFTER) {
+        assert!(!filling.service.writes_first(n), "n = {n}");
+        let (_, body) = get(&filling, &format!("/primes/{n}")).await;
+        assert_eq!(body["source"], "computed");
+    }
+    assert!(filling.service.writes_first(5_000));
+    assert!(!filling.service.writes_first(WRITE_FIRST_MAX_N + 1));
+
+    // WHEN it asks for the stored n
+    let (status, answer) = get(&filling, "/primes/5000").await;
+
+    // THEN it answers the stored record, unchanged, from the same node
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(answer["source"], "cache", "{answer}");
+    for field in [
+        "prime",
+        "node",
+        "computed_at",
+        "compute_micros",
+        "calculator",
+    ] {
+        assert_eq!(answer[field], stored[field], "{field}");
+    }
+    assert_eq!(copies(&first).await.get(&5_000), Some(&1));
+
+    // AND that hit sends it back to reading first
+    assert!(!filling.service.writes_first(5_001));
+
+    // AND a fresh n while computing first is stored once and found by the other instance
+    for n in 10..=10 + u64::from(WRITE_FIRST_AFTER) {
+        get(&filling, &format!("/primes/{n}")).await;
+    }
+    assert!(filling.service.writes_first(9_999));
+    let (_, computed) = get(&filling, "/primes/9999").await;
+    assert_eq!(computed["source"], "computed");
+    let (_, read) = get(&first, "/primes/9999").await;
+    assert_eq!(read["source"], "cache");
+    assert_eq!(read["prime"], computed["prime"]);
+    assert!(copies(&first).await.values().all(|&c| c == 1));
 }
 
 /// One request of the fault test, as answered.

@@ -2,7 +2,7 @@
 
 use lambda_http::http::{Method, StatusCode};
 use primescaler_cluster::ClusterCursor;
-use primescaler_core::{RecordKey, SHARD_COUNT, parse_index, shard_of};
+use primescaler_core::{RecordKey, parse_index};
 
 use crate::error::ApiError;
 
@@ -100,7 +100,8 @@ pub fn format_cursor(cursor: ClusterCursor) -> String {
 }
 
 /// Reads a cursor made by [`format_cursor`] for a cluster of `nodes` nodes. It must
-/// name a real node and a real key: the shard must be n's shard.
+/// name a real node and a key a table can hold: a record's (its shard is n's shard), or
+/// the counters' or a hint's, where a page can stop too.
 pub fn parse_cursor(raw: &str, nodes: usize) -> Result<ClusterCursor, ApiError> {
     let invalid = || {
         ApiError::new(
@@ -130,10 +131,11 @@ pub fn parse_cursor(raw: &str, nodes: usize) -> Result<ClusterCursor, ApiError> 
             }
             let shard: u32 = shard.parse().map_err(|_| invalid())?;
             let n: u64 = n.parse().map_err(|_| invalid())?;
-            if n == 0 || shard >= SHARD_COUNT || shard != shard_of(n) {
+            let key = RecordKey { shard, n };
+            if !key.is_stored_key() {
                 return Err(invalid());
             }
-            Some(RecordKey { shard, n })
+            Some(key)
         }
     };
     Ok(ClusterCursor { node, after })
@@ -142,6 +144,7 @@ pub fn parse_cursor(raw: &str, nodes: usize) -> Result<ClusterCursor, ApiError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use primescaler_core::SHARD_COUNT;
     use proptest::prelude::*;
 
     const MAX: u64 = 10_000;
@@ -232,6 +235,14 @@ mod tests {
                 node: 1,
                 after: None,
             },
+            ClusterCursor {
+                node: 0,
+                after: Some(RecordKey::COUNTERS),
+            },
+            ClusterCursor {
+                node: 1,
+                after: Some(RecordKey::hint(1234)),
+            },
         ] {
             assert_eq!(parse_cursor(&format_cursor(cursor), 3), Ok(cursor));
         }
@@ -246,6 +257,8 @@ mod tests {
             "0.a-b",
             "0.1-0",
             "0.99999-1",
+            "0.65536-1",
+            "0.65537-0",
             "0.1--2",
             "-1",
             &wrong_shard,

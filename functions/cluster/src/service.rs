@@ -1,25 +1,40 @@
 //! The get-or-compute rules across the nodes.
 //!
 //! One request for n:
-//! 1. reads n's key on each node in the shard's order (home first), following a
-//!    pointer to the node that holds the record, and skipping nodes that are down;
-//! 2. on a miss everywhere, computes the prime;
-//! 3. stores it once: the first node of the order that is up arbitrates n. When the
-//!    strategy's target is the arbiter, the record is written there conditionally;
-//!    otherwise a pointer to the target is written there conditionally, then the record
-//!    on the target. A lost race reads back the winner's record.
+//! 1. reads n's key on its arbiter: the first node of the shard's order (home first)
+//!    that is up, following a pointer to the node that holds the record. A node found
+//!    down is skipped for the next; an answer of "nothing here" is a miss;
+//! 2. on a miss, computes the prime;
+//! 3. stores it once, through the arbiter. When the strategy's target is the arbiter,
+//!    the record is written there conditionally; otherwise a pointer to the target is
+//!    written there conditionally, then the record on the target. A lost race reads
+//!    back the winner's record.
+//!
+//! Reading the arbiter alone is enough because the arbiter always holds an entry for a
+//! stored n, with one exception: while n's earlier nodes are down, n is stored past
+//! them. The arbiter then also keeps a *hint*, and once those nodes answer again a
+//! handoff pass (after a breaker closes, at an instance's first request, and every
+//! [`HANDOFF_EVERY`]) writes a pointer on each of them. A request that reaches such a
+//! node before its handoff stores n there a second time; the pass then removes the
+//! hinted copy, so n ends up stored once.
+//!
+//! While an instance's lookups keep missing (a cache being filled, as after a reset),
+//! it skips step 1 for cheap n and goes straight to the conditional put, which reads
+//! back the stored record when there is one: one DynamoDB call per n instead of two.
+//! The first hit ends this.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
+use futures::stream::{self, StreamExt};
 use primescaler_core::{
-    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, EvictRecord, GetRecord,
-    Lookup, NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RecordKey, ScanRecords, ServiceError, Source, StoreError,
-    StoredEntry,
+    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, DropHint, EvictRecord,
+    GetRecord, Hint, ListHints, Lookup, NodeCounters, PrimeCalculator, PrimeRecord, PutHint,
+    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanRecords,
+    ServiceError, Source, StoreError, StoredEntry,
 };
 
 use crate::breaker::{Breaker, BreakerState};
@@ -37,6 +52,9 @@ pub trait NodeStore:
     + CountRecords
     + AddCounters
     + ReadCounters
+    + PutHint
+    + ListHints
+    + DropHint
     + Sync
 {
 }
@@ -51,6 +69,9 @@ impl<T> NodeStore for T where
         + CountRecords
         + AddCounters
         + ReadCounters
+        + PutHint
+        + ListHints
+        + DropHint
         + Sync
 {
 }
@@ -64,6 +85,29 @@ const RECENT_COMPUTATION: Duration = Duration::from_secs(10);
 
 /// How often buffered counters are written to the nodes.
 const COUNTER_FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// How often an instance runs a handoff pass even when no breaker has closed: hints left
+/// by instances that are gone are handed off within this time.
+pub const HANDOFF_EVERY: Duration = Duration::from_secs(30);
+
+/// How many hints one handoff pass reads from each node: a pass runs after a request,
+/// so it does a little at a time, and the next request carries on.
+const HANDOFF_BATCH: u32 = 32;
+
+/// How many hints a pass hands off at once.
+const HANDOFF_PARALLEL: usize = 8;
+
+/// A hint is left before the write it announces, so a hint with no entry beside it is
+/// dropped only once it is older than this: far longer than any request's writes take.
+const HINT_GRACE: Duration = Duration::from_secs(60);
+
+/// Misses in a row after which an instance computes a cheap n before reading it.
+pub const WRITE_FIRST_AFTER: u32 = 8;
+
+/// The largest n computed before its read while misses run in a row: computing p(10^6)
+/// takes 0.27 ms (docs/benchmarks.md), less than one DynamoDB round trip, so a wasted
+/// computation costs less than the read it saves.
+pub const WRITE_FIRST_MAX_N: u64 = 1_000_000;
 
 /// One node: its name (region), its store and its breaker.
 pub struct Node<S> {
@@ -122,6 +166,16 @@ pub struct NodeReport {
     pub counters: Option<NodeCounters>,
 }
 
+/// What became of one hint.
+enum Handoff {
+    /// Every earlier node leads to n's record; the hint is gone.
+    Settled,
+    /// An earlier node had its own copy; the hinted one and the hint are gone.
+    DoubleRemoved,
+    /// An earlier node is down or leads nowhere: the hint stays.
+    Kept,
+}
+
 enum CallError {
     /// The node is down (breaker open, unreachable or timed out).
     Down,
@@ -146,6 +200,26 @@ pub struct ClusterService<S, C> {
     /// Computations of this instance, under way or just done, shared by the requests
     /// for one n that missed it at about the same time; kept for [`RECENT_COMPUTATION`].
     in_flight: Mutex<HashMap<u64, (Instant, SharedComputation)>>,
+    /// This instance's lookups that missed in a row (a hit sets it back to zero).
+    miss_streak: AtomicU32,
+    /// Whether a handoff pass should run after the current request (set at the start,
+    /// and when a node that was down answers again).
+    handoff_due: AtomicBool,
+    /// Whether a handoff pass is running in this instance.
+    handoff_running: AtomicBool,
+    /// When the last handoff pass started.
+    last_handoff: Mutex<Instant>,
+}
+
+/// What one handoff pass did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HandoffReport {
+    /// Hints settled: every node before the hint's holder now leads to n's record.
+    pub handed_off: usize,
+    /// Hinted copies removed because an earlier node had stored n itself meanwhile.
+    pub doubles_removed: usize,
+    /// Hints kept for a later pass (a node before the holder is still down).
+    pub kept: usize,
 }
 
 impl<S, C> ClusterService<S, C> {
@@ -168,7 +242,17 @@ impl<S, C> ClusterService<S, C> {
             calculator,
             turn: AtomicUsize::new(0),
             in_flight: Mutex::new(HashMap::new()),
+            miss_streak: AtomicU32::new(0),
+            handoff_due: AtomicBool::new(true),
+            handoff_running: AtomicBool::new(false),
+            last_handoff: Mutex::new(Instant::now()),
         }
+    }
+
+    /// Whether this instance would compute n before reading it: after
+    /// [`WRITE_FIRST_AFTER`] misses in a row, for n up to [`WRITE_FIRST_MAX_N`].
+    pub fn writes_first(&self, n: u64) -> bool {
+        n <= WRITE_FIRST_MAX_N && self.miss_streak.load(Ordering::Relaxed) >= WRITE_FIRST_AFTER
     }
 
     /// The nodes, in configuration order.
@@ -212,9 +296,17 @@ impl<S, C> ClusterService<S, C> {
         if !node.breaker.allow() {
             return Err(CallError::Down);
         }
+        // A call let through a breaker that is not closed probes a node that was down.
+        let probe = node.breaker.state() != BreakerState::Closed;
+        let answered = |breaker: &Breaker| {
+            breaker.record_success();
+            if probe {
+                self.handoff_due.store(true, Ordering::Relaxed);
+            }
+        };
         match call.await {
             Ok(value) => {
-                node.breaker.record_success();
+                answered(&node.breaker);
                 Ok(value)
             }
             Err(StoreError::Unavailable(why)) => {
@@ -223,7 +315,7 @@ impl<S, C> ClusterService<S, C> {
                 Err(CallError::Down)
             }
             Err(failed) => {
-                node.breaker.record_success();
+                answered(&node.breaker);
                 Err(CallError::Failed(failed))
             }
         }
@@ -309,37 +401,71 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         }
     }
 
-    /// The nth prime: found on whichever node holds it, or computed and stored once,
-    /// where the strategy says, failing over past nodes that are down.
+    /// Reads n's entry on its arbiter (the first node of `order` that is up), following a
+    /// pointer; `None` is a miss.
+    async fn find(
+        &self,
+        key: RecordKey,
+        order: &[usize],
+        down: &mut Vec<usize>,
+    ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
+        for &i in order {
+            if down.contains(&i) {
+                continue;
+            }
+            let found = self.resolve(key, i, down).await?;
+            if found.is_some() || !down.contains(&i) {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The nth prime: found through its arbiter, or computed and stored once where the
+    /// strategy says, failing over past nodes that are down.
     pub async fn get_or_compute(&self, n: u64) -> Result<Lookup, ServiceError> {
         let key = RecordKey::for_index(n);
         let order = self.placement.order(key.shard);
         let mut down: Vec<usize> = Vec::new();
-        for &i in &order {
-            if down.contains(&i) {
-                continue;
-            }
-            if let Some((record, holder)) = self.resolve(key, i, &mut down).await? {
+        if !self.writes_first(n) {
+            if let Some((record, holder)) = self.find(key, &order, &mut down).await? {
+                self.miss_streak.store(0, Ordering::Relaxed);
                 let lookup = self.answer(record, holder, Source::Cache, &down, None);
-                self.flush_counters_if_due().await;
+                self.after_request().await;
                 return Ok(lookup);
             }
-        }
-        if order.iter().all(|i| down.contains(i)) {
-            return Err(ServiceError::NoNodeReachable(format!(
-                "all {} nodes are down",
-                order.len()
-            )));
+            if order.iter().all(|i| down.contains(i)) {
+                return Err(ServiceError::NoNodeReachable(format!(
+                    "all {} nodes are down",
+                    order.len()
+                )));
+            }
         }
 
         let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
         let fresh = PrimeRecord::new(n, computation, primescaler_core::record::now_ms());
         let lookup = self
-            .store_once(key, &order, fresh, fallback_reason, &mut down)
+            .store_once(&order, fresh, fallback_reason, &mut down)
             .await?;
-        self.flush_counters_if_due().await;
+        match lookup.source {
+            Source::Computed => {
+                let _ =
+                    self.miss_streak
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |streak| {
+                            Some(streak.saturating_add(1))
+                        });
+            }
+            Source::Cache => self.miss_streak.store(0, Ordering::Relaxed),
+        }
+        self.after_request().await;
         Ok(lookup)
+    }
+
+    /// The upkeep after a request: buffered counters and handoff, each when due.
+    async fn after_request(&self) {
+        self.flush_counters_if_due().await;
+        self.hand_off_if_due().await;
     }
 
     /// Computes n once for all the requests of this instance that miss it at about the
@@ -362,9 +488,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             .cloned()
     }
 
+    /// Stores `fresh` once, through n's arbiter, where the strategy says; answers the
+    /// stored record (a rival's when one won the race).
     async fn store_once(
         &self,
-        key: RecordKey,
         order: &[usize],
         fresh: PrimeRecord,
         fallback_reason: Option<String>,
@@ -375,9 +502,39 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             .copied()
             .filter(|i| !down.contains(i))
             .collect();
-        let mut target =
+        let target =
             self.strategy
                 .target(&up, self.local, self.turn.fetch_add(1, Ordering::Relaxed));
+        let mut hinted = None;
+        let lookup = self
+            .claim(order, fresh, fallback_reason, down, target, &mut hinted)
+            .await;
+        // A request that chose its arbiter before an earlier node came back may leave its
+        // hint after this instance's handoff pass has run: run another.
+        if let Some(arbiter) = hinted {
+            let back = order
+                .iter()
+                .take_while(|&&i| i != arbiter)
+                .any(|&i| self.nodes[i].breaker.state() == BreakerState::Closed);
+            if back {
+                self.handoff_due.store(true, Ordering::Relaxed);
+            }
+        }
+        lookup
+    }
+
+    /// The rounds of [`Self::store_once`]: each either stores, reads back a rival's record,
+    /// or marks a node down. `hinted` is set to the node that took a hint, if any.
+    async fn claim(
+        &self,
+        order: &[usize],
+        fresh: PrimeRecord,
+        fallback_reason: Option<String>,
+        down: &mut Vec<usize>,
+        mut target: usize,
+        hinted: &mut Option<usize>,
+    ) -> Result<Lookup, ServiceError> {
+        let key = fresh.key;
         // Each round either stores, reads back a rival's record, or marks a node down.
         for _ in 0..2 * order.len() + 1 {
             let Some(arbiter) = order.iter().copied().find(|i| !down.contains(i)) else {
@@ -385,6 +542,25 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             };
             if down.contains(&target) {
                 target = arbiter;
+            }
+            // Stored past n's home: leave a hint first, so that n is handed off to the
+            // earlier nodes once they answer again.
+            if arbiter != order[0] {
+                let hint = Hint {
+                    n: key.n,
+                    hinted_at_ms: primescaler_core::record::now_ms(),
+                };
+                match self
+                    .guard(arbiter, self.nodes[arbiter].store.put_hint(hint))
+                    .await
+                {
+                    Ok(()) => *hinted = Some(arbiter),
+                    Err(CallError::Down) => {
+                        down.push(arbiter);
+                        continue;
+                    }
+                    Err(CallError::Failed(e)) => return Err(e.into()),
+                }
             }
             let claimed = if target == arbiter {
                 self.guard(
@@ -564,6 +740,153 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         }))
         .await
+    }
+
+    /// Runs a handoff pass when one is due and none is running in this instance.
+    async fn hand_off_if_due(&self) {
+        let periodic = self.last_handoff.lock().expect("handoff lock").elapsed() >= HANDOFF_EVERY;
+        if !(self.handoff_due.swap(false, Ordering::Relaxed) || periodic) {
+            return;
+        }
+        if self.handoff_running.swap(true, Ordering::Acquire) {
+            // One is running; it may have listed the hints before this request's: the
+            // next request runs another.
+            self.handoff_due.store(true, Ordering::Relaxed);
+            return;
+        }
+        let report = self.hand_off().await;
+        if report.handed_off + report.doubles_removed + report.kept > 0 {
+            tracing::info!(
+                handed_off = report.handed_off,
+                doubles_removed = report.doubles_removed,
+                kept = report.kept,
+                "handoff pass"
+            );
+        }
+        self.handoff_running.store(false, Ordering::Release);
+    }
+
+    /// One handoff pass over the hints of every node that is up: for each hinted n,
+    /// every earlier node of n's order that is up gets a pointer to n's record. When
+    /// such a node stored n itself meanwhile, the hinted copy is removed instead. A hint
+    /// stays while an earlier node is still down.
+    pub async fn hand_off(&self) -> HandoffReport {
+        *self.last_handoff.lock().expect("handoff lock") = Instant::now();
+        let mut report = HandoffReport::default();
+        for arbiter in 0..self.nodes.len() {
+            let Ok(hints) = self
+                .guard(arbiter, self.nodes[arbiter].store.list_hints(HANDOFF_BATCH))
+                .await
+            else {
+                continue;
+            };
+            let full = hints.len() == HANDOFF_BATCH as usize;
+            let mut settled = false;
+            let outcomes: Vec<Option<Handoff>> = stream::iter(hints)
+                .map(|hint| self.hand_off_hint(arbiter, hint))
+                .buffer_unordered(HANDOFF_PARALLEL)
+                .collect()
+                .await;
+            for outcome in outcomes {
+                match outcome {
+                    Some(Handoff::Settled) => {
+                        report.handed_off += 1;
+                        settled = true;
+                    }
+                    Some(Handoff::DoubleRemoved) => {
+                        report.doubles_removed += 1;
+                        settled = true;
+                    }
+                    Some(Handoff::Kept) | None => report.kept += 1,
+                }
+            }
+            if full && settled {
+                // More hints wait on this node: carry on after the next request.
+                self.handoff_due.store(true, Ordering::Relaxed);
+            }
+        }
+        report
+    }
+
+    /// Hands off one hint that `arbiter` holds; `None` when a call failed (the hint
+    /// stays).
+    async fn hand_off_hint(&self, arbiter: usize, hint: Hint) -> Option<Handoff> {
+        let n = hint.n;
+        let key = RecordKey::for_index(n);
+        let drop_hint = || async {
+            self.guard(arbiter, self.nodes[arbiter].store.drop_hint(n))
+                .await
+                .ok()
+        };
+        let holder = match self
+            .guard(arbiter, self.nodes[arbiter].store.get_entry(key))
+            .await
+            .ok()?
+        {
+            Some(StoredEntry::Record(_)) => arbiter,
+            Some(StoredEntry::Pointer { node, .. }) => match self.index_of(&node) {
+                Some(holder) => holder,
+                None => {
+                    drop_hint().await?;
+                    return Some(Handoff::Settled);
+                }
+            },
+            // The write it announces may still be under way.
+            None if primescaler_core::record::now_ms().saturating_sub(hint.hinted_at_ms)
+                < HINT_GRACE.as_millis() as u64 =>
+            {
+                return Some(Handoff::Kept);
+            }
+            // Nothing was stored after all, or it was evicted since.
+            None => {
+                drop_hint().await?;
+                return Some(Handoff::Settled);
+            }
+        };
+        let order = self.placement.order(key.shard);
+        let earlier = order.iter().take_while(|&&i| i != arbiter).copied();
+        let mut kept = false;
+        for node in earlier {
+            let claimed = self
+                .guard(
+                    node,
+                    self.nodes[node]
+                        .store
+                        .put_pointer_if_absent(key, &self.nodes[holder].name),
+                )
+                .await;
+            match claimed {
+                Ok(PutOutcome::Stored) => {}
+                Ok(PutOutcome::AlreadyPresent) => {
+                    let mut down = Vec::new();
+                    match self.resolve(key, node, &mut down).await {
+                        Ok(Some((_, other))) if other != holder => {
+                            // The earlier node leads to a copy of its own: the hinted one
+                            // is the double.
+                            self.guard(holder, self.nodes[holder].store.evict_record(key))
+                                .await
+                                .ok()?;
+                            if arbiter != holder {
+                                self.guard(arbiter, self.nodes[arbiter].store.evict_record(key))
+                                    .await
+                                    .ok()?;
+                            }
+                            drop_hint().await?;
+                            return Some(Handoff::DoubleRemoved);
+                        }
+                        Ok(Some(_)) => {}
+                        // It leads nowhere now: try again in a later pass.
+                        Ok(None) | Err(_) => kept = true,
+                    }
+                }
+                Err(_) => kept = true,
+            }
+        }
+        if kept {
+            return Some(Handoff::Kept);
+        }
+        drop_hint().await?;
+        Some(Handoff::Settled)
     }
 
     async fn flush_counters_if_due(&self) {

@@ -15,12 +15,14 @@ pub mod shard;
 pub mod store;
 
 pub use index::{InvalidIndex, parse_index};
-pub use record::{Computation, Lookup, PrimeRecord, RecordKey, Source};
+pub use record::{
+    COUNTERS_SHARD, Computation, HINTS_SHARD, Lookup, PrimeRecord, RecordKey, Source,
+};
 pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
-    AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, NodeCounters, PutOutcome,
-    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, ScanCursor, ScanPage, ScanRecords,
-    ScanUpTo, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountRecords, DropHint, EvictRecord, GetRecord, Hint, ListHints,
+    NodeCounters, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters,
+    ScanCursor, ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
 };

@@ -2,7 +2,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::shard::{Shard, shard_of};
+use crate::shard::{SHARD_COUNT, Shard, shard_of};
 
 /// Now, in milliseconds since the Unix epoch (0 if the clock is before it).
 pub fn now_ms() -> u64 {
@@ -20,12 +20,43 @@ pub struct RecordKey {
     pub n: u64,
 }
 
+/// The partition of a node's counters item, outside every record's shard.
+pub const COUNTERS_SHARD: Shard = SHARD_COUNT;
+
+/// The partition of a node's handoff hints, outside every record's shard.
+pub const HINTS_SHARD: Shard = SHARD_COUNT + 1;
+
 impl RecordKey {
     /// The key of n, with its shard derived from n.
     pub fn for_index(n: u64) -> Self {
         Self {
             shard: shard_of(n),
             n,
+        }
+    }
+
+    /// The key of a node's counters item.
+    pub const COUNTERS: Self = Self {
+        shard: COUNTERS_SHARD,
+        n: 0,
+    };
+
+    /// The key of the handoff hint for n.
+    pub fn hint(n: u64) -> Self {
+        Self {
+            shard: HINTS_SHARD,
+            n,
+        }
+    }
+
+    /// Whether a table can hold this key: a record's (n ≥ 1 in n's own shard), the
+    /// counters' or a hint's. A scan may stop at any of them, so each is a valid place
+    /// to resume one.
+    pub fn is_stored_key(&self) -> bool {
+        match self.shard {
+            COUNTERS_SHARD => self.n == 0,
+            HINTS_SHARD => self.n >= 1,
+            shard => self.n >= 1 && shard == shard_of(self.n),
         }
     }
 }
@@ -103,4 +134,39 @@ pub struct Lookup {
     pub fallback_reason: Option<String>,
     /// How many nodes this request passed over because they were down.
     pub failovers: u32,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_keys_are_records_counters_and_hints() {
+        assert!(RecordKey::for_index(1).is_stored_key());
+        assert!(RecordKey::for_index(10_000).is_stored_key());
+        assert!(RecordKey::COUNTERS.is_stored_key());
+        assert!(RecordKey::hint(7).is_stored_key());
+
+        let wrong_shard = RecordKey {
+            shard: (shard_of(7) + 1) % SHARD_COUNT,
+            n: 7,
+        };
+        assert!(!wrong_shard.is_stored_key());
+        assert!(!RecordKey { shard: 0, n: 0 }.is_stored_key());
+        assert!(!RecordKey::hint(0).is_stored_key());
+        assert!(
+            !RecordKey {
+                shard: COUNTERS_SHARD,
+                n: 3
+            }
+            .is_stored_key()
+        );
+        assert!(
+            !RecordKey {
+                shard: HINTS_SHARD + 1,
+                n: 3
+            }
+            .is_stored_key()
+        );
+    }
 }

@@ -122,6 +122,34 @@ pub trait CountRecords {
     fn count_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// A handoff hint: a note, on the node that arbitrated n, that n's entry is there
+/// although nodes before it in n's order were down when it was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hint {
+    /// The index n.
+    pub n: u64,
+    /// When the hint was left, in milliseconds since the Unix epoch.
+    pub hinted_at_ms: u64,
+}
+
+/// Leaves a handoff hint.
+pub trait PutHint {
+    /// Writes `hint` (a hint for the same n is replaced).
+    fn put_hint(&self, hint: Hint) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Lists the handoff hints a node holds.
+pub trait ListHints {
+    /// Up to `limit` of the hints this node holds, smallest n first.
+    fn list_hints(&self, limit: u32) -> impl Future<Output = Result<Vec<Hint>, StoreError>> + Send;
+}
+
+/// Removes a handoff hint once it is handed off.
+pub trait DropHint {
+    /// Deletes the hint for `n`, if there is one.
+    fn drop_hint(&self, n: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
 /// A node's activity counters, kept in its own store so that they add up across every
 /// function instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -3,9 +3,7 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use primescaler_core::{
-    NodeCounters, PrimeRecord, RecordKey, SHARD_COUNT, StoreError, StoredEntry,
-};
+use primescaler_core::{Hint, NodeCounters, PrimeRecord, RecordKey, StoreError, StoredEntry};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -18,12 +16,11 @@ pub const COMPUTE_MICROS: &str = "compute_micros";
 pub const COMPUTED_AT: &str = "computed_at";
 /// On a pointer: the node that holds the record.
 pub const AT: &str = "at";
+/// On a hint: when it was left (ms since the Unix epoch).
+pub const HINTED_AT: &str = "hinted_at";
 
 /// The key of the node's counters item: outside every record's key space.
-pub const COUNTERS_KEY: RecordKey = RecordKey {
-    shard: SHARD_COUNT,
-    n: 0,
-};
+pub const COUNTERS_KEY: RecordKey = RecordKey::COUNTERS;
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
     "requests",
@@ -65,6 +62,19 @@ pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
     Ok(RecordKey {
         shard: read_number(item, SHARD)?,
         n: read_number(item, N)?,
+    })
+}
+
+pub fn hint_item(hint: Hint) -> Item {
+    let mut item = key_item(RecordKey::hint(hint.n));
+    item.insert(HINTED_AT.into(), number(hint.hinted_at_ms));
+    item
+}
+
+pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
+    Ok(Hint {
+        n: read_number(item, N)?,
+        hinted_at_ms: read_number(item, HINTED_AT)?,
     })
 }
 

@@ -9,9 +9,10 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
 use primescaler_core::{
-    AddCounters, ClearRecords, CountRecords, EvictRecord, GetRecord, NodeCounters, PrimeRecord,
-    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor,
-    ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountRecords, DropHint, EvictRecord, GetRecord, HINTS_SHARD, Hint,
+    ListHints, NodeCounters, PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent,
+    PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor, ScanPage, ScanRecords, ScanUpTo,
+    StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -274,6 +275,50 @@ impl EvictRecord for DynamoStore {
         Ok(answer
             .attributes
             .is_some_and(|old| old.contains_key(item::PRIME)))
+    }
+}
+
+impl PutHint for DynamoStore {
+    async fn put_hint(&self, hint: Hint) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item::hint_item(hint)))
+            .send()
+            .await
+            .map_err(|e| store_error("PutItem", e))?;
+        Ok(())
+    }
+}
+
+impl ListHints for DynamoStore {
+    async fn list_hints(&self, limit: u32) -> Result<Vec<Hint>, StoreError> {
+        let answer = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#s = :hints")
+            .expression_attribute_names("#s", item::SHARD)
+            .expression_attribute_values(":hints", AttributeValue::N(HINTS_SHARD.to_string()))
+            .consistent_read(true)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
+            .send()
+            .await
+            .map_err(|e| store_error("Query", e))?;
+        answer.items().iter().map(item::item_hint).collect()
+    }
+}
+
+impl DropHint for DynamoStore {
+    async fn drop_hint(&self, n: u64) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(RecordKey::hint(n))))
+            .send()
+            .await
+            .map_err(|e| store_error("DeleteItem", e))?;
+        Ok(())
     }
 }
 

@@ -6,7 +6,8 @@
 //!   process (the function's own share);
 //! - (c) `GET /primes/{n}` on a miss;
 //! - fill throughput: n = 1..10,000 from an empty cache at concurrency 16 and 64, beside
-//!   raw PutItem of the same records to the same nodes at the same concurrency;
+//!   raw PutItem of the same records to the same nodes at the same concurrency, and raw
+//!   GetItem + PutItem per n (what a miss that reads first needs at least);
 //! - the cost of one full grid read.
 //!
 //! Every loop is bounded in count and in time, and targets loopback only.
@@ -16,7 +17,7 @@ mod bench_section;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::{ClusterConfig, Ring};
@@ -24,11 +25,13 @@ use primescaler_core::{
     Computation, GetRecord, PrimeRecord, PutRecordIfAbsent, RecordKey, shard_of,
 };
 use primescaler_dynamo::DynamoStore;
-use primescaler_tests::bench::{ms, sequential, throughput};
+use primescaler_tests::bench::{Latencies, ms, sequential, throughput};
 use primescaler_tests::events::EventShape;
 use primescaler_tests::workspace_root;
 
 const LATENCY_SAMPLES: usize = 2_000;
+/// The hit and raw latencies are taken in this many alternating rounds.
+const LATENCY_ROUNDS: usize = 20;
 
 fn record(n: u64) -> PrimeRecord {
     PrimeRecord::new(
@@ -98,8 +101,9 @@ async fn main() {
     }
     let hit_keys: Vec<RecordKey> = hits.iter().map(|&n| RecordKey::for_index(n)).collect();
 
-    // (a) raw GetItem on node 0.
-    let (raw, raw_time) = sequential(LATENCY_SAMPLES, |i| {
+    // (a) raw GetItem on node 0, (b) hits over HTTP and in process: taken in turns, a
+    // round of each at a time, so that a drift in the machine's load touches all three.
+    let raw_call = |i: usize| {
         let (stores, key) = (Arc::clone(&stores), hit_keys[i % hit_keys.len()]);
         async move {
             stores[0]
@@ -108,15 +112,9 @@ async fn main() {
                 .expect("GetItem")
                 .expect("a cached key");
         }
-    })
-    .await;
-
-    // (b) hits over HTTP, and in process.
-    let (hit_http, hit_http_time) = sequential(LATENCY_SAMPLES, |i| {
-        get(format!("{api}/primes/{}", hits[i % hits.len()]))
-    })
-    .await;
-    let (hit_local, hit_local_time) = sequential(LATENCY_SAMPLES, |i| {
+    };
+    let http_call = |i: usize| get(format!("{api}/primes/{}", hits[i % hits.len()]));
+    let local_call = |i: usize| {
         let deps = Arc::clone(&deps);
         let target = format!("/primes/{}", hits[i % hits.len()]);
         async move {
@@ -125,8 +123,27 @@ async fn main() {
                 .expect("an answer");
             assert!(response.status().is_success());
         }
-    })
-    .await;
+    };
+    let per_round = LATENCY_SAMPLES / LATENCY_ROUNDS;
+    let (mut raw, mut hit_http, mut hit_local) = (
+        Latencies(Vec::new()),
+        Latencies(Vec::new()),
+        Latencies(Vec::new()),
+    );
+    let (mut raw_time, mut hit_http_time, mut hit_local_time) =
+        (Duration::ZERO, Duration::ZERO, Duration::ZERO);
+    for round in 0..LATENCY_ROUNDS {
+        let first = round * per_round;
+        let (samples, time) = sequential(per_round, |i| raw_call(first + i)).await;
+        raw.0.extend(samples.0);
+        raw_time += time;
+        let (samples, time) = sequential(per_round, |i| http_call(first + i)).await;
+        hit_http.0.extend(samples.0);
+        hit_http_time += time;
+        let (samples, time) = sequential(per_round, |i| local_call(first + i)).await;
+        hit_local.0.extend(samples.0);
+        hit_local_time += time;
+    }
 
     // (c) misses over HTTP: n from 10,001 up, never cached before.
     let (miss_http, miss_http_time) =
@@ -169,9 +186,30 @@ async fn main() {
             }
         })
         .await;
+        // The least a miss that reads before it writes needs: one GetItem, then the put.
+        reset().await;
+        let (stores_for_pair, ring_for_pair) = (Arc::clone(&stores), ring.clone());
+        let pair_rate = throughput(10_000, concurrency, move |i| {
+            let stores = Arc::clone(&stores_for_pair);
+            let n = i as u64 + 1;
+            let node = ring_for_pair.home(shard_of(n));
+            async move {
+                let found = stores[node]
+                    .get_entry(RecordKey::for_index(n))
+                    .await
+                    .expect("GetItem");
+                assert!(found.is_none(), "n = {n} was stored before");
+                stores[node]
+                    .put_record_if_absent(&record(n))
+                    .await
+                    .expect("PutItem");
+            }
+        })
+        .await;
         fill_rows.push(format!(
-            "| {concurrency} | {api_rate:.0} | {failed} | {raw_rate:.0} | {:.0}% |",
-            100.0 * api_rate / raw_rate
+            "| {concurrency} | {api_rate:.0} | {failed} | {raw_rate:.0} | {:.0}% | {pair_rate:.0} | {:.0}% |",
+            100.0 * api_rate / raw_rate,
+            100.0 * pair_rate / raw_rate,
         ));
     }
 
@@ -235,19 +273,23 @@ async fn main() {
          Command: `make bench-request-path` (`infra/bench-request-path.sh`). {date}; 2 cores. \
          The local stack: three moto nodes ({nodes}), table `{table}`, the API under \
          `cargo lambda watch --release` with 8 function instances. Sequential latencies; \
+         (a), (b) and (b′) are taken in {LATENCY_ROUNDS} alternating rounds; \
          throughput is calls ÷ wall time.\n\n\
          | path | calls | p50 ms | p99 ms | calls/s |\n|---|---|---|---|---|\n{}\n\n\
          A cache hit adds **{added_http:.3} ms** at p50 over a raw GetItem through HTTP and \
          `cargo lambda watch` (target ≤ 1 ms), of which the function itself adds **{added_local:.3} ms**.\n\n\
-         Fill of n = 1..10,000 from an empty cache (every request a miss: the read of each node, \
-         the computation, the conditional put), beside raw PutItem of the same items to the \
-         same nodes (target ≥ 50%):\n\n\
-         | concurrency | API fills/s | API requests failed | raw PutItem/s | API ÷ raw |\n|---|---|---|---|---|\n{}\n\n\
+         Fill of n = 1..10,000 from an empty cache, beside raw PutItem of the same items to the \
+         same nodes (target ≥ 50%). Every request is a miss: an instance reads n's arbiter, \
+         computes, and puts conditionally; after {streak} misses in a row it computes first and \
+         puts conditionally, one call per n. The last two columns are a reference: a raw \
+         GetItem then the PutItem for each n, the least any miss that reads first needs.\n\n\
+         | concurrency | API fills/s | API requests failed | raw PutItem/s | API ÷ raw | raw GetItem + PutItem/s | that ÷ raw |\n|---|---|---|---|---|---|---|\n{}\n\n\
          One full grid read through `GET /cache?limit=10000`, after a fill of n = 1..10,000 at concurrency 16: \
          {pages} HTTP requests (one DynamoDB Scan each), {items} items, {kb:.0} KB of JSON, in {grid_ms:.0} ms.\n",
         latency_rows.join("\n"),
         fill_rows.join("\n"),
         nodes = cluster.names().join(", "),
+        streak = primescaler_cluster::service::WRITE_FIRST_AFTER,
         kb = bytes as f64 / 1024.0,
         grid_ms = ms(grid_time),
     );
