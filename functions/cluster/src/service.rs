@@ -166,6 +166,15 @@ pub struct NodeReport {
     pub counters: Option<NodeCounters>,
 }
 
+/// Sets a flag back to false when dropped.
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
+}
+
 /// What became of one hint.
 enum Handoff {
     /// Every earlier node leads to n's record; the hint is gone.
@@ -174,6 +183,9 @@ enum Handoff {
     DoubleRemoved,
     /// An earlier node is down or leads nowhere: the hint stays.
     Kept,
+    /// The write the hint announces is not there yet: the hint stays, and the next
+    /// request runs another pass.
+    Awaited,
 }
 
 enum CallError {
@@ -754,6 +766,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             self.handoff_due.store(true, Ordering::Relaxed);
             return;
         }
+        // Cleared however the pass ends, even when the request is dropped mid-pass.
+        let _running = ClearOnDrop(&self.handoff_running);
         let report = self.hand_off().await;
         if report.handed_off + report.doubles_removed + report.kept > 0 {
             tracing::info!(
@@ -763,7 +777,6 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 "handoff pass"
             );
         }
-        self.handoff_running.store(false, Ordering::Release);
     }
 
     /// One handoff pass over the hints of every node that is up: for each hinted n,
@@ -796,6 +809,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     Some(Handoff::DoubleRemoved) => {
                         report.doubles_removed += 1;
                         settled = true;
+                    }
+                    Some(Handoff::Awaited) => {
+                        report.kept += 1;
+                        self.handoff_due.store(true, Ordering::Relaxed);
                     }
                     Some(Handoff::Kept) | None => report.kept += 1,
                 }
@@ -835,7 +852,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             None if primescaler_core::record::now_ms().saturating_sub(hint.hinted_at_ms)
                 < HINT_GRACE.as_millis() as u64 =>
             {
-                return Some(Handoff::Kept);
+                return Some(Handoff::Awaited);
             }
             // Nothing was stored after all, or it was evicted since.
             None => {
