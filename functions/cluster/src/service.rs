@@ -861,9 +861,41 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         };
         let order = self.placement.order(key.shard);
-        let earlier = order.iter().take_while(|&&i| i != arbiter).copied();
+        let earlier: Vec<usize> = order
+            .iter()
+            .take_while(|&&i| i != arbiter)
+            .copied()
+            .collect();
+        // First look for a copy of n's own on an earlier node (it was stored there while
+        // this one was hinted): then the hinted copy is the double, and no pointer to it
+        // may be written anywhere.
         let mut kept = false;
-        for node in earlier {
+        for &node in &earlier {
+            let mut down = Vec::new();
+            match self.resolve(key, node, &mut down).await {
+                Ok(Some((_, other))) if other != holder => {
+                    self.guard(holder, self.nodes[holder].store.evict_record(key))
+                        .await
+                        .ok()?;
+                    if arbiter != holder {
+                        self.guard(arbiter, self.nodes[arbiter].store.evict_record(key))
+                            .await
+                            .ok()?;
+                    }
+                    drop_hint().await?;
+                    return Some(Handoff::DoubleRemoved);
+                }
+                Ok(_) if down.is_empty() => {}
+                // Down, or leading to a node that is down: try again in a later pass.
+                Ok(_) | Err(_) => kept = true,
+            }
+        }
+        if kept {
+            // A node that is down may hold a copy of its own: write no pointer yet.
+            return Some(Handoff::Kept);
+        }
+        // Then point every earlier node at the record.
+        for &node in &earlier {
             let claimed = self
                 .guard(
                     node,
@@ -873,27 +905,16 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 )
                 .await;
             match claimed {
+                // Stored, or an entry appeared since the look above: a later pass checks
+                // where it leads.
                 Ok(PutOutcome::Stored) => {}
                 Ok(PutOutcome::AlreadyPresent) => {
                     let mut down = Vec::new();
-                    match self.resolve(key, node, &mut down).await {
-                        Ok(Some((_, other))) if other != holder => {
-                            // The earlier node leads to a copy of its own: the hinted one
-                            // is the double.
-                            self.guard(holder, self.nodes[holder].store.evict_record(key))
-                                .await
-                                .ok()?;
-                            if arbiter != holder {
-                                self.guard(arbiter, self.nodes[arbiter].store.evict_record(key))
-                                    .await
-                                    .ok()?;
-                            }
-                            drop_hint().await?;
-                            return Some(Handoff::DoubleRemoved);
-                        }
-                        Ok(Some(_)) => {}
-                        // It leads nowhere now: try again in a later pass.
-                        Ok(None) | Err(_) => kept = true,
+                    if !matches!(
+                        self.resolve(key, node, &mut down).await,
+                        Ok(Some((_, other))) if other == holder
+                    ) {
+                        kept = true;
                     }
                 }
                 Err(_) => kept = true,
