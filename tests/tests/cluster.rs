@@ -44,6 +44,22 @@ async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) 
     .await
 }
 
+/// One emulator per region (LocalStack or moto, as the fixture picks).
+async fn three_emulators() -> [Emulator; 3] {
+    [
+        Emulator::start().await,
+        Emulator::start().await,
+        Emulator::start().await,
+    ]
+}
+
+/// Each region beside its emulator, in `REGIONS` order.
+fn named<'a>(
+    emulators: impl IntoIterator<Item = &'a Emulator>,
+) -> Vec<(&'static str, &'a Emulator)> {
+    REGIONS.iter().copied().zip(emulators).collect()
+}
+
 /// Three moto emulators, each on a port of its own that a restarted one can take again;
 /// a slot is `None` while its emulator is stopped.
 async fn moto_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
@@ -90,12 +106,8 @@ fn reference_primes() -> Vec<u64> {
 #[tokio::test]
 async fn each_strategy_stores_where_it_says_and_every_instance_finds_it() {
     // GIVEN three nodes, each on its own emulator
-    let emulators = [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ];
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(emulators.iter()).collect();
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
     let ring = Ring::new(&REGIONS);
 
     for strategy in [
@@ -143,12 +155,8 @@ async fn each_strategy_stores_where_it_says_and_every_instance_finds_it() {
 #[tokio::test]
 async fn reset_clears_every_node_and_stats_add_up_across_instances() {
     // GIVEN two instances over three nodes, which computed and re-read 1..=30
-    let emulators = [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ];
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(emulators.iter()).collect();
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
     let table = fresh_cluster_table(&nodes).await;
     let first = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
     let second = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
@@ -203,8 +211,7 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
 
     // GIVEN three moto nodes on fixed ports, and two function instances over them
     let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
-    let refs: Vec<&Emulator> = emulators.iter().map(|e| e.as_ref().unwrap()).collect();
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(refs).collect();
+    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
     let table = fresh_cluster_table(&nodes).await;
     let instances = Arc::new([
         deps_for(&nodes, &table, Strategy::ConsistentHash).await,
@@ -377,8 +384,7 @@ async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() 
     const HOME: usize = 0;
     // GIVEN three moto nodes on fixed ports, and an instance over them
     let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
-    let refs: Vec<&Emulator> = emulators.iter().map(|e| e.as_ref().unwrap()).collect();
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(refs).collect();
+    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
     let table = fresh_cluster_table(&nodes).await;
     let writer = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
     let reader = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
@@ -442,12 +448,8 @@ async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() 
 async fn an_instance_filling_a_cold_cache_computes_before_reading_yet_answers_what_is_stored() {
     use primescaler_cluster::service::{WRITE_FIRST_AFTER, WRITE_FIRST_MAX_N};
     // GIVEN three nodes, n = 5,000 stored by one instance
-    let emulators = [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ];
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(emulators.iter()).collect();
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
     let table = fresh_cluster_table(&nodes).await;
     let first = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
     let (_, stored) = get(&first, "/primes/5000").await;

@@ -905,9 +905,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 )
                 .await;
             match claimed {
-                // Stored, or an entry appeared since the look above: a later pass checks
-                // where it leads.
                 Ok(PutOutcome::Stored) => {}
+                // An entry appeared since the look above: keep the hint unless it leads
+                // to the same record; a later pass looks again.
                 Ok(PutOutcome::AlreadyPresent) => {
                     let mut down = Vec::new();
                     if !matches!(

@@ -19,8 +19,6 @@ pub const AT: &str = "at";
 /// On a hint: when it was left (ms since the Unix epoch).
 pub const HINTED_AT: &str = "hinted_at";
 
-/// The key of the node's counters item: outside every record's key space.
-pub const COUNTERS_KEY: RecordKey = RecordKey::COUNTERS;
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
     "requests",
@@ -141,6 +139,21 @@ pub fn item_record(item: &Item) -> Result<PrimeRecord, StoreError> {
 mod tests {
     use super::*;
     use primescaler_core::Computation;
+
+    #[test]
+    fn a_hint_round_trips_through_an_item_outside_the_records() {
+        let hint = Hint {
+            n: 8_887,
+            hinted_at_ms: 1_700_000_000_000,
+        };
+        let item = hint_item(hint);
+        assert_eq!(item_hint(&item), Ok(hint));
+        assert_eq!(item_key(&item), Ok(RecordKey::hint(8_887)));
+        assert!(
+            !item.contains_key(PRIME),
+            "scans skip items without a prime"
+        );
+    }
 
     #[test]
     fn a_record_round_trips_through_an_item() {

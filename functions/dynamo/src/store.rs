@@ -222,7 +222,7 @@ impl AddCounters for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(item::key_item(item::COUNTERS_KEY)));
+            .set_key(Some(item::key_item(RecordKey::COUNTERS)));
         let mut clauses = Vec::new();
         for (i, (name, value)) in item::COUNTER_NAMES.iter().zip(values).enumerate() {
             clauses.push(format!("#c{i} :v{i}"));
@@ -248,7 +248,7 @@ impl ReadCounters for DynamoStore {
             .client
             .get_item()
             .table_name(&self.table)
-            .set_key(Some(item::key_item(item::COUNTERS_KEY)))
+            .set_key(Some(item::key_item(RecordKey::COUNTERS)))
             .consistent_read(true)
             .send()
             .await
