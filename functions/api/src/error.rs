@@ -66,6 +66,15 @@ impl ApiError {
         }
     }
 
+    /// 400: a request with a body; the API takes none.
+    pub fn unexpected_body() -> Self {
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            "unexpected_body",
+            "this API takes no request body",
+        )
+    }
+
     /// The JSON response.
     pub fn into_response(self) -> Response<Body> {
         let body = json!({ "error": self.code, "message": self.message }).to_string();

@@ -220,11 +220,7 @@ fn refuse_body(body: &Body) -> Result<(), ApiError> {
     if len == 0 {
         return Ok(());
     }
-    Err(ApiError::new(
-        StatusCode::BAD_REQUEST,
-        "unexpected_body",
-        "this API takes no request body",
-    ))
+    Err(ApiError::unexpected_body())
 }
 
 /// The one value of a query parameter; repeating it is an error.

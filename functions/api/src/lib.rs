@@ -3,13 +3,16 @@
 //! [`handle`] takes the dependencies built once in `main` and one HTTP request (an
 //! API Gateway HTTP API v2 event, as `lambda_http` decodes it), and answers JSON.
 //! Routing reads the raw path, so it works the same under API Gateway, `sam local`
-//! and `cargo lambda watch` (which fills no path parameters).
+//! and `cargo lambda watch` (which fills no path parameters). [`router`] wraps
+//! [`handle`] in one axum `Router`, which `main` runs as a Lambda function or, without
+//! the Lambda runtime API, as a plain HTTP server on [`API_PORT`].
 
 mod config;
 mod error;
 mod handlers;
 mod instance;
 pub mod metrics;
+mod router;
 mod routes;
 
 pub use config::{ApiConfig, ConfigError};
@@ -17,6 +20,7 @@ pub use error::ApiError;
 pub use handlers::handle;
 pub use instance::Instance;
 pub use primescaler_core::DEFAULT_MAX_N;
+pub use router::{API_PORT, BODY_LIMIT, router};
 pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit};
 
 use primescaler_calculator::GuardedCalculator;

@@ -1,13 +1,12 @@
-//! The API function: builds its clients once, then serves one event per invocation.
+//! The API function: builds its clients once, then serves one event per invocation (or,
+//! outside Lambda, plain HTTP on `API_PORT`).
 
-use lambda_http::{Error, run, service_fn};
+use std::sync::Arc;
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
-    let deps = primescaler_api::LiveDeps::from_env().await?;
-    run(service_fn(|request| {
-        primescaler_api::handle(&deps, request)
-    }))
-    .await
+    let deps = Arc::new(primescaler_api::LiveDeps::from_env().await?);
+    let router = primescaler_api::router(deps);
+    primescaler_serve::serve(router, primescaler_api::API_PORT, "the API").await
 }

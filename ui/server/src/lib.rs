@@ -198,15 +198,14 @@ async fn method_not_allowed() -> Response {
         .into_response()
 }
 
+/// Where the UI listens without the Lambda runtime API: `UI_PORT`, default 3000.
+pub const UI_PORT: primescaler_serve::LocalPort = primescaler_serve::LocalPort {
+    variable: "UI_PORT",
+    default: 3000,
+};
+
 /// Runs `router` as a Lambda function when the Lambda runtime API is there (in AWS, and
-/// under `cargo lambda watch`), else as a local server on `UI_PORT` (default 3000).
+/// under `cargo lambda watch`), else as a local server on [`UI_PORT`].
 pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
-    if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() {
-        return lambda_http::run(router).await;
-    }
-    let port = std::env::var("UI_PORT").unwrap_or_else(|_| "3000".into());
-    let listener = tokio::net::TcpListener::bind(format!("127.0.0.1:{port}")).await?;
-    tracing::info!(address = %listener.local_addr()?, "serving the UI");
-    axum::serve(listener, router).await?;
-    Ok(())
+    primescaler_serve::serve(router, UI_PORT, "the UI").await
 }
