@@ -11,7 +11,10 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::{Ring, Strategy};
-use primescaler_core::{ListHints, ScanRecords, shard_of};
+use primescaler_core::{
+    GetRecord, ListHints, PutOutcome, PutPointerIfAbsent, RecordKey, ScanRecords, StoredEntry,
+    shard_of,
+};
 use primescaler_tests::events::EventShape;
 use primescaler_tests::{
     Emulator, TEST_BREAKER_COOLDOWN, cluster_config, free_port, fresh_cluster_table,
@@ -513,4 +516,59 @@ async fn wait_for_answers(outcomes: &std::sync::Mutex<Vec<Outcome>>, count: usiz
     while outcomes.lock().unwrap().len() < count {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+}
+
+#[tokio::test]
+async fn a_pointer_to_a_lost_record_is_dropped_once_old_and_its_n_stored_again() {
+    // GIVEN three nodes, and two n whose homes each hold a pointer to the next node of
+    // their order, which holds no record (as after that node came back empty): one
+    // pointer just written, the other ten minutes ago
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
+    let table = fresh_cluster_table(&nodes).await;
+    let instance = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    let ring = Ring::new(&REGIONS);
+    let (young, old) = (41u64, 42u64);
+    let home = |n: u64| ring.home(shard_of(n));
+    let next = |n: u64| REGIONS[ring.order(shard_of(n))[1]];
+    let now = primescaler_core::record::now_ms();
+    let stores = instance.service.nodes();
+    for (n, written_at_ms) in [(young, now), (old, now - 600_000)] {
+        let outcome = stores[home(n)]
+            .store
+            .put_pointer_if_absent(RecordKey::for_index(n), next(n), written_at_ms)
+            .await
+            .expect("write a pointer");
+        assert_eq!(outcome, PutOutcome::Stored);
+    }
+    let primes = reference_primes();
+
+    // WHEN the young one is asked for
+    let (status, body) = get(&instance, &format!("/primes/{young}")).await;
+
+    // THEN it is refused for now (its record may be a write under way), and its pointer
+    // stays
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(matches!(
+        stores[home(young)]
+            .store
+            .get_entry(RecordKey::for_index(young))
+            .await,
+        Ok(Some(StoredEntry::Pointer { .. }))
+    ));
+
+    // WHEN the old one is asked for
+    let (status, body) = get(&instance, &format!("/primes/{old}")).await;
+
+    // THEN its pointer is dropped, and n is computed and stored on its home, once
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["source"], "computed", "{body}");
+    assert_eq!(body["prime"], primes[old as usize - 1]);
+    assert_eq!(body["node"], REGIONS[home(old)], "{body}");
+    assert_eq!(copies(&instance).await.get(&old), Some(&1));
+
+    // AND the next request for it is a hit
+    let (_, again) = get(&instance, &format!("/primes/{old}")).await;
+    assert_eq!(again["source"], "cache", "{again}");
+    assert_eq!(again["prime"], body["prime"]);
 }

@@ -8,7 +8,9 @@
 //! 3. stores it once, through the arbiter. When the strategy's target is the arbiter,
 //!    the record is written there conditionally; otherwise a pointer to the target is
 //!    written there conditionally, then the record on the target. A lost race reads
-//!    back the winner's record.
+//!    back the winner's record; a claim that turns out to be a pointer to a lost record
+//!    (older than `POINTER_GRACE`, its node up and empty of n) is dropped, and n is
+//!    claimed again.
 //!
 //! Reading the arbiter alone is enough because the arbiter always holds an entry for a
 //! stored n, with one exception: while n's earlier nodes are down, n is stored past
@@ -31,10 +33,10 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{
-    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, DropHint, EvictRecord,
-    GetRecord, Hint, ListHints, Lookup, NodeCounters, PrimeCalculator, PrimeRecord, PutHint,
-    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanRecords,
-    ServiceError, Source, StoreError, StoredEntry,
+    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, DropHint, DropPointer,
+    EvictRecord, GetRecord, Hint, ListHints, Lookup, NodeCounters, PrimeCalculator, PrimeRecord,
+    PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey,
+    ScanRecords, ServiceError, Source, StoreError, StoredEntry,
 };
 
 use crate::breaker::{Breaker, BreakerState};
@@ -46,6 +48,7 @@ pub trait NodeStore:
     GetRecord
     + PutRecordIfAbsent
     + PutPointerIfAbsent
+    + DropPointer
     + EvictRecord
     + ScanRecords
     + ClearRecords
@@ -63,6 +66,7 @@ impl<T> NodeStore for T where
     T: GetRecord
         + PutRecordIfAbsent
         + PutPointerIfAbsent
+        + DropPointer
         + EvictRecord
         + ScanRecords
         + ClearRecords
@@ -100,6 +104,11 @@ const HANDOFF_PARALLEL: usize = 8;
 /// A hint is left before the write it announces, so a hint with no entry beside it is
 /// dropped only once it is older than this: far longer than any request's writes take.
 const HINT_GRACE: Duration = Duration::from_secs(60);
+
+/// A pointer is written before its record, so a pointer whose node answers that it holds
+/// nothing is dropped only once it is older than this (its record was lost with its
+/// node, as when a node comes back empty); a younger one may be a write under way.
+const POINTER_GRACE: Duration = HINT_GRACE;
 
 /// Misses in a row after which an instance computes a cheap n before reading it.
 pub const WRITE_FIRST_AFTER: u32 = 8;
@@ -584,9 +593,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 let target_name = &self.nodes[target].name;
                 self.guard(
                     arbiter,
-                    self.nodes[arbiter]
-                        .store
-                        .put_pointer_if_absent(key, target_name),
+                    self.nodes[arbiter].store.put_pointer_if_absent(
+                        key,
+                        target_name,
+                        primescaler_core::record::now_ms(),
+                    ),
                 )
                 .await
             };
@@ -640,11 +651,72 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             if let Some((record, holder)) = self.resolve(key, arbiter, down).await? {
                 return Ok(self.answer(record, holder, Source::Cache, down, None));
             }
+            // Or the claim is a pointer whose record is gone: drop it, and claim again.
+            self.drop_dangling_pointer(key, arbiter, down).await?;
         }
         Err(ServiceError::NoNodeReachable(format!(
             "n = {} could not be stored on any node",
             key.n
         )))
+    }
+
+    /// Drops n's pointer on node `i` when it leads nowhere: it is older than
+    /// [`POINTER_GRACE`], and the node it names is unknown, or is up and holds no record
+    /// of n. The delete is conditional on the pointer being unchanged, so a rival's newer
+    /// claim is never removed.
+    async fn drop_dangling_pointer(
+        &self,
+        key: RecordKey,
+        i: usize,
+        down: &mut Vec<usize>,
+    ) -> Result<(), ServiceError> {
+        let (node, written_at_ms) = match self.guard(i, self.nodes[i].store.get_entry(key)).await {
+            Ok(Some(StoredEntry::Pointer {
+                node,
+                written_at_ms,
+                ..
+            })) => (node, written_at_ms),
+            Ok(_) => return Ok(()),
+            Err(CallError::Down) => {
+                down.push(i);
+                return Ok(());
+            }
+            Err(CallError::Failed(e)) => return Err(e.into()),
+        };
+        let age_ms = primescaler_core::record::now_ms().saturating_sub(written_at_ms);
+        if age_ms < POINTER_GRACE.as_millis() as u64 {
+            return Ok(());
+        }
+        if let Some(j) = self.index_of(&node) {
+            match self.guard(j, self.nodes[j].store.get_entry(key)).await {
+                Ok(None) => {}
+                Ok(Some(_)) => return Ok(()),
+                Err(CallError::Down) => {
+                    down.push(j);
+                    return Ok(());
+                }
+                Err(CallError::Failed(e)) => return Err(e.into()),
+            }
+        }
+        match self
+            .guard(
+                i,
+                self.nodes[i].store.drop_pointer(key, &node, written_at_ms),
+            )
+            .await
+        {
+            Ok(dropped) => {
+                if dropped {
+                    tracing::warn!(n = key.n, node = %self.nodes[i].name, to = %node, "dropped a pointer to a lost record");
+                }
+                Ok(())
+            }
+            Err(CallError::Down) => {
+                down.push(i);
+                Ok(())
+            }
+            Err(CallError::Failed(e)) => Err(e.into()),
+        }
     }
 
     /// Removes n from every node that is up; answers the node that held its record.
@@ -899,9 +971,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             let claimed = self
                 .guard(
                     node,
-                    self.nodes[node]
-                        .store
-                        .put_pointer_if_absent(key, &self.nodes[holder].name),
+                    self.nodes[node].store.put_pointer_if_absent(
+                        key,
+                        &self.nodes[holder].name,
+                        primescaler_core::record::now_ms(),
+                    ),
                 )
                 .await;
             match claimed {

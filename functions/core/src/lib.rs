@@ -22,7 +22,7 @@ pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
-    AddCounters, ClearRecords, CountRecords, DropHint, EvictRecord, GetRecord, Hint, ListHints,
-    NodeCounters, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters,
-    ScanCursor, ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountRecords, DropHint, DropPointer, EvictRecord, GetRecord, Hint,
+    ListHints, NodeCounters, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent,
+    ReadCounters, ScanCursor, ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
 };

@@ -32,6 +32,10 @@ pub enum StoredEntry {
         key: RecordKey,
         /// The node that holds the record.
         node: String,
+        /// When the pointer was written, in ms since the Unix epoch (0 for a pointer
+        /// written before pointers carried their time). A pointer is written before its
+        /// record, so a young pointer with no record behind it may be a write under way.
+        written_at_ms: u64,
     },
 }
 
@@ -76,12 +80,26 @@ pub trait PutRecordIfAbsent {
 
 /// Writes a pointer only where nothing exists.
 pub trait PutPointerIfAbsent {
-    /// Stores a pointer from `key` to `node` unless an entry already exists at `key`.
+    /// Stores a pointer from `key` to `node`, written at `written_at_ms`, unless an entry
+    /// already exists at `key`.
     fn put_pointer_if_absent(
         &self,
         key: RecordKey,
         node: &str,
+        written_at_ms: u64,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
+}
+
+/// Removes one pointer, and only that one.
+pub trait DropPointer {
+    /// Deletes the entry at `key` if it is still the pointer to `node` written at
+    /// `written_at_ms`; answers whether it was deleted.
+    fn drop_pointer(
+        &self,
+        key: RecordKey,
+        node: &str,
+        written_at_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Removes one entry.

@@ -18,6 +18,9 @@ pub const COMPUTED_AT: &str = "computed_at";
 pub const AT: &str = "at";
 /// On a hint: when it was left (ms since the Unix epoch).
 pub const HINTED_AT: &str = "hinted_at";
+/// On a pointer: when it was written (ms since the Unix epoch); absent on pointers
+/// written before pointers carried their time.
+pub const POINTED_AT: &str = "pointed_at";
 
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
@@ -76,9 +79,10 @@ pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
     })
 }
 
-pub fn pointer_item(key: RecordKey, node: &str) -> Item {
+pub fn pointer_item(key: RecordKey, node: &str, written_at_ms: u64) -> Item {
     let mut item = key_item(key);
     item.insert(AT.into(), AttributeValue::S(node.to_string()));
+    item.insert(POINTED_AT.into(), number(written_at_ms));
     item
 }
 
@@ -88,6 +92,11 @@ pub fn item_entry(item: &Item) -> Result<StoredEntry, StoreError> {
         Some(node) if !item.contains_key(PRIME) => Ok(StoredEntry::Pointer {
             key: item_key(item)?,
             node: node.clone(),
+            written_at_ms: if item.contains_key(POINTED_AT) {
+                read_number(item, POINTED_AT)?
+            } else {
+                0
+            },
         }),
         _ => item_record(item).map(StoredEntry::Record),
     }
@@ -174,10 +183,26 @@ mod tests {
     fn a_pointer_round_trips_through_an_item() {
         let key = RecordKey::for_index(77);
         assert_eq!(
-            item_entry(&pointer_item(key, "eu-west-1")),
+            item_entry(&pointer_item(key, "eu-west-1", 1_795_000_000_000)),
             Ok(StoredEntry::Pointer {
                 key,
-                node: "eu-west-1".into()
+                node: "eu-west-1".into(),
+                written_at_ms: 1_795_000_000_000,
+            })
+        );
+    }
+
+    #[test]
+    fn a_pointer_without_its_time_reads_as_written_at_zero() {
+        let key = RecordKey::for_index(77);
+        let mut item = pointer_item(key, "eu-west-1", 5);
+        item.remove(POINTED_AT);
+        assert_eq!(
+            item_entry(&item),
+            Ok(StoredEntry::Pointer {
+                key,
+                node: "eu-west-1".into(),
+                written_at_ms: 0,
             })
         );
     }

@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
 use primescaler_core::{
-    AddCounters, ClearRecords, CountRecords, DropHint, EvictRecord, GetRecord, HINTS_SHARD, Hint,
-    ListHints, NodeCounters, PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor, ScanPage, ScanRecords, ScanUpTo,
-    StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountRecords, DropHint, DropPointer, EvictRecord, GetRecord,
+    HINTS_SHARD, Hint, ListHints, NodeCounters, PrimeRecord, PutHint, PutOutcome,
+    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor, ScanPage,
+    ScanRecords, ScanUpTo, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -210,8 +210,53 @@ impl PutPointerIfAbsent for DynamoStore {
         &self,
         key: RecordKey,
         node: &str,
+        written_at_ms: u64,
     ) -> Result<PutOutcome, StoreError> {
-        self.put_if_absent(item::pointer_item(key, node)).await
+        self.put_if_absent(item::pointer_item(key, node, written_at_ms))
+            .await
+    }
+}
+
+impl DropPointer for DynamoStore {
+    async fn drop_pointer(
+        &self,
+        key: RecordKey,
+        node: &str,
+        written_at_ms: u64,
+    ) -> Result<bool, StoreError> {
+        // The same pointer: same node, same time (or none, for a pointer written before
+        // pointers carried their time), and no record written over it.
+        let same_time = if written_at_ms == 0 {
+            "attribute_not_exists(#t)"
+        } else {
+            "#t = :t"
+        };
+        let mut request = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(key)))
+            .condition_expression(format!(
+                "#at = :node AND attribute_not_exists(#p) AND {same_time}"
+            ))
+            .expression_attribute_names("#at", item::AT)
+            .expression_attribute_names("#p", item::PRIME)
+            .expression_attribute_names("#t", item::POINTED_AT)
+            .expression_attribute_values(":node", AttributeValue::S(node.to_string()));
+        if written_at_ms != 0 {
+            request = request
+                .expression_attribute_values(":t", AttributeValue::N(written_at_ms.to_string()));
+        }
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(store_error("DeleteItem", e)),
+        }
     }
 }
 
