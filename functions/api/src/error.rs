@@ -75,6 +75,15 @@ impl ApiError {
         )
     }
 
+    /// 500: a failure whose details are logged, not sent.
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the request could not be completed; it has been logged",
+        )
+    }
+
     /// The JSON response.
     pub fn into_response(self) -> Response<Body> {
         let body = json!({ "error": self.code, "message": self.message }).to_string();
@@ -122,11 +131,7 @@ impl From<ServiceError> for ApiError {
                 "calculator_unavailable",
                 "no calculator could answer within its time budget; try again",
             ),
-            _ => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the request could not be completed; it has been logged",
-            ),
+            _ => Self::internal(),
         }
     }
 }

@@ -67,13 +67,7 @@ where
         Err(error) => {
             // `handle` answers every failure itself; this arm is a safety net.
             tracing::error!(%error, "the handler failed");
-            ApiError::new(
-                lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the request could not be completed; it has been logged",
-            )
-            .into_response()
-            .map(AxumBody::new)
+            ApiError::internal().into_response().map(AxumBody::new)
         }
     }
 }

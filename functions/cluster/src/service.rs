@@ -9,7 +9,7 @@
 //!    the record is written there conditionally; otherwise a pointer to the target is
 //!    written there conditionally, then the record on the target. A lost race reads
 //!    back the winner's record; a claim that turns out to be a pointer to a lost record
-//!    (older than `POINTER_GRACE`, its node up and empty of n) is dropped, and n is
+//!    (older than [`WRITE_GRACE`], its node up and empty of n) is dropped, and n is
 //!    claimed again.
 //!
 //! Reading the arbiter alone is enough because the arbiter always holds an entry for a
@@ -101,14 +101,17 @@ const HANDOFF_BATCH: u32 = 32;
 /// How many hints a pass hands off at once.
 const HANDOFF_PARALLEL: usize = 8;
 
-/// A hint is left before the write it announces, so a hint with no entry beside it is
-/// dropped only once it is older than this: far longer than any request's writes take.
-const HINT_GRACE: Duration = Duration::from_secs(60);
+/// Hints and pointers are written before the entry they announce, so one with nothing
+/// behind it is taken for lost (never written, evicted, or gone with a node that came
+/// back empty) only once it is older than this: far longer than any request's writes
+/// take. A younger one may be a write under way.
+pub const WRITE_GRACE: Duration = Duration::from_secs(60);
 
-/// A pointer is written before its record, so a pointer whose node answers that it holds
-/// nothing is dropped only once it is older than this (its record was lost with its
-/// node, as when a node comes back empty); a younger one may be a write under way.
-const POINTER_GRACE: Duration = HINT_GRACE;
+/// Whether something written at `written_at_ms` is older than [`WRITE_GRACE`].
+fn past_write_grace(written_at_ms: u64) -> bool {
+    primescaler_core::record::now_ms().saturating_sub(written_at_ms)
+        >= WRITE_GRACE.as_millis() as u64
+}
 
 /// Misses in a row after which an instance computes a cheap n before reading it.
 pub const WRITE_FIRST_AFTER: u32 = 8;
@@ -195,6 +198,17 @@ enum Handoff {
     /// The write the hint announces is not there yet: the hint stays, and the next
     /// request runs another pass.
     Awaited,
+}
+
+/// What n's entry on one node leads to.
+enum Resolved {
+    /// The record, and the node that holds it.
+    Found(PrimeRecord, usize),
+    /// Nothing to answer: no entry, or the way to the record passes a node that is down.
+    Missing,
+    /// A pointer (to `node`, written at `written_at_ms`) whose node is unknown, or is up
+    /// and holds nothing for n.
+    Dangling { node: String, written_at_ms: u64 },
 }
 
 enum CallError {
@@ -368,26 +382,50 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         i: usize,
         down: &mut Vec<usize>,
     ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
-        match self.guard(i, self.nodes[i].store.get_entry(key)).await {
-            Ok(Some(StoredEntry::Record(record))) => Ok(Some((record, i))),
-            Ok(Some(StoredEntry::Pointer { node, .. })) => {
-                let Some(j) = self.index_of(&node) else {
-                    return Ok(None);
-                };
-                match self.guard(j, self.nodes[j].store.get_entry(key)).await {
-                    Ok(Some(StoredEntry::Record(record))) => Ok(Some((record, j))),
-                    Ok(_) => Ok(None),
-                    Err(CallError::Down) => {
-                        down.push(j);
-                        Ok(None)
-                    }
-                    Err(CallError::Failed(e)) => Err(e.into()),
-                }
-            }
-            Ok(None) => Ok(None),
+        Ok(match self.resolve_entry(key, i, down).await? {
+            Resolved::Found(record, holder) => Some((record, holder)),
+            Resolved::Missing | Resolved::Dangling { .. } => None,
+        })
+    }
+
+    /// Reads n's entry on node `i` and follows a pointer; a node found down is added to
+    /// `down`.
+    async fn resolve_entry(
+        &self,
+        key: RecordKey,
+        i: usize,
+        down: &mut Vec<usize>,
+    ) -> Result<Resolved, ServiceError> {
+        let (node, written_at_ms) = match self.guard(i, self.nodes[i].store.get_entry(key)).await {
+            Ok(Some(StoredEntry::Record(record))) => return Ok(Resolved::Found(record, i)),
+            Ok(Some(StoredEntry::Pointer {
+                node,
+                written_at_ms,
+                ..
+            })) => (node, written_at_ms),
+            Ok(None) => return Ok(Resolved::Missing),
             Err(CallError::Down) => {
                 down.push(i);
-                Ok(None)
+                return Ok(Resolved::Missing);
+            }
+            Err(CallError::Failed(e)) => return Err(e.into()),
+        };
+        let Some(j) = self.index_of(&node) else {
+            return Ok(Resolved::Dangling {
+                node,
+                written_at_ms,
+            });
+        };
+        match self.guard(j, self.nodes[j].store.get_entry(key)).await {
+            Ok(Some(StoredEntry::Record(record))) => Ok(Resolved::Found(record, j)),
+            Ok(Some(StoredEntry::Pointer { .. })) => Ok(Resolved::Missing),
+            Ok(None) => Ok(Resolved::Dangling {
+                node,
+                written_at_ms,
+            }),
+            Err(CallError::Down) => {
+                down.push(j);
+                Ok(Resolved::Missing)
             }
             Err(CallError::Failed(e)) => Err(e.into()),
         }
@@ -648,11 +686,20 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 Err(CallError::Failed(e)) => return Err(e.into()),
             }
             // Another request claimed n first: answer with its record once it is there.
-            if let Some((record, holder)) = self.resolve(key, arbiter, down).await? {
-                return Ok(self.answer(record, holder, Source::Cache, down, None));
+            match self.resolve_entry(key, arbiter, down).await? {
+                Resolved::Found(record, holder) => {
+                    return Ok(self.answer(record, holder, Source::Cache, down, None));
+                }
+                // Or the claim is a pointer whose record is gone: drop it, and claim again.
+                Resolved::Dangling {
+                    node,
+                    written_at_ms,
+                } => {
+                    self.drop_dangling_pointer(key, arbiter, &node, written_at_ms, down)
+                        .await?;
+                }
+                Resolved::Missing => {}
             }
-            // Or the claim is a pointer whose record is gone: drop it, and claim again.
-            self.drop_dangling_pointer(key, arbiter, down).await?;
         }
         Err(ServiceError::NoNodeReachable(format!(
             "n = {} could not be stored on any node",
@@ -660,57 +707,32 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         )))
     }
 
-    /// Drops n's pointer on node `i` when it leads nowhere: it is older than
-    /// [`POINTER_GRACE`], and the node it names is unknown, or is up and holds no record
-    /// of n. The delete is conditional on the pointer being unchanged, so a rival's newer
-    /// claim is never removed.
+    /// Drops n's pointer on node `i` (to `node`, written at `written_at_ms`), which leads
+    /// nowhere, once it is older than [`WRITE_GRACE`]. The delete is conditional on the
+    /// pointer being unchanged, so a rival's newer claim is never removed.
     async fn drop_dangling_pointer(
         &self,
         key: RecordKey,
         i: usize,
+        node: &str,
+        written_at_ms: u64,
         down: &mut Vec<usize>,
     ) -> Result<(), ServiceError> {
-        let (node, written_at_ms) = match self.guard(i, self.nodes[i].store.get_entry(key)).await {
-            Ok(Some(StoredEntry::Pointer {
-                node,
-                written_at_ms,
-                ..
-            })) => (node, written_at_ms),
-            Ok(_) => return Ok(()),
-            Err(CallError::Down) => {
-                down.push(i);
-                return Ok(());
-            }
-            Err(CallError::Failed(e)) => return Err(e.into()),
-        };
-        let age_ms = primescaler_core::record::now_ms().saturating_sub(written_at_ms);
-        if age_ms < POINTER_GRACE.as_millis() as u64 {
+        if !past_write_grace(written_at_ms) {
             return Ok(());
-        }
-        if let Some(j) = self.index_of(&node) {
-            match self.guard(j, self.nodes[j].store.get_entry(key)).await {
-                Ok(None) => {}
-                Ok(Some(_)) => return Ok(()),
-                Err(CallError::Down) => {
-                    down.push(j);
-                    return Ok(());
-                }
-                Err(CallError::Failed(e)) => return Err(e.into()),
-            }
         }
         match self
             .guard(
                 i,
-                self.nodes[i].store.drop_pointer(key, &node, written_at_ms),
+                self.nodes[i].store.drop_pointer(key, node, written_at_ms),
             )
             .await
         {
-            Ok(dropped) => {
-                if dropped {
-                    tracing::warn!(n = key.n, node = %self.nodes[i].name, to = %node, "dropped a pointer to a lost record");
-                }
+            Ok(true) => {
+                tracing::warn!(n = key.n, node = %self.nodes[i].name, to = %node, "dropped a pointer to a lost record");
                 Ok(())
             }
+            Ok(false) => Ok(()),
             Err(CallError::Down) => {
                 down.push(i);
                 Ok(())
@@ -921,9 +943,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 }
             },
             // The write it announces may still be under way.
-            None if primescaler_core::record::now_ms().saturating_sub(hint.hinted_at_ms)
-                < HINT_GRACE.as_millis() as u64 =>
-            {
+            None if !past_write_grace(hint.hinted_at_ms) => {
                 return Some(Handoff::Awaited);
             }
             // Nothing was stored after all, or it was evicted since.

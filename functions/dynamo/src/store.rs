@@ -188,12 +188,7 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(PutOutcome::Stored),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(PutOutcome::AlreadyPresent)
-            }
+            Err(e) if condition_failed(&e) => Ok(PutOutcome::AlreadyPresent),
             Err(e) => Err(store_error("PutItem", e)),
         }
     }
@@ -249,12 +244,7 @@ impl DropPointer for DynamoStore {
         }
         match request.send().await {
             Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
+            Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(store_error("DeleteItem", e)),
         }
     }
@@ -470,6 +460,13 @@ impl CountRecords for DynamoStore {
             }
         }
     }
+}
+
+/// Whether a conditional write was refused because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .is_some_and(|service| service.code() == Some("ConditionalCheckFailedException"))
 }
 
 /// Maps an SDK error to a store error: unreachable, timed out, throttled or a server

@@ -7,7 +7,8 @@
 //! - `GET /pkg/{file}`: the page's wasm, JS and CSS, embedded in the binary.
 //!
 //! The same router runs in Lambda and under `cargo lambda watch` (through
-//! `lambda_http`), or as a plain local server ([`serve`]). Responses are compressed.
+//! `lambda_http`), or as a plain local server on [`UI_PORT`] (`primescaler_serve`).
+//! Responses are compressed.
 
 mod assets;
 mod config;
@@ -203,9 +204,3 @@ pub const UI_PORT: primescaler_serve::LocalPort = primescaler_serve::LocalPort {
     variable: "UI_PORT",
     default: 3000,
 };
-
-/// Runs `router` as a Lambda function when the Lambda runtime API is there (in AWS, and
-/// under `cargo lambda watch`), else as a local server on [`UI_PORT`].
-pub async fn serve(router: Router) -> Result<(), lambda_http::Error> {
-    primescaler_serve::serve(router, UI_PORT, "the UI").await
-}
