@@ -4,17 +4,24 @@
 SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
+EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: ui browser bench-ui deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
-## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv
-tools: $(TOOLS)
+## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv,
+## and the default emulator (dynalite, from npm) in infra/node_modules
+tools: $(TOOLS) $(EMULATOR_TOOLS)
 
 $(TOOLS): infra/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+# dynalite keeps its tables in memory: its LevelDB add-on (for --path) is not built.
+$(EMULATOR_TOOLS): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## reference-tools: Debian's primesieve and primecount, the calculators' references
@@ -76,9 +83,18 @@ bench-placement: tools
 bench-request-path: tools
 	infra/bench-request-path.sh
 
-## bench-ui: grid read, server render, page weight and time to interactive; writes docs/benchmarks.md
+## bench-ui: the grid at scale (polls, viewers, records outside the grid), first paint,
+## page weight, time to interactive, bulk fill from the page; writes docs/benchmarks.md
 bench-ui: tools browser
 	infra/bench-ui.sh
+
+## bench-soak: the emulators' memory under one open page for BENCH_SOAK_MINUTES (30)
+bench-soak: tools browser
+	infra/bench-ui.sh soak
+
+## bench-emulators: dynalite vs moto on the project's store paths; writes docs/benchmarks.md
+bench-emulators: tools
+	cargo run -q --release -p primescaler-tests --bin emulator_bench
 
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
 bench-cold-start: tools

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The request-path benchmark: starts the local stack (three moto nodes, the functions in
+# The request-path benchmark: starts the local stack (three emulator nodes, dynalite unless EMULATOR says otherwise, the functions in
 # release mode under cargo lambda watch, and the API binary on its own beside it, serving
 # plain HTTP), runs tests/src/bin/request_path_bench.rs against it, writes
 # docs/benchmarks.md, and stops the stack. Loopback only; every loop is bounded.

@@ -1,4 +1,4 @@
-# Sourced by the benchmark scripts: starts the local stack (three moto nodes, the
+# Sourced by the benchmark scripts: starts the local stack (three emulator nodes, the
 # functions in release mode under `cargo lambda watch`) in the background, waits until
 # it answers, and stops it when the script exits. Sets BENCH_API and the node settings
 # that a benchmark binary reads.
@@ -11,7 +11,7 @@ export EMULATOR_PORT="${EMULATOR_PORT:-4710}"
 export WATCH_RELEASE=1
 # Under a 64-way fill the emulators answer slowly; the benchmarks measure speed, not failover.
 export NODE_TIMEOUT_MS=5000
-# moto takes about a second to scan a node's third of a full grid; let it finish.
+# moto (EMULATOR=moto) takes about a second to scan a node's third of a full grid; let it finish.
 export GRID_SCAN_BUDGET_MS=20000
 export RESET_TOKEN="bench-$$"
 export WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-8}"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# The UI benchmark: builds the page (make ui), starts the local stack (three moto nodes,
-# the functions in release mode), fills the grid, runs tests/src/bin/ui_bench.rs (grid
-# read, server render, page weight, and time to interactive in headless Chromium),
-# writes docs/benchmarks.md, and stops the stack. Loopback only; every loop is bounded.
+# The UI benchmark: builds the page (make ui), starts the local stack (three emulator
+# nodes, dynalite unless EMULATOR says otherwise; the functions in release mode), runs
+# tests/src/bin/ui_bench.rs (the grid at scale, first paint, page weight, time to
+# interactive and bulk fill in headless Chromium), writes docs/benchmarks.md, and stops
+# the stack. `infra/bench-ui.sh soak` runs the memory soak instead. Loopback only; every
+# loop is bounded.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -12,4 +14,4 @@ source infra/bench-stack.sh
 infra/build-ui.sh
 cargo build -q --release -p primescaler-tests --bin ui_bench
 start_bench_stack "$root/target/bench-ui.log"
-target/release/ui_bench
+target/release/ui_bench "$@"

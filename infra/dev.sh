@@ -6,7 +6,7 @@
 #
 # Settings (environment):
 #   PORT               the API's port (default 9000)
-#   EMULATOR           moto (default) or localstack (needs Docker)
+#   EMULATOR           dynalite (default), moto, or localstack (needs Docker)
 #   EMULATOR_HOST      where the emulators listen (default 127.0.0.1; 0.0.0.0 for sam local)
 #   EMULATOR_PORT      the first node's emulator port; the next nodes take the next ports (default 4566)
 #   NODES              the nodes, as regions (default us-east-1,eu-west-1,ap-southeast-2)
@@ -26,7 +26,7 @@ root="$(cd "$here/.." && pwd)"
 cd "$root"
 
 PORT="${PORT:-9000}"
-EMULATOR="${EMULATOR:-moto}"
+EMULATOR="${EMULATOR:-dynalite}"
 EMULATOR_HOST="${EMULATOR_HOST:-127.0.0.1}"
 EMULATOR_PORT="${EMULATOR_PORT:-4566}"
 export NODES="${NODES:-us-east-1,eu-west-1,ap-southeast-2}"
@@ -34,8 +34,9 @@ IFS=',' read -r -a node_list <<<"$NODES"
 export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
 export STRATEGY="${STRATEGY:-consistent_hash}"
 export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
-# moto scans slowly (about a second for a third of a full grid, more under load), so the
-# UI gives each node longer locally than the 3 s it gives a DynamoDB table.
+# An emulator scans more slowly than DynamoDB (moto: about a second for a third of a full
+# grid, more under load), so the UI gives each node longer locally than the 3 s it gives
+# a DynamoDB table.
 export GRID_SCAN_BUDGET_MS="${GRID_SCAN_BUDGET_MS:-10000}"
 export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
@@ -128,6 +129,13 @@ done
 start_emulator() {
   local node="$1" port="$2"
   case "$EMULATOR" in
+    dynalite)
+      [ -f infra/node_modules/dynalite/cli.js ] || { log "dynalite is missing: run 'make tools'"; exit 1; }
+      # In memory: a node that is stopped and started again comes back empty.
+      start_group "emulator-$node" node infra/node_modules/dynalite/cli.js --host "$EMULATOR_HOST" \
+        --port "$port" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0
+      emulator_groups+=("$last_group")
+      ;;
     moto)
       command -v moto_server >/dev/null || { log "moto_server is missing: run 'make tools'"; exit 1; }
       start_group "emulator-$node" moto_server -H "$EMULATOR_HOST" -p "$port"
@@ -139,7 +147,7 @@ start_emulator() {
         -e SERVICES=dynamodb "$LOCALSTACK_IMAGE" >/dev/null
       ;;
     *)
-      log "EMULATOR must be moto or localstack, not $EMULATOR"
+      log "EMULATOR must be dynalite, moto or localstack, not $EMULATOR"
       exit 1
       ;;
   esac
@@ -167,7 +175,7 @@ wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/
 wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/grid"
 
 log "PrimeScaler is running: nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
-if [ "$EMULATOR" = moto ]; then
+if [ "$EMULATOR" != localstack ]; then
   for i in "${!node_list[@]}"; do
     log "take node ${node_list[$i]} down: kill -- -\$(cat target/dev/emulator-${node_list[$i]}.pid)"
   done

@@ -57,13 +57,24 @@ check "an unknown route is a JSON 404" "$(get /no/such/route | jq -r .error)" no
 # (--retry: cargo lambda watch drops a few page loads itself; see the README's known limits.)
 check "GET / is the page" "$(curl -s --compressed --max-time 60 --retry 2 "$base/" | grep -c 'id="grid"')" 1
 check "GET /grid holds n = 100" "$(get /grid | jq '[foreach .n[] as $step (0; . + $step)] | map(select(. == 100)) | length')" 1
-if BASE_URL="$base" RESET_TOKEN="$RESET_TOKEN" node --test --test-concurrency=1 tests/ui/grid.test.mjs >target/ui-test.log 2>&1; then
+# A second UI function over the same nodes, serving plain HTTP, whose grid read is
+# slowed on purpose: the suite checks that the page is painted before that read ends.
+slow_port=$((PORT + 3))
+cargo build -q -p primescaler-ui --bin ui
+NODES=us-east-1,eu-west-1,ap-southeast-2 LOCAL_NODE=us-east-1 AWS_REGION=us-east-1 \
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TABLE_NAME=primescaler-primes \
+  NODE_ENDPOINTS="us-east-1=http://127.0.0.1:$EMULATOR_PORT,eu-west-1=http://127.0.0.1:$((EMULATOR_PORT + 1)),ap-southeast-2=http://127.0.0.1:$((EMULATOR_PORT + 2))" \
+  UI_PORT="$slow_port" GRID_READ_DELAY_MS=3000 target/debug/ui >target/slow-ui.log 2>&1 </dev/null &
+slow_ui_pid=$!
+stop_dev() { kill -TERM "$slow_ui_pid" 2>/dev/null || true; kill -TERM "$dev_pid" 2>/dev/null || true; wait "$dev_pid" 2>/dev/null || true; }
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$slow_port/pkg/none" && break; sleep 0.1; done
+if BASE_URL="$base" RESET_TOKEN="$RESET_TOKEN" SLOW_UI_URL="http://127.0.0.1:$slow_port" SLOW_READ_MS=3000 node --test --test-concurrency=1 tests/ui/grid.test.mjs >target/ui-test.log 2>&1; then
   check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" pass pass
 else
   cat target/ui-test.log
   check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" fail pass
 fi
-grep '^# time to interactive' target/ui-test.log || true
+grep -E '^# (time to interactive|idle page|another session|first paint)' target/ui-test.log || true
 
 # 64 concurrent requests for one uncached n leave exactly one item.
 seq 64 | xargs -P 64 -I{} curl -s -o "target/dev-smoke-{}.json" "$base/primes/4242"
@@ -104,6 +115,7 @@ check "DELETE /cache with the reset token is a 200" "$(status_auth DELETE /cache
 check "GET /cache after a reset has no items on the nodes that are up" "$(get /cache | jq '.items | length')" 0
 
 # SIGTERM stops everything that dev.sh started.
+kill -TERM "$slow_ui_pid" 2>/dev/null || true
 kill -TERM "$dev_pid"
 wait "$dev_pid" 2>/dev/null || true
 trap - EXIT

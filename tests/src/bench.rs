@@ -95,3 +95,60 @@ where
     }
     next.load(Ordering::Relaxed).min(count) as f64 / started.elapsed().as_secs_f64()
 }
+
+/// The resident memory of process `pid` and its children (dynalite runs under `node`,
+/// moto under Python), in bytes, from `/proc`; 0 where it cannot be read.
+pub fn resident_bytes(pid: u32) -> u64 {
+    let own = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find(|l| l.starts_with("VmRSS:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse::<u64>()
+                .ok()
+        })
+        .unwrap_or(0)
+        * 1024;
+    let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|c| c.parse::<u32>().ok())
+        .map(resident_bytes)
+        .sum::<u64>();
+    own + children
+}
+
+/// The pids of `make dev`'s emulators, from `target/dev/emulator-*.pid`.
+pub fn emulator_pids() -> Vec<u32> {
+    let dir = crate::workspace_root().join("target/dev");
+    let mut pids: Vec<u32> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("emulator-") && name.ends_with(".pid")
+        })
+        .filter_map(|e| std::fs::read_to_string(e.path()).ok()?.trim().parse().ok())
+        .collect();
+    pids.sort_unstable();
+    pids
+}
+
+/// A record of n as a benchmark stores it: the prime is a placeholder, since no path a
+/// benchmark times reads it.
+pub fn record(n: u64) -> primescaler_core::PrimeRecord {
+    primescaler_core::PrimeRecord::new(
+        n,
+        primescaler_core::Computation {
+            prime: 2,
+            calculator: "bench".into(),
+            compute_micros: 0,
+            fallback_reason: None,
+        },
+        0,
+    )
+}

@@ -1,12 +1,15 @@
 //! The DynamoDB emulator fixture of PrimeScaler's integration tests.
 //!
-//! [`Emulator::start`] gives each test its own emulator:
-//! - LocalStack (image pinned to [`LOCALSTACK_TAG`]) through testcontainers, when a
-//!   Docker daemon answers;
-//! - otherwise moto server, spawned on a free loopback port from the project's venv.
+//! [`Emulator::start`] gives each test its own emulator, chosen by `PRIMESCALER_EMULATOR`:
+//! - `dynalite` (the default): the npm package, on Node.js, from `infra/node_modules`,
+//!   on a free loopback port; the fastest here, and strict where AWS is strict
+//!   (docs/benchmarks.md, emulators);
+//! - `moto`: moto server from the project's venv, on a free loopback port;
+//! - `localstack`: LocalStack (image pinned to [`LOCALSTACK_TAG`]) through
+//!   testcontainers; needs a Docker daemon.
 //!
-//! `PRIMESCALER_EMULATOR=moto` or `=localstack` forces the choice. The emulator stops
-//! when the fixture is dropped. Tests reach it through the real AWS SDK over HTTP.
+//! The emulator stops when the fixture is dropped. Tests reach it through the real AWS
+//! SDK over HTTP.
 
 pub mod bench;
 pub mod events;
@@ -32,14 +35,34 @@ const READY_TIMEOUT: Duration = Duration::from_secs(60);
 /// Which emulator runs behind a fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmulatorKind {
+    /// dynalite, a local Node.js process.
+    Dynalite,
     /// moto server, a local process.
     Moto,
     /// LocalStack, a container.
     LocalStack,
 }
 
+impl EmulatorKind {
+    /// The kind `PRIMESCALER_EMULATOR` names (dynalite when unset).
+    ///
+    /// # Panics
+    /// When it names another.
+    pub fn from_env() -> Self {
+        match std::env::var("PRIMESCALER_EMULATOR").as_deref() {
+            Err(_) | Ok("" | "dynalite") => EmulatorKind::Dynalite,
+            Ok("moto") => EmulatorKind::Moto,
+            Ok("localstack") => EmulatorKind::LocalStack,
+            Ok(other) => {
+                panic!("PRIMESCALER_EMULATOR must be dynalite, moto or localstack, not {other}")
+            }
+        }
+    }
+}
+
 enum Running {
-    Moto(Child),
+    /// A local emulator process (dynalite or moto).
+    Process(Child),
     /// Held so that the container lives as long as the fixture.
     LocalStack {
         _container: Box<ContainerAsync<LocalStack>>,
@@ -54,39 +77,90 @@ pub struct Emulator {
 }
 
 impl Emulator {
-    /// Starts the emulator this machine supports, and waits until it answers.
+    /// Starts the emulator `PRIMESCALER_EMULATOR` names, and waits until it answers.
     pub async fn start() -> Self {
-        let kind = match std::env::var("PRIMESCALER_EMULATOR").as_deref() {
-            Ok("moto") => EmulatorKind::Moto,
-            Ok("localstack") => EmulatorKind::LocalStack,
-            _ if docker_answers() => EmulatorKind::LocalStack,
-            _ => EmulatorKind::Moto,
-        };
-        let emulator = match kind {
-            EmulatorKind::Moto => Self::start_moto(free_port()),
+        let emulator = match EmulatorKind::from_env() {
             EmulatorKind::LocalStack => Self::start_localstack().await,
+            local => Self::start_process(local, free_port()),
         };
         emulator.wait_until_ready().await;
         emulator
     }
 
-    /// Starts moto server on `port` of 127.0.0.1 (tests that restart a node reuse it).
-    pub fn start_moto(port: u16) -> Self {
+    /// Starts a local emulator of `kind` (dynalite or moto) on a free port, and waits until
+    /// it answers (benchmarks that compare them).
+    pub async fn start_kind(kind: EmulatorKind) -> Self {
+        let emulator = Self::start_process(kind, free_port());
+        emulator.wait_until_ready().await;
+        emulator
+    }
+
+    /// The emulator process's id, when it is a local process.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.running {
+            Running::Process(child) => Some(child.id()),
+            Running::LocalStack { .. } => None,
+        }
+    }
+
+    /// Starts the local emulator `PRIMESCALER_EMULATOR` names (dynalite or moto) on `port`
+    /// of 127.0.0.1, without waiting for it (tests that restart a node reuse the port).
+    ///
+    /// # Panics
+    /// When it names LocalStack, which cannot restart on a port of its own choosing.
+    pub fn start_local(port: u16) -> Self {
+        let kind = EmulatorKind::from_env();
+        assert!(
+            kind != EmulatorKind::LocalStack,
+            "a node restarted on its own port runs a local emulator"
+        );
+        Self::start_process(kind, port)
+    }
+
+    /// Starts `kind` (dynalite or moto) on `port` of 127.0.0.1, logging to
+    /// `target/emulator-logs`.
+    fn start_process(kind: EmulatorKind, port: u16) -> Self {
         let log_dir = workspace_root().join("target/emulator-logs");
         std::fs::create_dir_all(&log_dir).expect("create target/emulator-logs");
-        let log = std::fs::File::create(log_dir.join(format!("moto-{port}.log")))
-            .expect("create the emulator log");
-        let child = Command::new(moto_server())
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let name = format!("{kind:?}-{port}.log").to_lowercase();
+        let log = std::fs::File::create(log_dir.join(name)).expect("create the emulator log");
+        let port_arg = port.to_string();
+        let mut command = match kind {
+            EmulatorKind::Dynalite => {
+                let mut node = Command::new("node");
+                node.arg(dynalite_cli()).args([
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    &port_arg,
+                    "--createTableMs",
+                    "0",
+                    "--deleteTableMs",
+                    "0",
+                    "--updateTableMs",
+                    "0",
+                ]);
+                node
+            }
+            EmulatorKind::Moto => {
+                let mut moto = Command::new(moto_server());
+                moto.args(["-H", "127.0.0.1", "-p", &port_arg]);
+                moto
+            }
+            EmulatorKind::LocalStack => unreachable!("LocalStack runs in a container"),
+        };
+        let child = command
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log)
             .spawn()
-            .expect("spawn moto_server: run `make test`, which installs it into .venv");
+            .unwrap_or_else(|e| {
+                panic!("spawn the {kind:?} emulator ({e}): run `make tools`, which installs it")
+            });
         Self {
             endpoint: format!("http://127.0.0.1:{port}"),
-            kind: EmulatorKind::Moto,
-            running: Running::Moto(child),
+            kind,
+            running: Running::Process(child),
         }
     }
 
@@ -110,7 +184,7 @@ impl Emulator {
         }
     }
 
-    /// Waits until the emulator answers (after [`Emulator::start_moto`]).
+    /// Waits until the emulator answers (after [`Emulator::start_local`]).
     pub async fn wait_until_ready(&self) {
         let mut settings = self.settings("us-east-1");
         settings.attempt_timeout = Duration::from_secs(1);
@@ -238,7 +312,7 @@ pub async fn fresh_cluster_table(nodes: &[(&str, &Emulator)]) -> String {
 impl Drop for Emulator {
     fn drop(&mut self) {
         // A LocalStack container is removed by its own drop.
-        if let Running::Moto(child) = &mut self.running {
+        if let Running::Process(child) = &mut self.running {
             let _ = child.kill();
             let _ = child.wait();
         }
@@ -274,26 +348,7 @@ fn moto_server() -> PathBuf {
     }
 }
 
-/// Whether a Docker daemon answers (`docker info` succeeds within a few seconds).
-fn docker_answers() -> bool {
-    let Ok(mut child) = Command::new("docker")
-        .arg("info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-    else {
-        return false;
-    };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.success(),
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return false;
-            }
-        }
-    }
+/// dynalite's command line, from the project's `infra/node_modules` (`make tools`).
+fn dynalite_cli() -> PathBuf {
+    workspace_root().join("infra/node_modules/dynalite/cli.js")
 }

@@ -69,7 +69,7 @@ async fn moto_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
     let ports = [free_port(), free_port(), free_port()];
     let mut emulators = Vec::new();
     for port in ports {
-        let emulator = Emulator::start_moto(port);
+        let emulator = Emulator::start_local(port);
         emulator.wait_until_ready().await;
         emulators.push(Some(emulator));
     }
@@ -277,7 +277,7 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
     phase.store(1, Ordering::SeqCst);
     let (_, nodes_during) = get(&instances[0], "/nodes").await;
     wait_for_answers(&outcomes, RESTART_AT).await;
-    let restarted = Emulator::start_moto(ports[VICTIM]);
+    let restarted = Emulator::start_local(ports[VICTIM]);
     restarted.wait_until_ready().await;
     primescaler_dynamo::create_table(&restarted.client(REGIONS[VICTIM]).await, &table)
         .await
@@ -413,7 +413,7 @@ async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() 
     assert_eq!(hinted(&writer).await, vec![kept, doubled]);
 
     // WHEN the home comes back, empty
-    let restarted = Emulator::start_moto(ports[HOME]);
+    let restarted = Emulator::start_local(ports[HOME]);
     restarted.wait_until_ready().await;
     primescaler_dynamo::create_table(&restarted.client(REGIONS[HOME]).await, &table)
         .await

@@ -83,18 +83,40 @@ async fn plain_http_computes_hits_and_pages_the_cache() {
     assert_eq!(second["prime"], 541);
     assert_eq!(seven["prime"], 17);
 
-    // WHEN the cache is read one record per page, following the cursor in the URI
+    // WHEN the cache is read one item per page, following the cursor in the URI (a page
+    // may hold no record when its one item was the node's counters)
     let (status, page) = send(http.get(format!("{base}/cache?limit=1"))).await;
     assert_eq!(status, StatusCode::OK, "{page}");
-    assert_eq!(page["count"], 1, "the query's limit is read: {page}");
-    let cursor = page["next"].as_str().expect("a second page").to_string();
-    let (_, rest) = send(http.get(format!("{base}/cache?limit=1&cursor={cursor}"))).await;
+    assert!(
+        page["count"].as_u64().unwrap() <= 1,
+        "the query's limit is read: {page}"
+    );
+    let mut ns: Vec<u64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["n"].as_u64().unwrap())
+        .collect();
+    let mut next = page["next"].as_str().map(str::to_string);
+    let mut pages = 1;
+    while let Some(cursor) = next.take() {
+        let (status, rest) = send(http.get(format!("{base}/cache?limit=1&cursor={cursor}"))).await;
+        assert_eq!(status, StatusCode::OK, "{rest}");
+        assert!(rest["count"].as_u64().unwrap() <= 1, "{rest}");
+        ns.extend(
+            rest["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["n"].as_u64().unwrap()),
+        );
+        next = rest["next"].as_str().map(str::to_string);
+        pages += 1;
+        assert!(pages <= 10, "the pages end");
+    }
 
-    // THEN the two pages hold both records
-    let mut ns = vec![
-        page["items"][0]["n"].as_u64().unwrap(),
-        rest["items"][0]["n"].as_u64().unwrap(),
-    ];
+    // THEN the pages hold both records, one page each at most
+    assert!(pages >= 2, "the cursor led on");
     ns.sort_unstable();
     assert_eq!(ns, [7, 100]);
 }

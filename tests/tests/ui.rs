@@ -1,5 +1,6 @@
 //! The UI function over HTTP, against real nodes: two regions on the emulator and a
-//! third node that is down. The grid it serves is what the API stored, node by node.
+//! third node that is down. The grid it serves is what the API stored, node by node; a
+//! poll reads the grid's records alone, and many viewers share one read.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,6 +10,7 @@ use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::Strategy;
 use primescaler_tests::events::EventShape;
 use primescaler_tests::{Emulator, cluster_config, free_port, fresh_cluster_table};
+use primescaler_ui::live::FRESH_FOR;
 use primescaler_ui::{LiveUiDeps, UiConfig, router};
 use primescaler_ui_app::model::GridSnapshot;
 use reqwest::StatusCode;
@@ -27,49 +29,80 @@ async fn api(deps: &LiveDeps, method: &str, target: &str) -> Value {
     serde_json::from_str(text).expect("JSON")
 }
 
-/// Serves the UI router on a loopback port; answers its base URL.
-async fn serve_ui(config: &UiConfig) -> String {
-    let deps = LiveUiDeps::connect(config).await;
+/// Serves the UI router on a loopback port; answers its base URL and its dependencies.
+async fn serve_ui(config: &UiConfig) -> (String, Arc<LiveUiDeps>) {
+    let deps = Arc::new(LiveUiDeps::connect(config).await);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
         .expect("bind a loopback port");
     let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(Arc::new(deps))).await });
-    base
+    let served = Arc::clone(&deps);
+    tokio::spawn(async move { axum::serve(listener, router(served)).await });
+    (base, deps)
+}
+
+/// The grid as `GET /grid` answers it.
+async fn grid(http: &reqwest::Client, base: &str) -> GridSnapshot {
+    let response = http.get(format!("{base}/grid")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
+/// The API function's dependencies over `cluster`'s `table`.
+async fn api_over(cluster: &primescaler_cluster::ClusterConfig, table: &str) -> LiveDeps {
+    LiveDeps::connect(&ApiConfig {
+        cluster: cluster.clone(),
+        table: table.to_string(),
+        max_n: 1_000_000,
+        reset_token: None,
+        guard: Default::default(),
+    })
+    .await
+}
+
+/// One emulator per live node: each region is its own process, as in `make dev`.
+async fn start_live_nodes() -> Vec<Emulator> {
+    futures::future::join_all(LIVE.iter().map(|_| Emulator::start())).await
+}
+
+fn named(emulators: &[Emulator]) -> Vec<(&'static str, &Emulator)> {
+    LIVE.iter().copied().zip(emulators).collect()
+}
+
+fn ui_config(cluster: primescaler_cluster::ClusterConfig, table: String) -> UiConfig {
+    UiConfig {
+        cluster,
+        table,
+        max_n: 1_000_000,
+        scan_budget: Duration::from_secs(2),
+        scan_segments: 1,
+        first_paint_wait: Duration::from_millis(200),
+        read_delay: Duration::ZERO,
+    }
 }
 
 #[tokio::test]
 async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
     // GIVEN three nodes, one of them down, and n = 1..=40 computed through the API
-    let emulator = Emulator::start().await;
+    let emulators = start_live_nodes().await;
     let dead = format!("http://127.0.0.1:{}", free_port());
-    let live: Vec<(&str, &Emulator)> = LIVE.iter().map(|r| (*r, &emulator)).collect();
+    let live = named(&emulators);
     let table = fresh_cluster_table(&live).await;
     let mut cluster = cluster_config(&live, Strategy::ConsistentHash, LIVE[0]);
     cluster.nodes.push(primescaler_cluster::NodeConfig {
         name: DOWN.into(),
         endpoint: Some(dead),
     });
-    let api_deps = LiveDeps::connect(&ApiConfig {
-        cluster: cluster.clone(),
-        table: table.clone(),
-        max_n: 1_000_000,
-        reset_token: None,
-        guard: Default::default(),
-    })
-    .await;
+    let api_deps = api_over(&cluster, &table).await;
     let mut expected = Vec::new();
     for n in 1..=40u64 {
         let answer = api(&api_deps, "GET", &format!("/primes/{n}")).await;
         expected.push((n, answer["prime"].as_u64().unwrap(), answer["node"].clone()));
     }
     api(&api_deps, "GET", "/primes/20000").await;
-    let base = serve_ui(&UiConfig {
-        cluster,
-        table,
-        max_n: 1_000_000,
-        scan_budget: Duration::from_secs(2),
+    let (base, _) = serve_ui(&UiConfig {
         scan_segments: 4,
+        ..ui_config(cluster, table)
     })
     .await;
     let http = reqwest::Client::new();
@@ -99,8 +132,10 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
         .unwrap();
     assert_eq!(unchanged.status(), StatusCode::NOT_MODIFIED);
 
-    // AND after an eviction the same ETag gets the new grid, without that n
+    // AND after an eviction the same ETag gets the new grid, without that n, once the
+    // shared snapshot is due again
     api(&api_deps, "DELETE", "/primes/7").await;
+    tokio::time::sleep(FRESH_FOR).await;
     let changed = http
         .get(format!("{base}/grid"))
         .header("If-None-Match", &etag)
@@ -137,13 +172,10 @@ async fn unknown_paths_and_methods_get_json_errors() {
     let emulator = Emulator::start().await;
     let live = [(LIVE[0], &emulator)];
     let table = fresh_cluster_table(&live).await;
-    let base = serve_ui(&UiConfig {
-        cluster: cluster_config(&live, Strategy::ConsistentHash, LIVE[0]),
+    let (base, _) = serve_ui(&ui_config(
+        cluster_config(&live, Strategy::ConsistentHash, LIVE[0]),
         table,
-        max_n: 100,
-        scan_budget: Duration::from_secs(2),
-        scan_segments: 1,
-    })
+    ))
     .await;
     let http = reqwest::Client::new();
     // WHEN it is asked for things it does not serve, THEN each is a JSON 4xx
@@ -163,4 +195,88 @@ async fn unknown_paths_and_methods_get_json_errors() {
         let body: Value = response.json().await.expect("a JSON error");
         assert!(body["message"].is_string(), "{method} {path}: {body}");
     }
+}
+
+#[tokio::test]
+async fn a_grid_poll_reads_the_grid_alone_and_only_where_it_changed() {
+    // GIVEN two nodes holding n = 1..=30 of the grid and 200 records outside it
+    let emulators = start_live_nodes().await;
+    let live = named(&emulators);
+    let table = fresh_cluster_table(&live).await;
+    let cluster = cluster_config(&live, Strategy::ConsistentHash, LIVE[0]);
+    let api_deps = api_over(&cluster, &table).await;
+    for n in (1..=30u64).chain(20_001..=20_200) {
+        api(&api_deps, "GET", &format!("/primes/{n}")).await;
+    }
+    let (base, deps) = serve_ui(&ui_config(cluster, table)).await;
+    let http = reqwest::Client::new();
+
+    // WHEN the grid is read the first time
+    let first = grid(&http, &base).await;
+
+    // THEN the stores read the 30 grid records and none of the 200 others
+    assert_eq!(first.cells.len(), 30);
+    assert_eq!(deps.grid.scanned_items(), 30);
+    // AND the node panel's figures count every record, from the counters
+    let items: u64 = first.figures.iter().map(|f| f.unwrap().items).sum();
+    assert_eq!(items, 230);
+
+    // WHEN nothing changes and the grid is read again
+    tokio::time::sleep(FRESH_FOR).await;
+    http.get(format!("{base}/grid")).send().await.unwrap();
+    // THEN that read scanned nothing: it read each node's grid version only
+    assert_eq!(deps.grid.reads(), 2);
+    assert_eq!(deps.grid.scanned_items(), 30);
+
+    // WHEN a record outside the grid is added, THEN the grid is not scanned for it
+    api(&api_deps, "GET", "/primes/30001").await;
+    tokio::time::sleep(FRESH_FOR).await;
+    http.get(format!("{base}/grid")).send().await.unwrap();
+    assert_eq!(deps.grid.scanned_items(), 30);
+
+    // WHEN one grid record is added, THEN only its node's grid is scanned again
+    let answer = api(&api_deps, "GET", "/primes/31").await;
+    tokio::time::sleep(FRESH_FOR).await;
+    let after = grid(&http, &base).await;
+    assert_eq!(after.cells.len(), 31);
+    let holder = after
+        .nodes
+        .iter()
+        .position(|n| *n == answer["node"])
+        .unwrap();
+    let on_holder = first.cells.iter().filter(|c| c.node == holder).count() as u64;
+    assert_eq!(deps.grid.scanned_items(), 30 + on_holder + 1);
+}
+
+#[tokio::test]
+async fn many_viewers_polling_at_once_share_one_read() {
+    // GIVEN the UI over two nodes with a few cells
+    let emulators = start_live_nodes().await;
+    let live = named(&emulators);
+    let table = fresh_cluster_table(&live).await;
+    let cluster = cluster_config(&live, Strategy::ConsistentHash, LIVE[0]);
+    let api_deps = api_over(&cluster, &table).await;
+    for n in 1..=10u64 {
+        api(&api_deps, "GET", &format!("/primes/{n}")).await;
+    }
+    let (base, deps) = serve_ui(&ui_config(cluster, table)).await;
+    let http = reqwest::Client::new();
+
+    // WHEN 100 viewers poll at the same moment
+    let polls = futures::future::join_all((0..100).map(|_| {
+        let http = http.clone();
+        let url = format!("{base}/grid");
+        async move { http.get(url).send().await.unwrap() }
+    }))
+    .await;
+
+    // THEN every one is answered with the same grid, and the nodes were read once
+    let mut tags = std::collections::HashSet::new();
+    for poll in &polls {
+        assert_eq!(poll.status(), StatusCode::OK);
+        assert_eq!(poll.headers()["cache-control"], "public, max-age=1");
+        tags.insert(poll.headers()["etag"].clone());
+    }
+    assert_eq!(tags.len(), 1);
+    assert_eq!(deps.grid.reads(), 1);
 }

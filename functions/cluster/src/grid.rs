@@ -1,16 +1,39 @@
-//! The grid: every node's small-n records, read at once.
+//! The grid: every node's grid records, read at once, and read again only where they
+//! changed.
 //!
-//! The UI draws one cell per n in `1..=max_n`. A cell is cached when some node holds
-//! n's record; it is drawn in that node's colour. Every node is read in parallel, each
-//! within a time budget, so that a node that is down leaves its cells blank and is
-//! reported instead of holding the page up.
+//! The UI draws one cell per n in `1..=GRID_MAX_N`. A cell is cached when some node holds
+//! n's record; it is drawn in that node's colour. Each node keeps a small counters item
+//! with its *grid version*, which moves on after every store or removal of a grid record
+//! there ([`primescaler_core::CountChange`]). A read:
+//! 1. reads every node's counters item (one GetItem each, in parallel, each within a time
+//!    budget): a node that does not answer is reported down and its cells left blank;
+//! 2. scans the grid index ([`ScanGrid`]: the grid's records and nothing else) of the
+//!    nodes whose version moved since their last scan, and of the nodes still *settling*;
+//! 3. answers every node's cells, from this read or the last.
+//!
+//! So a read that finds nothing new costs one small read per node, whatever the table
+//! holds, and a changed one reads the changed nodes' grid only.
+//!
+//! A node is *settling* for [`SETTLE`] after its version was seen to move: its grid is
+//! scanned once more after that, because an index in DynamoDB is updated shortly after
+//! the write, and a version counted at the same time as a write can be read before the
+//! write lands. Every node's grid is also scanned again after [`RESCAN_EVERY`], so that
+//! a change whose count was lost (its instance stopped between the two writes) shows
+//! within that time.
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use primescaler_core::{ScanUpTo, shard_of};
+use primescaler_core::{NodeFigures, ReadCounters, ScanGrid, shard_of};
 
 use crate::placement::Ring;
+
+/// How long after a node's grid version moves its grid is scanned once more.
+pub const SETTLE: Duration = Duration::from_secs(2);
+
+/// How often each node's grid is scanned even when its version stands still.
+pub const RESCAN_EVERY: Duration = Duration::from_secs(60);
 
 /// One cached cell of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,17 +53,50 @@ pub struct GridRead {
     pub cells: Vec<GridCell>,
     /// The indexes of the nodes that did not answer within the budget.
     pub down: Vec<usize>,
+    /// Each node's figures (record count, counters, grid version), `None` when down.
+    pub figures: Vec<Option<NodeFigures>>,
+    /// The nodes whose grid this read scanned (the others' cells are from earlier reads).
+    pub scanned_nodes: Vec<usize>,
+    /// Items the store read for those scans, as it reports them.
+    pub scanned_items: u64,
 }
 
-/// Reads the grid's cells from every node.
+/// What the reader remembers of one node between reads.
+#[derive(Debug, Clone, Default)]
+struct NodeGrid {
+    /// The grid version its cells were scanned at (`None`: never scanned).
+    version: Option<u64>,
+    /// Its grid cells, as `(n, prime)`.
+    cells: Vec<(u64, u64)>,
+    /// When its grid was last scanned.
+    scanned_at: Option<Instant>,
+    /// When its version was last seen to move.
+    moved_at: Option<Instant>,
+}
+
+impl NodeGrid {
+    /// Whether a read that found `version` on this node must scan its grid.
+    fn needs_scan(&self, version: u64, now: Instant) -> bool {
+        let Some(scanned_at) = self.scanned_at else {
+            return true;
+        };
+        let settling = self
+            .moved_at
+            .is_some_and(|moved| scanned_at < moved + SETTLE && now >= moved + SETTLE);
+        self.version != Some(version) || settling || now >= scanned_at + RESCAN_EVERY
+    }
+}
+
+/// Reads the grid's cells from every node, remembering each node's last scan.
 pub struct GridReader<S> {
     names: Vec<String>,
     stores: Vec<S>,
     placement: Ring,
     budget: Duration,
+    known: Mutex<Vec<NodeGrid>>,
 }
 
-impl<S: ScanUpTo + Sync> GridReader<S> {
+impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
     /// A reader over `nodes` (name and store), giving each node `budget` to answer.
     ///
     /// # Panics
@@ -50,6 +106,7 @@ impl<S: ScanUpTo + Sync> GridReader<S> {
         let (names, stores): (Vec<String>, Vec<S>) = nodes.into_iter().unzip();
         Self {
             placement: Ring::new(&names),
+            known: Mutex::new(vec![NodeGrid::default(); names.len()]),
             names,
             stores,
             budget,
@@ -61,36 +118,86 @@ impl<S: ScanUpTo + Sync> GridReader<S> {
         &self.names
     }
 
-    /// Every cached n in `1..=max_n`. When two nodes hold n (a record written on a
+    /// Every cached n of the grid. When two nodes hold n (a record written on a
     /// failover node while n's home was unreachable), the one earlier in n's placement
     /// order is the one the API reads, so it is the one shown.
-    pub async fn read(&self, max_n: u64) -> GridRead {
-        let answers = join_all(
-            self.stores
+    pub async fn read(&self) -> GridRead {
+        let figures: Vec<Option<NodeFigures>> =
+            join_all(self.stores.iter().enumerate().map(|(node, store)| async move {
+                match tokio::time::timeout(self.budget, store.read_counters()).await {
+                    Ok(Ok(figures)) => Some(figures),
+                    Ok(Err(error)) => {
+                        tracing::warn!(node = %self.names[node], %error, "grid version read failed");
+                        None
+                    }
+                    Err(_) => {
+                        tracing::warn!(node = %self.names[node], "grid version read timed out");
+                        None
+                    }
+                }
+            }))
+            .await;
+        let now = Instant::now();
+        let to_scan: Vec<usize> = {
+            let mut known = self.known.lock().expect("grid lock");
+            figures
                 .iter()
-                .map(|store| tokio::time::timeout(self.budget, store.scan_up_to(max_n))),
-        )
+                .enumerate()
+                .filter_map(|(node, found)| {
+                    let version = found.as_ref()?.grid_version;
+                    let memory = &mut known[node];
+                    if memory.version.is_some_and(|v| v != version) {
+                        memory.moved_at = Some(now);
+                    }
+                    memory.needs_scan(version, now).then_some(node)
+                })
+                .collect()
+        };
+        let scans = join_all(to_scan.iter().map(|&node| async move {
+            (
+                node,
+                tokio::time::timeout(self.budget, self.stores[node].scan_grid()).await,
+            )
+        }))
         .await;
-        let mut read = GridRead::default();
-        for (node, answer) in answers.into_iter().enumerate() {
+        let mut read = GridRead {
+            figures,
+            ..GridRead::default()
+        };
+        let mut known = self.known.lock().expect("grid lock");
+        for (node, answer) in scans {
             match answer {
-                Ok(Ok(found)) => read
-                    .cells
-                    .extend(
-                        found
-                            .into_iter()
-                            .map(|(n, prime)| GridCell { n, prime, node }),
-                    ),
+                Ok(Ok(scan)) => {
+                    let memory = &mut known[node];
+                    memory.version = read.figures[node].map(|f| f.grid_version);
+                    memory.cells = scan.cells;
+                    memory.scanned_at = Some(now);
+                    read.scanned_nodes.push(node);
+                    read.scanned_items += scan.scanned;
+                }
                 Ok(Err(error)) => {
                     tracing::warn!(node = %self.names[node], %error, "grid scan failed");
-                    read.down.push(node);
+                    read.figures[node] = None;
                 }
                 Err(_) => {
                     tracing::warn!(node = %self.names[node], "grid scan timed out");
-                    read.down.push(node);
+                    read.figures[node] = None;
                 }
             }
         }
+        for (node, memory) in known.iter().enumerate() {
+            if read.figures[node].is_none() {
+                read.down.push(node);
+                continue;
+            }
+            read.cells.extend(
+                memory
+                    .cells
+                    .iter()
+                    .map(|&(n, prime)| GridCell { n, prime, node }),
+            );
+        }
+        drop(known);
         read.cells.sort_unstable_by_key(|cell| cell.n);
         read.cells.dedup_by(|later, kept| {
             if later.n != kept.n {
@@ -110,23 +217,54 @@ impl<S: ScanUpTo + Sync> GridReader<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use primescaler_core::StoreError;
+    use primescaler_core::{GridScan, StoreError};
+    use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-    /// A node that answers a fixed list, fails, or never answers.
-    enum FakeNode {
+    /// A node that answers a list of cells at a version, fails, or never answers; it
+    /// counts its scans.
+    struct FakeNode {
+        answer: Answer,
+        version: AtomicU64,
+        scans: AtomicUsize,
+    }
+
+    enum Answer {
         Holds(Vec<(u64, u64)>),
         Fails,
         Hangs,
     }
 
-    impl ScanUpTo for FakeNode {
-        async fn scan_up_to(&self, max_n: u64) -> Result<Vec<(u64, u64)>, StoreError> {
-            match self {
-                FakeNode::Holds(cells) => {
-                    Ok(cells.iter().copied().filter(|&(n, _)| n <= max_n).collect())
-                }
-                FakeNode::Fails => Err(StoreError::Unavailable("refused".into())),
-                FakeNode::Hangs => std::future::pending().await,
+    fn node(answer: Answer) -> FakeNode {
+        FakeNode {
+            answer,
+            version: AtomicU64::new(1),
+            scans: AtomicUsize::new(0),
+        }
+    }
+
+    impl ScanGrid for FakeNode {
+        async fn scan_grid(&self) -> Result<GridScan, StoreError> {
+            self.scans.fetch_add(1, Ordering::SeqCst);
+            match &self.answer {
+                Answer::Holds(cells) => Ok(GridScan {
+                    cells: cells.clone(),
+                    scanned: cells.len() as u64,
+                }),
+                Answer::Fails => Err(StoreError::Unavailable("refused".into())),
+                Answer::Hangs => std::future::pending().await,
+            }
+        }
+    }
+
+    impl ReadCounters for FakeNode {
+        async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
+            match &self.answer {
+                Answer::Holds(_) => Ok(NodeFigures {
+                    grid_version: self.version.load(Ordering::SeqCst),
+                    ..NodeFigures::default()
+                }),
+                Answer::Fails => Err(StoreError::Unavailable("refused".into())),
+                Answer::Hangs => std::future::pending().await,
             }
         }
     }
@@ -144,32 +282,76 @@ mod tests {
     async fn cells_come_sorted_with_their_node_and_down_nodes_are_named() {
         // GIVEN two nodes holding some cells, one that fails and one that never answers
         let grid = reader(vec![
-            FakeNode::Holds(vec![(5, 11), (1, 2), (20_000, 225_077)]),
-            FakeNode::Fails,
-            FakeNode::Holds(vec![(3, 5)]),
-            FakeNode::Hangs,
+            node(Answer::Holds(vec![(5, 11), (1, 2)])),
+            node(Answer::Fails),
+            node(Answer::Holds(vec![(3, 5)])),
+            node(Answer::Hangs),
         ]);
-        // WHEN the grid up to 10,000 is read
-        let read = grid.read(10_000).await;
-        // THEN the cells are sorted by n, carry their node, and stop at max_n
+        // WHEN the grid is read
+        let read = grid.read().await;
+        // THEN the cells are sorted by n and carry their node
         let cells: Vec<(u64, u64, usize)> =
             read.cells.iter().map(|c| (c.n, c.prime, c.node)).collect();
         assert_eq!(cells, vec![(1, 2, 0), (3, 5, 2), (5, 11, 0)]);
         assert_eq!(read.down, vec![1, 3]);
+        assert!(read.figures[0].is_some() && read.figures[1].is_none());
     }
 
     #[tokio::test]
     async fn a_record_on_two_nodes_is_shown_on_the_earlier_node_in_its_order() {
         // GIVEN n = 7 stored on both nodes
         let grid = reader(vec![
-            FakeNode::Holds(vec![(7, 17)]),
-            FakeNode::Holds(vec![(7, 17)]),
+            node(Answer::Holds(vec![(7, 17)])),
+            node(Answer::Holds(vec![(7, 17)])),
         ]);
         let order = grid.placement.order(shard_of(7));
         // WHEN the grid is read
-        let read = grid.read(100).await;
+        let read = grid.read().await;
         // THEN one cell is shown, on the node the API reads first
         assert_eq!(read.cells.len(), 1);
         assert_eq!(read.cells[0].node, order[0]);
+    }
+
+    #[tokio::test]
+    async fn a_node_is_scanned_again_only_when_its_version_moves() {
+        // GIVEN two nodes, read once
+        let grid = reader(vec![
+            node(Answer::Holds(vec![(1, 2)])),
+            node(Answer::Holds(vec![(2, 3)])),
+        ]);
+        let first = grid.read().await;
+        assert_eq!(first.scanned_nodes, vec![0, 1]);
+        // WHEN nothing changes, the grid is read again
+        let unchanged = grid.read().await;
+        // THEN nothing is scanned, and the cells are the same
+        assert!(unchanged.scanned_nodes.is_empty());
+        assert_eq!(unchanged.cells, first.cells);
+        // WHEN node 1's version moves
+        grid.stores[1].version.fetch_add(1, Ordering::SeqCst);
+        let changed = grid.read().await;
+        // THEN node 1 alone is scanned
+        assert_eq!(changed.scanned_nodes, vec![1]);
+        assert_eq!(grid.stores[0].scans.load(Ordering::SeqCst), 1);
+        assert_eq!(grid.stores[1].scans.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_node_that_moved_is_scanned_once_more_after_it_settles() {
+        let now = Instant::now();
+        let memory = NodeGrid {
+            version: Some(3),
+            cells: Vec::new(),
+            scanned_at: Some(now),
+            moved_at: Some(now),
+        };
+        assert!(!memory.needs_scan(3, now + SETTLE / 2));
+        assert!(memory.needs_scan(3, now + SETTLE));
+        let settled = NodeGrid {
+            scanned_at: Some(now + SETTLE),
+            ..memory.clone()
+        };
+        assert!(!settled.needs_scan(3, now + SETTLE * 2));
+        assert!(settled.needs_scan(3, now + SETTLE + RESCAN_EVERY));
+        assert!(settled.needs_scan(4, now + SETTLE * 2));
     }
 }

@@ -33,11 +33,13 @@ use std::time::{Duration, Instant};
 use futures::future::join_all;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{
-    AddCounters, ClearRecords, Computation, ComputeError, CountRecords, DropHint, DropPointer,
+    AddCounters, ClearRecords, Computation, ComputeError, CountChange, DropHint, DropPointer,
     EvictRecord, GetRecord, Hint, ListHints, Lookup, NodeCounters, PrimeCalculator, PrimeRecord,
     PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey,
-    ScanRecords, ServiceError, Source, StoreError, StoredEntry,
+    ScanRecords, ServiceError, Source, StoreError, StoredEntry, in_grid,
 };
+
+mod counting;
 
 use crate::breaker::{Breaker, BreakerState};
 use crate::placement::Ring;
@@ -52,7 +54,7 @@ pub trait NodeStore:
     + EvictRecord
     + ScanRecords
     + ClearRecords
-    + CountRecords
+    + CountChange
     + AddCounters
     + ReadCounters
     + PutHint
@@ -70,7 +72,7 @@ impl<T> NodeStore for T where
         + EvictRecord
         + ScanRecords
         + ClearRecords
-        + CountRecords
+        + CountChange
         + AddCounters
         + ReadCounters
         + PutHint
@@ -172,7 +174,7 @@ pub struct NodeReport {
     pub up: bool,
     /// Its breaker in this function instance.
     pub breaker: BreakerState,
-    /// Records it holds, when it answered.
+    /// Records it holds, as counted where they are stored and removed, when it answered.
     pub items: Option<u64>,
     /// Its cluster-wide counters, when it answered.
     pub counters: Option<NodeCounters>,
@@ -354,22 +356,6 @@ impl<S, C> ClusterService<S, C> {
                 Err(CallError::Failed(failed))
             }
         }
-    }
-
-    fn count(&self, node: usize, delta: NodeCounters) {
-        self.pending.lock().expect("counter lock").deltas[node].add(&delta);
-    }
-
-    /// Counts a function instance's cold start on the local node (written with the
-    /// other buffered counters).
-    pub fn count_cold_start(&self) {
-        self.count(
-            self.local,
-            NodeCounters {
-                cold_starts: 1,
-                ..NodeCounters::default()
-            },
-        );
     }
 }
 
@@ -622,11 +608,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 }
             }
             let claimed = if target == arbiter {
-                self.guard(
-                    arbiter,
-                    self.nodes[arbiter].store.put_record_if_absent(&fresh),
-                )
-                .await
+                self.put_counted(arbiter, &fresh).await
             } else {
                 let target_name = &self.nodes[target].name;
                 self.guard(
@@ -650,13 +632,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     ));
                 }
                 Ok(PutOutcome::Stored) => {
-                    match self
-                        .guard(
-                            target,
-                            self.nodes[target].store.put_record_if_absent(&fresh),
-                        )
-                        .await
-                    {
+                    match self.put_counted(target, &fresh).await {
                         Ok(PutOutcome::Stored) => {
                             return Ok(self.answer(
                                 fresh,
@@ -751,7 +727,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let mut holder = None;
         for (i, result) in results.into_iter().enumerate() {
             match result {
-                Ok(true) => holder = Some(self.nodes[i].name.clone()),
+                Ok(true) => {
+                    self.count_removed(i, 1, in_grid(n)).await;
+                    holder = Some(self.nodes[i].name.clone());
+                }
                 Ok(false) | Err(CallError::Down) => {}
                 Err(CallError::Failed(e)) => return Err(e.into()),
             }
@@ -817,6 +796,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             let name = self.nodes[i].name.clone();
             match result {
                 Ok(removed) => {
+                    self.count_removed(i, removed, true).await;
                     report.removed += removed;
                     report.cleared.push(name);
                 }
@@ -825,27 +805,6 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         }
         Ok(report)
-    }
-
-    /// Every node's figures: items, cluster-wide counters and health. Buffered counters
-    /// are written first, so that they include this instance's latest requests.
-    pub async fn node_reports(&self) -> Vec<NodeReport> {
-        self.flush_counters().await;
-        join_all(self.nodes.iter().enumerate().map(|(i, node)| async move {
-            let items = self.guard(i, node.store.count_records()).await.ok();
-            let counters = match items {
-                Some(_) => self.guard(i, node.store.read_counters()).await.ok(),
-                None => None,
-            };
-            NodeReport {
-                name: node.name.clone(),
-                up: items.is_some() && counters.is_some(),
-                breaker: node.breaker.state(),
-                items,
-                counters,
-            }
-        }))
-        .await
     }
 
     /// Runs a handoff pass when one is due and none is running in this instance.
@@ -966,9 +925,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             let mut down = Vec::new();
             match self.resolve(key, node, &mut down).await {
                 Ok(Some((_, other))) if other != holder => {
-                    self.guard(holder, self.nodes[holder].store.evict_record(key))
+                    if self
+                        .guard(holder, self.nodes[holder].store.evict_record(key))
                         .await
-                        .ok()?;
+                        .ok()?
+                    {
+                        self.count_removed(holder, 1, in_grid(n)).await;
+                    }
                     if arbiter != holder {
                         self.guard(arbiter, self.nodes[arbiter].store.evict_record(key))
                             .await
@@ -1019,45 +982,5 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         }
         drop_hint().await?;
         Some(Handoff::Settled)
-    }
-
-    async fn flush_counters_if_due(&self) {
-        let due = self
-            .pending
-            .lock()
-            .expect("counter lock")
-            .last_flush
-            .elapsed()
-            >= COUNTER_FLUSH_EVERY;
-        if due {
-            self.flush_counters().await;
-        }
-    }
-
-    /// Writes the buffered counters to their nodes; deltas for a node that is down are
-    /// kept for the next flush.
-    pub async fn flush_counters(&self) {
-        let deltas = {
-            let mut pending = self.pending.lock().expect("counter lock");
-            pending.last_flush = Instant::now();
-            std::mem::replace(
-                &mut pending.deltas,
-                vec![NodeCounters::default(); self.nodes.len()],
-            )
-        };
-        let results = join_all(deltas.iter().enumerate().map(|(i, delta)| async move {
-            if delta.is_zero() {
-                return true;
-            }
-            self.guard(i, self.nodes[i].store.add_counters(delta))
-                .await
-                .is_ok()
-        }))
-        .await;
-        for (i, written) in results.into_iter().enumerate() {
-            if !written {
-                self.count(i, deltas[i]);
-            }
-        }
     }
 }

@@ -16,13 +16,15 @@ pub mod store;
 
 pub use index::{InvalidIndex, parse_index};
 pub use record::{
-    COUNTERS_SHARD, Computation, HINTS_SHARD, Lookup, PrimeRecord, RecordKey, Source,
+    COUNTERS_SHARD, Computation, GRID_MAX_N, HINTS_SHARD, Lookup, PrimeRecord, RecordKey, Source,
+    in_grid,
 };
 pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
-    AddCounters, ClearRecords, CountRecords, DropHint, DropPointer, EvictRecord, GetRecord, Hint,
-    ListHints, NodeCounters, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent,
-    ReadCounters, ScanCursor, ScanPage, ScanRecords, ScanUpTo, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
+    GridScan, Hint, ListHints, NodeCounters, NodeFigures, PutHint, PutOutcome, PutPointerIfAbsent,
+    PutRecordIfAbsent, ReadCounters, RecordChange, ScanCursor, ScanGrid, ScanPage, ScanRecords,
+    StoreError, StoredEntry,
 };

@@ -11,6 +11,15 @@ pub fn now_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
+/// The grid's cells are n = 1..=GRID_MAX_N (100 × 100). Their records are indexed for
+/// the grid, and every change to one moves its node's grid version on.
+pub const GRID_MAX_N: u64 = 10_000;
+
+/// Whether n is one of the grid's cells.
+pub fn in_grid(n: u64) -> bool {
+    (1..=GRID_MAX_N).contains(&n)
+}
+
 /// The storage key of one n: its shard and n itself.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordKey {

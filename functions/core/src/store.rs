@@ -119,25 +119,26 @@ pub trait ScanRecords {
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
 }
 
-/// Reads, whole, the records with small n: the grid's cells.
-pub trait ScanUpTo {
-    /// Every record with `n <= max_n`, as `(n, prime)`, in no particular order.
-    fn scan_up_to(
-        &self,
-        max_n: u64,
-    ) -> impl Future<Output = Result<Vec<(u64, u64)>, StoreError>> + Send;
+/// One read of a node's grid records.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GridScan {
+    /// Every record with `n <= GRID_MAX_N`, as `(n, prime)`, in no particular order.
+    pub cells: Vec<(u64, u64)>,
+    /// How many items the store read to answer, as it reports them: the grid's own
+    /// records only, whatever else the node holds.
+    pub scanned: u64,
+}
+
+/// Reads, whole, the grid's records (`n <= GRID_MAX_N`) and nothing else.
+pub trait ScanGrid {
+    /// The node's grid records.
+    fn scan_grid(&self) -> impl Future<Output = Result<GridScan, StoreError>> + Send;
 }
 
 /// Removes every record and pointer (the counters stay).
 pub trait ClearRecords {
     /// Deletes all records and pointers; answers how many records were removed.
     fn clear_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
-}
-
-/// Counts the records.
-pub trait CountRecords {
-    /// How many records are stored.
-    fn count_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// A handoff hint: a note, on the node that arbitrated n, that n's entry is there
@@ -213,8 +214,41 @@ pub trait AddCounters {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// Reads a node's counters.
+/// A change to the records a node holds, counted where it happens so that no request
+/// ever counts them with a scan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecordChange {
+    /// Records added (stored) less records removed (evicted or cleared).
+    pub items: i64,
+    /// Whether any of the records changed is one of the grid's (`n <= GRID_MAX_N`):
+    /// then the node's grid version moves on, and viewers read its grid again.
+    pub grid: bool,
+}
+
+/// Counts a change to the records a node holds, as one atomic write on that node.
+pub trait CountChange {
+    /// Adds `change` to the node's record count and, when it touches the grid, to its
+    /// grid version.
+    fn count_change(
+        &self,
+        change: RecordChange,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Everything a node keeps about itself, in one small item read in one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NodeFigures {
+    /// The activity counters, added up over every function instance.
+    pub counters: NodeCounters,
+    /// The records the node holds, as counted by [`CountChange`].
+    pub items: u64,
+    /// The node's grid version: it moves on after every change to a grid record there
+    /// (a store, an eviction, a clear), so an unchanged version means unchanged cells.
+    pub grid_version: u64,
+}
+
+/// Reads a node's counters, record count and grid version.
 pub trait ReadCounters {
-    /// The stored counters (all zero when none were ever added).
-    fn read_counters(&self) -> impl Future<Output = Result<NodeCounters, StoreError>> + Send;
+    /// The stored figures (all zero when nothing was ever counted).
+    fn read_counters(&self) -> impl Future<Output = Result<NodeFigures, StoreError>> + Send;
 }

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use primescaler_core::{Hint, NodeCounters, PrimeRecord, RecordKey, StoreError, StoredEntry};
+use primescaler_core::{
+    Hint, NodeCounters, NodeFigures, PrimeRecord, RecordKey, StoreError, StoredEntry, in_grid,
+};
 
 /// A DynamoDB item.
 pub type Item = HashMap<String, AttributeValue>;
@@ -21,6 +23,22 @@ pub const HINTED_AT: &str = "hinted_at";
 /// On a pointer: when it was written (ms since the Unix epoch); absent on pointers
 /// written before pointers carried their time.
 pub const POINTED_AT: &str = "pointed_at";
+
+/// On a grid record only (`n <= GRID_MAX_N`): the partition key of the sparse [`GRID_INDEX`],
+/// `n % GRID_PARTS`. Items without it (records outside the grid, pointers, hints, the
+/// counters) are not in the index, so a scan of the index reads the grid and nothing else.
+pub const GRID_PART: &str = "grid_part";
+/// The sparse global secondary index of the grid's records: key (`grid_part`, `n`),
+/// projecting `prime` and `calculator`. Declared in `template.yaml` too.
+pub const GRID_INDEX: &str = "grid";
+/// How many partitions the grid index spreads its records over, so that a fast fill
+/// does not write one index partition only.
+pub const GRID_PARTS: u64 = 16;
+/// On the counters item: the records the node holds (added to on every store, taken
+/// from on every removal).
+pub const ITEMS: &str = "items";
+/// On the counters item: the node's grid version, moved on by every grid change.
+pub const GRID_VERSION: &str = "grid_version";
 
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
@@ -42,6 +60,9 @@ pub fn key_item(key: RecordKey) -> Item {
 
 pub fn record_item(record: &PrimeRecord) -> Item {
     let mut item = key_item(record.key);
+    if in_grid(record.key.n) {
+        item.insert(GRID_PART.into(), number(record.key.n % GRID_PARTS));
+    }
     item.insert(PRIME.into(), number(record.prime));
     item.insert(
         CALCULATOR.into(),
@@ -113,15 +134,21 @@ pub fn counters_values(delta: &NodeCounters) -> [u64; 6] {
     ]
 }
 
-pub fn item_counters(item: &Item) -> NodeCounters {
+pub fn item_figures(item: &Item) -> NodeFigures {
     let read = |name: &str| read_number(item, name).unwrap_or(0);
-    NodeCounters {
-        requests: read(COUNTER_NAMES[0]),
-        hits: read(COUNTER_NAMES[1]),
-        misses: read(COUNTER_NAMES[2]),
-        fallbacks: read(COUNTER_NAMES[3]),
-        failovers: read(COUNTER_NAMES[4]),
-        cold_starts: read(COUNTER_NAMES[5]),
+    NodeFigures {
+        counters: NodeCounters {
+            requests: read(COUNTER_NAMES[0]),
+            hits: read(COUNTER_NAMES[1]),
+            misses: read(COUNTER_NAMES[2]),
+            fallbacks: read(COUNTER_NAMES[3]),
+            failovers: read(COUNTER_NAMES[4]),
+            cold_starts: read(COUNTER_NAMES[5]),
+        },
+        // A count taken below zero (records removed that were stored before counting
+        // began) reads as none.
+        items: read_number::<i64>(item, ITEMS).map_or(0, |i| i.max(0) as u64),
+        grid_version: read(GRID_VERSION),
     }
 }
 
@@ -209,7 +236,54 @@ mod tests {
 
     #[test]
     fn counters_read_zero_when_absent() {
-        assert_eq!(item_counters(&Item::new()), NodeCounters::default());
+        assert_eq!(item_figures(&Item::new()), NodeFigures::default());
+    }
+
+    #[test]
+    fn only_grid_records_carry_the_grid_index_key() {
+        let record = |n| {
+            record_item(&PrimeRecord::new(
+                n,
+                Computation {
+                    prime: 2,
+                    calculator: "sieve".into(),
+                    compute_micros: 1,
+                    fallback_reason: None,
+                },
+                0,
+            ))
+        };
+        assert_eq!(
+            record(1).get(GRID_PART),
+            Some(&AttributeValue::N("1".into()))
+        );
+        assert_eq!(
+            record(10_000).get(GRID_PART),
+            Some(&AttributeValue::N((10_000 % GRID_PARTS).to_string()))
+        );
+        assert_eq!(record(10_001).get(GRID_PART), None);
+        assert_eq!(
+            pointer_item(RecordKey::for_index(5), "eu-west-1", 1).get(GRID_PART),
+            None
+        );
+        assert_eq!(
+            hint_item(Hint {
+                n: 5,
+                hinted_at_ms: 1
+            })
+            .get(GRID_PART),
+            None
+        );
+    }
+
+    #[test]
+    fn a_negative_record_count_reads_as_zero() {
+        let item = HashMap::from([
+            (ITEMS.to_string(), AttributeValue::N("-3".into())),
+            (GRID_VERSION.to_string(), AttributeValue::N("7".into())),
+        ]);
+        let figures = item_figures(&item);
+        assert_eq!((figures.items, figures.grid_version), (0, 7));
     }
 
     #[test]

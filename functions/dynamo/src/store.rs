@@ -7,12 +7,12 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, Select, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
 use primescaler_core::{
-    AddCounters, ClearRecords, CountRecords, DropHint, DropPointer, EvictRecord, GetRecord,
-    HINTS_SHARD, Hint, ListHints, NodeCounters, PrimeRecord, PutHint, PutOutcome,
-    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordKey, ScanCursor, ScanPage,
-    ScanRecords, ScanUpTo, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
+    GridScan, HINTS_SHARD, Hint, ListHints, NodeCounters, NodeFigures, PrimeRecord, PutHint,
+    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey,
+    ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -26,9 +26,9 @@ const BATCH_RETRIES: u32 = 8;
 /// write up to 1 MB at a time and are not held to a node's request-path budget.
 pub const BULK_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// How many segments read a table in parallel for [`ScanUpTo`] unless set otherwise:
-/// one, as measured on the emulator with a full grid (docs/benchmarks.md, UI). Parallel
-/// segments pay off on tables much larger than one page.
+/// How many segments read the grid index in parallel for [`ScanGrid`] unless set
+/// otherwise: one, as measured on the emulator with a full grid (docs/benchmarks.md, UI).
+/// The index holds the grid alone (at most 10,000 small items), a few pages.
 pub const DEFAULT_GRID_SCAN_SEGMENTS: u16 = 1;
 
 /// One node's table, behind the store traits.
@@ -277,8 +277,33 @@ impl AddCounters for DynamoStore {
     }
 }
 
+impl CountChange for DynamoStore {
+    async fn count_change(&self, change: RecordChange) -> Result<(), StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(RecordKey::COUNTERS)))
+            .expression_attribute_names("#items", item::ITEMS)
+            .expression_attribute_values(":items", AttributeValue::N(change.items.to_string()));
+        let mut expression = "ADD #items :items".to_string();
+        if change.grid {
+            expression += ", #grid :one";
+            update = update
+                .expression_attribute_names("#grid", item::GRID_VERSION)
+                .expression_attribute_values(":one", AttributeValue::N("1".into()));
+        }
+        update
+            .update_expression(expression)
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
+    }
+}
+
 impl ReadCounters for DynamoStore {
-    async fn read_counters(&self) -> Result<NodeCounters, StoreError> {
+    async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
         let answer = self
             .client
             .get_item()
@@ -291,7 +316,7 @@ impl ReadCounters for DynamoStore {
         Ok(answer
             .item
             .as_ref()
-            .map(item::item_counters)
+            .map(item::item_figures)
             .unwrap_or_default())
     }
 }
@@ -383,45 +408,45 @@ impl ScanRecords for DynamoStore {
 }
 
 impl DynamoStore {
-    /// One segment of [`ScanUpTo::scan_up_to`], page by page, keeping only `n` and `prime`.
-    async fn scan_segment_up_to(
-        &self,
-        segment: i32,
-        max_n: u64,
-    ) -> Result<Vec<(u64, u64)>, StoreError> {
-        let mut cells = Vec::new();
+    /// One segment of [`ScanGrid::scan_grid`], page by page: the grid index holds the
+    /// grid's records and nothing else, so every item read is a cell.
+    async fn scan_grid_segment(&self, segment: i32) -> Result<GridScan, StoreError> {
+        let mut read = GridScan::default();
         let mut start: Option<Item> = None;
         loop {
             let scan = self
                 .scan()
+                .index_name(item::GRID_INDEX)
                 .segment(segment)
                 .total_segments(i32::from(self.scan_segments))
                 .projection_expression("#n, #p")
-                .filter_expression("#n BETWEEN :one AND :max AND attribute_exists(#p)")
                 .expression_attribute_names("#n", item::N)
-                .expression_attribute_names("#p", item::PRIME)
-                .expression_attribute_values(":one", AttributeValue::N("1".into()))
-                .expression_attribute_values(":max", AttributeValue::N(max_n.to_string()));
+                .expression_attribute_names("#p", item::PRIME);
             let page = self.send_scan(scan, start.take()).await?;
+            read.scanned += u64::try_from(page.scanned_count()).unwrap_or(0);
             for found in page.items() {
-                cells.push(item::item_cell(found)?);
+                read.cells.push(item::item_cell(found)?);
             }
             start = page.last_evaluated_key().cloned();
             if start.is_none() {
-                return Ok(cells);
+                return Ok(read);
             }
         }
     }
 }
 
-impl ScanUpTo for DynamoStore {
-    async fn scan_up_to(&self, max_n: u64) -> Result<Vec<(u64, u64)>, StoreError> {
+impl ScanGrid for DynamoStore {
+    async fn scan_grid(&self) -> Result<GridScan, StoreError> {
         let segments = futures::future::try_join_all(
-            (0..i32::from(self.scan_segments))
-                .map(|segment| self.scan_segment_up_to(segment, max_n)),
+            (0..i32::from(self.scan_segments)).map(|segment| self.scan_grid_segment(segment)),
         )
         .await?;
-        Ok(segments.concat())
+        let mut read = GridScan::default();
+        for segment in segments {
+            read.scanned += segment.scanned;
+            read.cells.extend(segment.cells);
+        }
+        Ok(read)
     }
 }
 
@@ -439,26 +464,6 @@ impl ClearRecords for DynamoStore {
         })
         .await?;
         Ok(removed)
-    }
-}
-
-impl CountRecords for DynamoStore {
-    async fn count_records(&self) -> Result<u64, StoreError> {
-        let mut count = 0u64;
-        let mut start: Option<Item> = None;
-        loop {
-            let scan = self
-                .scan()
-                .select(Select::Count)
-                .filter_expression("attribute_exists(#p)")
-                .expression_attribute_names("#p", item::PRIME);
-            let page = self.send_scan(scan, start.take()).await?;
-            count += u64::try_from(page.count()).unwrap_or(0);
-            start = page.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(count);
-            }
-        }
     }
 }
 

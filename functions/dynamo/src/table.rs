@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TableStatus,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TableStatus,
 };
 use primescaler_core::StoreError;
 
@@ -18,8 +19,9 @@ fn build_error(e: impl std::fmt::Display) -> StoreError {
     StoreError::Failed(e.to_string())
 }
 
-/// Creates `table` with PrimeScaler's key schema, on demand, unless it exists; then
-/// waits until it is active. The same schema is declared in `template.yaml`.
+/// Creates `table` with PrimeScaler's key schema and its sparse grid index, on demand,
+/// unless it exists; then waits until it is active. The same schema is declared in
+/// `template.yaml`.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
     let attribute = |name: &str| {
         AttributeDefinition::builder()
@@ -35,12 +37,27 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             .build()
             .map_err(build_error)
     };
+    let grid_index = GlobalSecondaryIndex::builder()
+        .index_name(item::GRID_INDEX)
+        .key_schema(key(item::GRID_PART, KeyType::Hash)?)
+        .key_schema(key(item::N, KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::Include)
+                .non_key_attributes(item::PRIME)
+                .non_key_attributes(item::CALCULATOR)
+                .build(),
+        )
+        .build()
+        .map_err(build_error)?;
     let created = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
         .attribute_definitions(attribute(item::SHARD)?)
         .attribute_definitions(attribute(item::N)?)
+        .attribute_definitions(attribute(item::GRID_PART)?)
+        .global_secondary_indexes(grid_index)
         .key_schema(key(item::SHARD, KeyType::Hash)?)
         .key_schema(key(item::N, KeyType::Range)?)
         .send()

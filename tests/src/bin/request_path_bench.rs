@@ -25,30 +25,15 @@ use std::time::{Duration, Instant};
 
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::{ClusterConfig, Ring};
-use primescaler_core::{
-    Computation, GetRecord, PrimeRecord, PutRecordIfAbsent, RecordKey, shard_of,
-};
+use primescaler_core::{GetRecord, PutRecordIfAbsent, RecordKey, shard_of};
 use primescaler_dynamo::DynamoStore;
-use primescaler_tests::bench::{Latencies, ms, sequential, throughput};
+use primescaler_tests::bench::{Latencies, ms, record, sequential, throughput};
 use primescaler_tests::events::EventShape;
 use primescaler_tests::workspace_root;
 
 const LATENCY_SAMPLES: usize = 2_000;
 /// The hit and raw latencies are taken in this many alternating rounds.
 const LATENCY_ROUNDS: usize = 20;
-
-fn record(n: u64) -> PrimeRecord {
-    PrimeRecord::new(
-        n,
-        Computation {
-            prime: 2,
-            calculator: "bench".into(),
-            compute_micros: 0,
-            fallback_reason: None,
-        },
-        0,
-    )
-}
 
 /// One timed call of a latency phase.
 type Call = Pin<Box<dyn Future<Output = ()>>>;
@@ -323,7 +308,7 @@ async fn main() {
     let section = format!(
         "## Request path, fill throughput and grid read\n\n\
          Command: `make bench-request-path` (`infra/bench-request-path.sh`). {date}; 2 cores. \
-         The local stack: three moto nodes ({nodes}), table `{table}`; the functions in release \
+         The local stack: three {emulator} nodes ({nodes}), table `{table}`; the functions in release \
          mode under `cargo lambda watch` with 8 function instances (what `make dev` runs), and \
          beside them the API binary on its own, run without the Lambda runtime API so that it \
          serves its axum `Router` as plain HTTP (`API_PORT`). Sequential latencies; (a), the \
@@ -350,6 +335,7 @@ async fn main() {
         latency_rows.join("\n"),
         fill_rows.join("\n"),
         nodes = cluster.names().join(", "),
+        emulator = std::env::var("EMULATOR").unwrap_or_else(|_| "dynalite".into()),
         streak = primescaler_cluster::service::WRITE_FIRST_AFTER,
         kb = bytes as f64 / 1024.0,
         grid_ms = ms(grid_time),

@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use crate::client::{self, CallError, GridPoll};
 use crate::dom;
 use crate::grid::{CellState, Grid};
+use crate::live::{ACTIVE_EVERY_MS, PollSchedule};
 use crate::model::{GRID_CELLS, PrimeAnswer};
 
 /// A message for the status line.
@@ -91,16 +92,29 @@ pub struct Actions {
     pub progress: RwSignal<Progress>,
     /// The instances that have answered this page.
     pub instances: RwSignal<InstancesSeen>,
+    /// The placement strategy, as the server rendered it.
+    pub strategy: StoredValue<String>,
+    /// The wait before the next grid poll, in milliseconds, as the page states it.
+    pub poll_every_ms: RwSignal<u32>,
     /// Whether a grid poll is under way.
     polling: StoredValue<bool>,
+    /// When the next grid poll is due.
+    schedule: StoredValue<PollSchedule>,
+    /// The timer of the next grid poll, and when it fires (`performance.now()` ms).
+    next_poll: StoredValue<Option<(TimeoutHandle, f64)>>,
 }
 
 impl Actions {
-    /// Actions over `grid`, for an API that accepts n up to `max_n`.
-    pub fn new(grid: Grid, max_n: u64) -> Self {
+    /// Actions over `grid`, for an API that accepts n up to `max_n` and places new
+    /// records by `strategy`.
+    pub fn new(grid: Grid, max_n: u64, strategy: String) -> Self {
         Self {
             grid,
             max_n,
+            strategy: StoredValue::new(strategy),
+            poll_every_ms: RwSignal::new(ACTIVE_EVERY_MS),
+            schedule: StoredValue::new(PollSchedule::default()),
+            next_poll: StoredValue::new(None),
             token: RwSignal::new(String::new()),
             notice: RwSignal::new(None),
             shown: RwSignal::new(None),
@@ -129,6 +143,7 @@ impl Actions {
     /// Fetches the nth prime; the cell pulses until the answer arrives. `show` puts the
     /// answer in the result panel.
     pub async fn compute(self, n: u64, show: bool) -> Result<(), CallError> {
+        self.wake();
         let before = self.grid.state(n);
         self.grid.set(n, CellState::Pending);
         let started = dom::now_ms();
@@ -165,6 +180,7 @@ impl Actions {
 
     /// Evicts n with the reset token.
     pub async fn evict(self, n: u64) {
+        self.wake();
         let before = self.grid.state(n);
         self.grid.set(n, CellState::Pending);
         match client::evict_prime(n, &self.token.get_untracked()).await {
@@ -204,6 +220,8 @@ impl Actions {
                 Ok(answer) => {
                     self.grid.clear();
                     self.shown.set(None);
+                    self.schedule.update_value(PollSchedule::wake);
+                    self.poll_now();
                     let mut text = format!("Reset: {} records removed.", answer.removed);
                     if !answer.unreachable.is_empty() {
                         text += &format!(
@@ -218,20 +236,67 @@ impl Actions {
         });
     }
 
-    /// Reads the grid unless a read is under way, and applies what changed.
-    pub fn poll(self) {
+    /// Polls the grid now (unless a poll is under way), then goes on by the schedule.
+    pub fn poll_now(self) {
+        self.poll_in(0);
+    }
+
+    /// Back to polling every second: the page itself is changing the grid. The next
+    /// poll comes within a second, not at once, so that a bulk run's requests are not
+    /// each followed by a poll.
+    pub fn wake(self) {
+        self.schedule.update_value(PollSchedule::wake);
+        self.poll_every_ms.set(ACTIVE_EVERY_MS);
+        let due = self
+            .next_poll
+            .with_value(|next| next.as_ref().map(|(_, at)| *at));
+        if due.is_none_or(|at| at - dom::now_ms() > f64::from(ACTIVE_EVERY_MS)) {
+            self.poll_in(ACTIVE_EVERY_MS);
+        }
+    }
+
+    /// Sets the next poll `ms` from now, in place of the one set before.
+    fn poll_in(self, ms: u32) {
+        if let Some((timer, _)) = self.next_poll.try_update_value(Option::take).flatten() {
+            timer.clear();
+        }
+        let fire = move || {
+            self.next_poll.set_value(None);
+            self.poll();
+        };
+        if let Ok(timer) =
+            set_timeout_with_handle(fire, std::time::Duration::from_millis(u64::from(ms)))
+        {
+            self.next_poll
+                .set_value(Some((timer, dom::now_ms() + f64::from(ms))));
+        }
+    }
+
+    /// Reads the grid unless a read is under way, applies what changed, and sets the
+    /// next poll by the schedule.
+    fn poll(self) {
         if self.polling.get_value() {
             return;
         }
         self.polling.set_value(true);
         spawn_local(async move {
-            if let Ok(GridPoll::Changed(snapshot)) =
-                client::poll_grid(&self.grid.version.get_value()).await
-            {
-                self.grid.apply(snapshot);
-            }
+            let changed = match client::poll_grid(&self.grid.version.get_value()).await {
+                Ok(GridPoll::Changed(snapshot)) => {
+                    self.grid.apply(snapshot);
+                    true
+                }
+                Ok(GridPoll::Unchanged) | Err(_) => false,
+            };
             self.grid.refreshed_at.set(dom::now_ms());
             self.polling.set_value(false);
+            let wait = self
+                .schedule
+                .try_update_value(|schedule| schedule.after(changed))
+                .unwrap_or(ACTIVE_EVERY_MS);
+            self.poll_every_ms.set(wait);
+            if self.next_poll.with_value(Option::is_none) {
+                self.poll_in(wait);
+            }
         });
     }
 

@@ -1,10 +1,11 @@
-//! The page's calls to the API and to the grid endpoint, on the page's own origin.
+//! The page's calls to the API and to the grid endpoint (whose answer carries the node
+//! panel's figures too), on the page's own origin.
 //!
 //! In the browser these go through `fetch`. The server render never calls them (they
 //! run from event handlers and effects, which only run in the browser); there they
 //! answer [`CallError::NotInBrowser`].
 
-use crate::model::{ClearAnswer, GridSnapshot, PrimeAnswer, StatsAnswer};
+use crate::model::{ClearAnswer, GridSnapshot, PrimeAnswer};
 
 /// Why a call did not give an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,11 +117,6 @@ mod browser {
         .await
     }
 
-    /// `GET /stats`.
-    pub async fn stats() -> Result<StatsAnswer, CallError> {
-        read(Request::get("/stats").send().await.map_err(network)?).await
-    }
-
     /// `GET /grid`, conditional on the version the page holds.
     pub async fn poll_grid(version: &str) -> Result<GridPoll, CallError> {
         let response = Request::get("/grid")
@@ -155,15 +151,10 @@ mod browser {
         Err(CallError::NotInBrowser)
     }
 
-    /// `GET /stats` (browser only).
-    pub async fn stats() -> Result<StatsAnswer, CallError> {
-        Err(CallError::NotInBrowser)
-    }
-
     /// `GET /grid` (browser only).
     pub async fn poll_grid(_version: &str) -> Result<GridPoll, CallError> {
         Err(CallError::NotInBrowser)
     }
 }
 
-pub use browser::{clear_cache, evict_prime, get_prime, poll_grid, stats};
+pub use browser::{clear_cache, evict_prime, get_prime, poll_grid};

@@ -5,7 +5,17 @@
 
 use leptos::prelude::*;
 
-use crate::model::{GRID_CELLS, GRID_SIDE, GridSnapshot};
+use crate::model::{GRID_CELLS, GRID_SIDE, GridSnapshot, NodeFigures};
+
+/// A snapshot's figures, each with its node's name.
+fn named_figures(snapshot: &GridSnapshot) -> Vec<(String, Option<NodeFigures>)> {
+    snapshot
+        .nodes
+        .iter()
+        .cloned()
+        .zip(snapshot.figures.iter().copied())
+        .collect()
+}
 
 /// How many node colours (and shapes) the stylesheet defines; node i uses style i mod this.
 pub const NODE_STYLES: usize = 6;
@@ -50,6 +60,10 @@ pub struct Grid {
     pub down: RwSignal<Vec<usize>>,
     /// How many cells each node holds.
     pub counts: RwSignal<Vec<usize>>,
+    /// Each node's figures from the last grid read, by name (`None`: down).
+    pub figures: RwSignal<Vec<(String, Option<NodeFigures>)>>,
+    /// Whether the grid is still to come (the page was sent before it was read).
+    pub unread: RwSignal<bool>,
     /// The version (ETag) of the last grid read applied.
     pub version: StoredValue<String>,
     /// When the last grid read was applied (`performance.now()` ms; 0 before any).
@@ -76,6 +90,8 @@ impl Grid {
             nodes: RwSignal::new(snapshot.nodes.clone()),
             down: RwSignal::new(snapshot.down.clone()),
             counts: RwSignal::new(counts),
+            figures: RwSignal::new(named_figures(snapshot)),
+            unread: RwSignal::new(snapshot.is_unread()),
             version: StoredValue::new(snapshot.version.clone()),
             refreshed_at: RwSignal::new(0.0),
         }
@@ -179,6 +195,13 @@ impl Grid {
         let down: Vec<usize> = snapshot.down.iter().map(|&d| local[d]).collect();
         if self.down.with_untracked(|now| *now != down) {
             self.down.set(down);
+        }
+        let figures = named_figures(&snapshot);
+        if self.figures.with_untracked(|now| *now != figures) {
+            self.figures.set(figures);
+        }
+        if self.unread.get_untracked() {
+            self.unread.set(false);
         }
         self.version.set_value(snapshot.version);
     }
@@ -377,5 +400,28 @@ pub fn Legend() -> impl IntoView {
             </p>
             <ul class="flex flex-wrap gap-x-4 gap-y-1">{entries}</ul>
         </div>
+    }
+}
+
+/// How the grid keeps up: live every second while it changes, less often while it stands
+/// still. States the current interval, so that a viewer knows how soon a change shows.
+#[component]
+pub fn LiveStatus() -> impl IntoView {
+    let grid = expect_context::<Grid>();
+    let actions = expect_context::<crate::actions::Actions>();
+    let every = move || actions.poll_every_ms.get();
+    let text = move || {
+        if grid.unread.get() {
+            return "Loading the grid…".to_string();
+        }
+        let ms = every();
+        if ms <= crate::live::ACTIVE_EVERY_MS {
+            "Live: checking for changes every second".to_string()
+        } else {
+            format!("Quiet: checking for changes every {} s", ms.div_ceil(1000))
+        }
+    };
+    view! {
+        <p id="live-status" class="text-sm text-slate-700" role="status" data-every-ms=every>{text}</p>
     }
 }

@@ -3,26 +3,26 @@
 //!
 //! The server renders [`App`] from a scan of every node (feature `ssr`); the browser
 //! hydrates the same view (feature `hydrate`) from the [`model::PageState`] embedded in
-//! the page, then polls `GET /grid` each second with the snapshot's ETag, so that other
-//! sessions' changes appear within about a second. The grid's cells are plain server
-//! markup that hydration leaves alone; an update paints only the cells that changed.
+//! the page, then polls `GET /grid` with the snapshot's ETag ([`live::PollSchedule`]:
+//! each second while the grid changes, backing off to every 15 s while it stands still,
+//! and at once after the page's own actions), so that other sessions' changes appear
+//! within about a second. The grid's cells are plain server markup that hydration
+//! leaves alone; an update paints only the cells that changed.
 
 pub mod actions;
 pub mod client;
 pub mod dom;
 pub mod grid;
+pub mod live;
 pub mod model;
 pub mod panels;
 
 use leptos::prelude::*;
 
 use crate::actions::Actions;
-use crate::grid::{Grid, GridView, Inspected, Inspector, Legend};
+use crate::grid::{Grid, GridView, Inspected, Inspector, Legend, LiveStatus};
 use crate::model::PageState;
 use crate::panels::{BulkPanel, ComputeForm, NodePanel, ResultPanel, TokenField};
-
-/// How often the page asks for grid changes, in milliseconds.
-pub const POLL_EVERY_MS: u64 = 1000;
 
 /// The whole page body, from the state it starts with.
 #[component]
@@ -31,17 +31,16 @@ pub fn App(
     initial: PageState,
 ) -> impl IntoView {
     let grid = Grid::new(&initial.grid);
-    let actions = Actions::new(grid, initial.max_n);
+    let actions = Actions::new(grid, initial.max_n, initial.strategy.clone());
     provide_context(grid);
     provide_context(actions);
     provide_context(Inspected(RwSignal::new(None)));
 
     Effect::new(move |_| {
         dom::mark_hydrated();
-        set_interval(
-            move || actions.poll(),
-            std::time::Duration::from_millis(POLL_EVERY_MS),
-        );
+        // The first poll at once: the page may have been sent before its grid was read,
+        // or served from a cache.
+        actions.poll_now();
     });
 
     let notice = move || actions.notice.get();
@@ -74,6 +73,7 @@ pub fn App(
             <section class="flex flex-col gap-2" aria-labelledby="grid-title">
                 <h2 id="grid-title" class="sr-only">"The grid"</h2>
                 <Legend />
+                <LiveStatus />
                 <GridView on_toggle=Callback::new(move |n| actions.toggle(n)) />
                 <Inspector />
             </section>

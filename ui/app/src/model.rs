@@ -20,6 +20,26 @@ pub struct CachedCell {
     pub node: usize,
 }
 
+/// One node's figures as the grid read found them: its record count and its
+/// cluster-wide counters (from one small item on the node, never a scan).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct NodeFigures {
+    /// Records the node holds.
+    pub items: u64,
+    /// Requests it answered.
+    pub requests: u64,
+    /// Requests answered from its cache.
+    pub hits: u64,
+    /// Requests that computed and stored on it.
+    pub misses: u64,
+    /// Its records computed by the fallback calculator.
+    pub fallbacks: u64,
+    /// Requests it answered because an earlier node was down.
+    pub failovers: u64,
+    /// Function instances that started (cold starts) beside it.
+    pub cold_starts: u64,
+}
+
 /// One read of the grid from every node.
 ///
 /// On the wire (`GET /grid` and the page state) the cells go as three columns, `n`,
@@ -37,6 +57,9 @@ pub struct GridSnapshot {
     pub down: Vec<usize>,
     /// The cached cells, by increasing n.
     pub cells: Vec<CachedCell>,
+    /// Each node's figures, in [`Self::nodes`] order (`None` for a node that is down);
+    /// empty when not read.
+    pub figures: Vec<Option<NodeFigures>>,
 }
 
 /// [`GridSnapshot`] as it goes over the wire.
@@ -51,6 +74,9 @@ struct WireSnapshot {
     prime: Vec<i64>,
     /// Each cell's node index.
     node: Vec<usize>,
+    /// Each node's figures.
+    #[serde(default)]
+    figures: Vec<Option<NodeFigures>>,
 }
 
 impl From<GridSnapshot> for WireSnapshot {
@@ -63,6 +89,7 @@ impl From<GridSnapshot> for WireSnapshot {
             n: Vec::with_capacity(snapshot.cells.len()),
             prime: Vec::with_capacity(snapshot.cells.len()),
             node: Vec::with_capacity(snapshot.cells.len()),
+            figures: snapshot.figures,
         };
         for cell in snapshot.cells {
             wire.n.push(cell.n.wrapping_sub(last_n));
@@ -80,6 +107,9 @@ impl TryFrom<WireSnapshot> for GridSnapshot {
     fn try_from(wire: WireSnapshot) -> Result<Self, Self::Error> {
         if wire.n.len() != wire.prime.len() || wire.n.len() != wire.node.len() {
             return Err("n, prime and node have different lengths".into());
+        }
+        if !wire.figures.is_empty() && wire.figures.len() != wire.nodes.len() {
+            return Err("figures are not one per node".into());
         }
         if let Some(bad) = wire.down.iter().find(|&&d| d >= wire.nodes.len()) {
             return Err(format!("down node {bad} is not one of the nodes"));
@@ -102,6 +132,7 @@ impl TryFrom<WireSnapshot> for GridSnapshot {
             nodes: wire.nodes,
             down: wire.down,
             cells,
+            figures: wire.figures,
         })
     }
 }
@@ -109,14 +140,40 @@ impl TryFrom<WireSnapshot> for GridSnapshot {
 impl GridSnapshot {
     /// A snapshot of `cells` and `down` over `nodes`, with its version computed from them.
     pub fn new(nodes: Vec<String>, down: Vec<usize>, cells: Vec<CachedCell>) -> Self {
+        Self::with_figures(nodes, down, cells, Vec::new())
+    }
+
+    /// A snapshot as [`Self::new`], with each node's figures.
+    pub fn with_figures(
+        nodes: Vec<String>,
+        down: Vec<usize>,
+        cells: Vec<CachedCell>,
+        figures: Vec<Option<NodeFigures>>,
+    ) -> Self {
         let mut snapshot = Self {
             version: String::new(),
             nodes,
             down,
             cells,
+            figures,
         };
         snapshot.version = snapshot.content_tag();
         snapshot
+    }
+
+    /// The stand-in for a grid not read yet: the nodes, no cells, and an empty version,
+    /// so that the page's first poll fetches the grid.
+    pub fn unread(nodes: Vec<String>) -> Self {
+        Self {
+            version: String::new(),
+            nodes,
+            ..Self::default()
+        }
+    }
+
+    /// Whether this is the stand-in of [`Self::unread`].
+    pub fn is_unread(&self) -> bool {
+        self.version.is_empty()
     }
 
     /// A stable 64-bit FNV-1a digest of the nodes, the down nodes and the cells.
@@ -139,6 +196,23 @@ impl GridSnapshot {
             eat(cell.prime);
             eat(cell.node as u64);
         }
+        eat(u64::MAX);
+        for figures in &self.figures {
+            match figures {
+                None => eat(u64::MAX),
+                Some(f) => [
+                    f.items,
+                    f.requests,
+                    f.hits,
+                    f.misses,
+                    f.fallbacks,
+                    f.failovers,
+                    f.cold_starts,
+                ]
+                .into_iter()
+                .for_each(&mut eat),
+            }
+        }
         format!("\"g{hash:016x}\"")
     }
 }
@@ -150,6 +224,9 @@ pub struct PageState {
     pub grid: GridSnapshot,
     /// The largest n the API accepts.
     pub max_n: u64,
+    /// The placement strategy for new records.
+    #[serde(default)]
+    pub strategy: String,
 }
 
 impl PageState {
@@ -205,43 +282,6 @@ pub struct ClearAnswer {
     /// Nodes that could not be reached (their records remain).
     #[serde(default)]
     pub unreachable: Vec<String>,
-}
-
-/// One node's line in `GET /stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct NodeStats {
-    /// The node's name.
-    pub node: String,
-    /// Whether it answered just now.
-    pub up: bool,
-    /// Its breaker in the instance that answered (`closed`, `open`, `half_open`).
-    pub breaker: String,
-    /// Records it holds, when it answered.
-    pub items: Option<u64>,
-    /// Requests it answered.
-    pub requests: u64,
-    /// Requests answered from its cache.
-    pub hits: u64,
-    /// Requests that computed and stored on it.
-    pub misses: u64,
-    /// Its records computed by the fallback calculator.
-    pub fallbacks: u64,
-    /// Requests it answered because an earlier node was down.
-    pub failovers: u64,
-    /// Function instances that started (cold starts) beside it.
-    #[serde(default)]
-    pub cold_starts: u64,
-}
-
-/// The answer of `GET /stats`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatsAnswer {
-    /// Every node's figures.
-    pub nodes: Vec<NodeStats>,
-    /// The placement strategy.
-    pub strategy: String,
-    /// Records over every node.
-    pub items: u64,
 }
 
 #[cfg(test)]
@@ -304,6 +344,24 @@ mod tests {
             GridSnapshot::new(nodes(), vec![0], vec![cell(1, 2, 0)]),
             GridSnapshot::new(vec!["a".into()], vec![], vec![cell(1, 2, 0)]),
             GridSnapshot::new(nodes(), vec![], vec![]),
+            GridSnapshot::with_figures(
+                nodes(),
+                vec![],
+                vec![cell(1, 2, 0)],
+                vec![Some(NodeFigures::default()), None],
+            ),
+            GridSnapshot::with_figures(
+                nodes(),
+                vec![],
+                vec![cell(1, 2, 0)],
+                vec![
+                    Some(NodeFigures {
+                        hits: 1,
+                        ..NodeFigures::default()
+                    }),
+                    None,
+                ],
+            ),
         ] {
             assert_ne!(base.version, other.version, "{other:?}");
         }
@@ -314,6 +372,7 @@ mod tests {
         let state = PageState {
             grid: GridSnapshot::new(vec!["</script><b>".into()], vec![], vec![]),
             max_n: 10,
+            strategy: "consistent_hash".into(),
         };
         let json = state.to_script_json();
         assert!(!json.contains('<'));

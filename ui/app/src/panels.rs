@@ -5,9 +5,8 @@ use leptos::task::spawn_local;
 use primescaler_core::parse_index;
 
 use crate::actions::{Actions, random_grid_indexes};
-use crate::client;
 use crate::grid::{Grid, NODE_STYLES};
-use crate::model::{GRID_CELLS, StatsAnswer};
+use crate::model::GRID_CELLS;
 
 /// The most requests a bulk run keeps in flight.
 pub const MAX_CONCURRENCY: usize = 64;
@@ -195,62 +194,35 @@ pub fn BulkPanel() -> impl IntoView {
 }
 
 /// The node status panel: per-node records and health, failovers, fallbacks, and the
-/// function instances that have served requests. Reads `GET /stats` every 2 s.
+/// function instances that have served requests. Its figures come with each grid read
+/// (one small item per node), so it asks for nothing of its own.
 #[component]
 pub fn NodePanel() -> impl IntoView {
     let actions = expect_context::<Actions>();
     let grid = expect_context::<Grid>();
-    let stats = RwSignal::new(None::<StatsAnswer>);
-    let error = RwSignal::new(None::<String>);
-    let busy = StoredValue::new(false);
-    let refresh = move || {
-        if busy.get_value() {
-            return;
-        }
-        busy.set_value(true);
-        spawn_local(async move {
-            match client::stats().await {
-                Ok(answer) => {
-                    stats.set(Some(answer));
-                    error.set(None);
-                }
-                Err(e) => error.set(Some(e.message())),
-            }
-            busy.set_value(false);
-        });
-    };
-    Effect::new(move |_| {
-        refresh();
-        set_interval(refresh, std::time::Duration::from_secs(2));
-    });
     let rows = move || {
-        let Some(answer) = stats.get() else {
-            return Vec::new();
-        };
-        answer
-            .nodes
+        grid.figures
+            .get()
             .into_iter()
-            .map(|node| {
-                let style = grid.node_index(&node.node) % NODE_STYLES;
-                let hook = node.node.clone();
-                let status = match (node.up, node.breaker.as_str()) {
-                    (true, "closed") => "up".to_string(),
-                    (true, breaker) => format!("up (breaker {breaker})"),
-                    (false, _) => "down".to_string(),
-                };
-                let records = node.items.map_or("—".to_string(), |i| i.to_string());
+            .map(|(name, figures)| {
+                let style = grid.node_index(&name) % NODE_STYLES;
+                let hook = name.clone();
+                let up = figures.is_some();
+                let status = if up { "up" } else { "down" };
+                let f = figures.unwrap_or_default();
+                let records = figures.map_or("—".to_string(), |f| group_digits(f.items));
                 view! {
                     <li class="py-1" data-stats-node=hook>
                         <p class="flex items-center gap-2">
                             <span class=format!("swatch n{style}") aria-hidden="true"></span>
-                            <span class="font-medium">{node.node}</span>
-                            <span class=if node.up { "text-emerald-800" } else { "badge-down" }>{status}</span>
+                            <span class="font-medium">{name}</span>
+                            <span class=if up { "text-emerald-800" } else { "badge-down" }>{status}</span>
                             <span class="ml-auto">{records}" records"</span>
                         </p>
                         <p class="text-sm text-slate-700">
                             {format!(
                                 "{} requests · {} hits · {} failovers · {} fallbacks · {} cold starts",
-                                node.requests, node.hits, node.failovers, node.fallbacks, node.cold_starts
+                                f.requests, f.hits, f.failovers, f.fallbacks, f.cold_starts
                             )}
                         </p>
                     </li>
@@ -258,7 +230,7 @@ pub fn NodePanel() -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
-    let strategy = move || stats.get().map(|s| s.strategy).unwrap_or_default();
+    let strategy = move || actions.strategy.get_value();
     let seen = move || {
         let seen = actions.instances.get();
         format!(
@@ -273,7 +245,6 @@ pub fn NodePanel() -> impl IntoView {
             <p class="text-sm text-slate-700">"Strategy: " <span>{strategy}</span></p>
             <ul class="divide-y divide-slate-200">{rows}</ul>
             <p id="instances-seen" class="text-sm text-slate-700">{seen}</p>
-            <p class="error-text" role="alert">{move || error.get().unwrap_or_default()}</p>
         </section>
     }
 }

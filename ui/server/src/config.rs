@@ -11,6 +11,9 @@ use primescaler_dynamo::DEFAULT_GRID_SCAN_SEGMENTS;
 /// How long one node's grid scan may take before the node is shown as down.
 pub const DEFAULT_SCAN_BUDGET: Duration = Duration::from_secs(3);
 
+/// How long the page waits for a grid read before it is sent without the grid.
+pub const DEFAULT_FIRST_PAINT_WAIT: Duration = Duration::from_millis(200);
+
 /// The UI function's settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UiConfig {
@@ -24,6 +27,12 @@ pub struct UiConfig {
     pub scan_budget: Duration,
     /// Parallel scan segments per node (`GRID_SCAN_SEGMENTS`, 1..=64, default 1).
     pub scan_segments: u16,
+    /// How long the page waits for a grid read before it is sent without the grid, to
+    /// be filled by the page's first poll (`FIRST_PAINT_WAIT_MS`, default 200 ms).
+    pub first_paint_wait: Duration,
+    /// A delay before every grid read (`GRID_READ_DELAY_MS`, default none): a fault, to
+    /// show and test that the page does not wait on a slow read.
+    pub read_delay: Duration,
 }
 
 impl UiConfig {
@@ -39,6 +48,12 @@ impl UiConfig {
             table: read_table_name(&lookup),
             max_n: read_max_n(&lookup)?,
             scan_budget: read_millis(&lookup, "GRID_SCAN_BUDGET_MS", DEFAULT_SCAN_BUDGET)?,
+            first_paint_wait: read_millis(
+                &lookup,
+                "FIRST_PAINT_WAIT_MS",
+                DEFAULT_FIRST_PAINT_WAIT,
+            )?,
+            read_delay: read_millis(&lookup, "GRID_READ_DELAY_MS", Duration::ZERO)?,
             scan_segments: match lookup("GRID_SCAN_SEGMENTS") {
                 None => DEFAULT_GRID_SCAN_SEGMENTS,
                 Some(raw) => raw
@@ -69,6 +84,8 @@ mod tests {
             ("MAX_N", "5000"),
             ("GRID_SCAN_BUDGET_MS", "750"),
             ("GRID_SCAN_SEGMENTS", "4"),
+            ("FIRST_PAINT_WAIT_MS", "120"),
+            ("GRID_READ_DELAY_MS", "3000"),
         ];
         let config =
             UiConfig::from_lookup(|name| vars.iter().find(|v| v.0 == name).map(|v| v.1.into()))
@@ -78,6 +95,8 @@ mod tests {
         assert_eq!(config.max_n, 5000);
         assert_eq!(config.scan_budget, Duration::from_millis(750));
         assert_eq!(config.scan_segments, 4);
+        assert_eq!(config.first_paint_wait, Duration::from_millis(120));
+        assert_eq!(config.read_delay, Duration::from_secs(3));
         assert!(UiConfig::from_lookup(|name| (name == "MAX_N").then(|| "none".into())).is_err());
         assert!(
             UiConfig::from_lookup(|name| (name == "GRID_SCAN_SEGMENTS").then(|| "0".into()))

@@ -1,9 +1,12 @@
 //! PrimeScaler's UI function.
 //!
 //! One axum [`Router`] serves:
-//! - `GET /`: the page, server-rendered from a scan of every node, with the state it was
-//!   rendered from embedded for hydration;
-//! - `GET /grid`: the same scan as JSON, with an ETag, for the page's live updates;
+//! - `GET /`: the page, server-rendered from the grid snapshot this instance shares
+//!   ([`live::LiveGrid`]), with the state it was rendered from embedded for hydration.
+//!   It never waits long for a read: past [`UiConfig::first_paint_wait`] it is sent
+//!   with the grid still to come, and the page fetches it;
+//! - `GET /grid`: the shared snapshot as JSON, with an ETag, for the page's live
+//!   updates, cacheable for a second by any cache on the way;
 //! - `GET /pkg/{file}`: the page's wasm, JS and CSS, embedded in the binary.
 //!
 //! The same router runs in Lambda and under `cargo lambda watch` (through
@@ -12,8 +15,10 @@
 
 mod assets;
 mod config;
+pub mod live;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, Query, State};
@@ -22,22 +27,28 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use leptos::prelude::*;
 use primescaler_cluster::GridReader;
-use primescaler_core::ScanUpTo;
+use primescaler_core::{ReadCounters, ScanGrid};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
 use primescaler_ui_app::App;
-use primescaler_ui_app::model::{CachedCell, GRID_CELLS, GridSnapshot, PageState};
+use primescaler_ui_app::model::{GridSnapshot, PageState};
 use serde::Deserialize;
 use tower_http::compression::CompressionLayer;
 
 pub use assets::{ASSET_FILES, AssetVersion};
 pub use config::UiConfig;
+pub use live::LiveGrid;
 
-/// What every request shares: the grid reader over every node, and the API's limit.
+/// What every request shares: the grid snapshot over every node, and the API's settings
+/// that the page shows.
 pub struct UiDeps<S> {
-    /// Reads the grid from every node.
-    pub reader: GridReader<S>,
+    /// The grid, read from every node and shared by every viewer.
+    pub grid: LiveGrid<S>,
     /// The largest n the API accepts (for the page's own validation).
     pub max_n: u64,
+    /// The placement strategy, for the node panel.
+    pub strategy: String,
+    /// How long the page waits for a grid read before it is sent without the grid.
+    pub first_paint_wait: Duration,
 }
 
 /// The UI's dependencies in Lambda and locally: every node's DynamoDB table.
@@ -53,32 +64,29 @@ impl LiveUiDeps {
                 .with_scan_segments(config.scan_segments);
             nodes.push((node.name.clone(), store));
         }
+        Self::new(GridReader::new(nodes, config.scan_budget), config)
+    }
+}
+
+impl<S: ScanGrid + ReadCounters + Sync> UiDeps<S> {
+    /// The dependencies over `reader`, with `config`'s settings.
+    pub fn new(reader: GridReader<S>, config: &UiConfig) -> Self {
         Self {
-            reader: GridReader::new(nodes, config.scan_budget),
+            grid: LiveGrid::new(reader, config.read_delay),
             max_n: config.max_n,
+            strategy: config.cluster.strategy.as_str().to_string(),
+            first_paint_wait: config.first_paint_wait,
         }
     }
 }
 
-impl<S: ScanUpTo + Sync> UiDeps<S> {
-    /// Reads the grid from every node.
-    pub async fn snapshot(&self) -> GridSnapshot {
-        let read = self.reader.read(GRID_CELLS).await;
-        let cells = read
-            .cells
-            .into_iter()
-            .map(|c| CachedCell {
-                n: c.n,
-                prime: c.prime,
-                node: c.node,
-            })
-            .collect();
-        GridSnapshot::new(self.reader.names().to_vec(), read.down, cells)
-    }
-}
+/// The bounds of a store the UI function reads.
+pub trait UiStore: ScanGrid + ReadCounters + Send + Sync + 'static {}
+
+impl<T: ScanGrid + ReadCounters + Send + Sync + 'static> UiStore for T {}
 
 /// The router of the UI function over `deps`, with compression.
-pub fn router<S: ScanUpTo + Send + Sync + 'static>(deps: Arc<UiDeps<S>>) -> Router {
+pub fn router<S: UiStore>(deps: Arc<UiDeps<S>>) -> Router {
     Router::new()
         .route("/", get(page::<S>))
         .route("/grid", get(grid::<S>))
@@ -127,33 +135,60 @@ hydrate();
     )
 }
 
-async fn page<S: ScanUpTo + Sync>(State(deps): State<Arc<UiDeps<S>>>) -> Response {
+/// The snapshot the page is rendered from: the shared one when fresh; else a new read,
+/// waited for up to `first_paint_wait` (the read goes on, for the polls that follow);
+/// past that the last snapshot, or none yet.
+async fn first_paint_grid<S: UiStore>(deps: &Arc<UiDeps<S>>) -> Option<Arc<GridSnapshot>> {
+    if !deps.grid.is_stale() {
+        return deps.grid.latest();
+    }
+    let reading = Arc::clone(deps);
+    let read = tokio::spawn(async move { reading.grid.current().await });
+    match tokio::time::timeout(deps.first_paint_wait, read).await {
+        Ok(Ok(snapshot)) => Some(snapshot),
+        _ => deps.grid.latest(),
+    }
+}
+
+async fn page<S: UiStore>(State(deps): State<Arc<UiDeps<S>>>) -> Response {
+    let grid = first_paint_grid(&deps).await;
+    // A page without its grid is for this moment only: no cache may keep it.
+    let cache = if grid.is_some() {
+        "public, max-age=1"
+    } else {
+        "no-store"
+    };
     let state = PageState {
-        grid: deps.snapshot().await,
+        grid: grid.map_or_else(
+            || GridSnapshot::unread(deps.grid.names().to_vec()),
+            |g| (*g).clone(),
+        ),
         max_n: deps.max_n,
+        strategy: deps.strategy.clone(),
     };
     let html = render_page(&state, &AssetVersion::current());
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, "no-store"),
+            (header::CACHE_CONTROL, cache),
         ],
         html,
     )
         .into_response()
 }
 
-async fn grid<S: ScanUpTo + Sync>(
-    State(deps): State<Arc<UiDeps<S>>>,
-    headers: HeaderMap,
-) -> Response {
-    let snapshot = deps.snapshot().await;
+async fn grid<S: UiStore>(State(deps): State<Arc<UiDeps<S>>>, headers: HeaderMap) -> Response {
+    let snapshot = deps.grid.current().await;
     let etag = HeaderValue::from_str(&snapshot.version).expect("a version is a valid header");
-    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    // Any cache may answer for a second: every viewer then costs the origin nothing more.
+    let cache = (
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=1"),
+    );
     if headers.get(header::IF_NONE_MATCH) == Some(&etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag), cache]).into_response();
     }
-    let body = serde_json::to_string(&snapshot).expect("a snapshot serialises");
+    let body = serde_json::to_string(&*snapshot).expect("a snapshot serialises");
     (
         [
             (header::ETAG, etag),

@@ -19,6 +19,7 @@ fn state() -> PageState {
     PageState {
         grid: GridSnapshot::new(vec!["us-east-1".into(), "eu-west-1".into()], vec![1], cells),
         max_n: 1_000_000,
+        strategy: "consistent_hash".into(),
     }
 }
 

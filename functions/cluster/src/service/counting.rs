@@ -1,0 +1,144 @@
+//! What the service counts: the record count and grid version each node keeps (written
+//! where a record is stored or removed), and the activity counters buffered per instance
+//! and flushed about once a second.
+//!
+//! No request ever counts records with a scan: `GET /stats` and the grid read one small
+//! item per node.
+
+use std::time::Instant;
+
+use futures::future::join_all;
+use primescaler_core::{
+    NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, RecordChange, in_grid,
+};
+
+use super::{COUNTER_FLUSH_EVERY, CallError, ClusterService, NodeReport, NodeStore};
+
+impl<S, C> ClusterService<S, C> {
+    pub(super) fn count(&self, node: usize, delta: NodeCounters) {
+        self.pending.lock().expect("counter lock").deltas[node].add(&delta);
+    }
+
+    /// Counts a function instance's cold start on the local node (written with the
+    /// other buffered counters).
+    pub fn count_cold_start(&self) {
+        self.count(
+            self.local,
+            NodeCounters {
+                cold_starts: 1,
+                ..NodeCounters::default()
+            },
+        );
+    }
+}
+
+impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
+    /// Stores `record` on node `i` unless an entry is there, and counts it there, both
+    /// at once so that a miss waits for one round trip. When nothing was stored, the
+    /// count is taken back; the grid version may then have moved on for nothing, which
+    /// costs a viewer one more read of that node's grid, never a wrong cell.
+    pub(super) async fn put_counted(
+        &self,
+        i: usize,
+        record: &PrimeRecord,
+    ) -> Result<PutOutcome, CallError> {
+        let store = &self.nodes[i].store;
+        let added = RecordChange {
+            items: 1,
+            grid: in_grid(record.key.n),
+        };
+        let (put, counted) = futures::join!(
+            self.guard(i, store.put_record_if_absent(record)),
+            store.count_change(added)
+        );
+        match (&put, counted) {
+            (Ok(PutOutcome::Stored), Ok(()))
+            | (Err(_) | Ok(PutOutcome::AlreadyPresent), Err(_)) => {}
+            (Ok(PutOutcome::Stored), Err(error)) => {
+                tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a stored record was not counted");
+            }
+            (Err(_) | Ok(PutOutcome::AlreadyPresent), Ok(())) => {
+                let back = RecordChange {
+                    items: -1,
+                    grid: false,
+                };
+                if let Err(error) = store.count_change(back).await {
+                    tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a record count was not taken back");
+                }
+            }
+        }
+        put
+    }
+
+    /// Counts `removed` records gone from node `i` (`grid`: some were the grid's).
+    pub(super) async fn count_removed(&self, i: usize, removed: u64, grid: bool) {
+        if removed == 0 {
+            return;
+        }
+        let change = RecordChange {
+            items: -i64::try_from(removed).unwrap_or(i64::MAX),
+            grid,
+        };
+        if let Err(error) = self.nodes[i].store.count_change(change).await {
+            tracing::warn!(node = %self.nodes[i].name, removed, %error, "removed records were not counted");
+        }
+    }
+
+    /// Every node's figures: records, cluster-wide counters and health, from one small
+    /// item per node. Buffered counters are written first, so that they include this
+    /// instance's latest requests.
+    pub async fn node_reports(&self) -> Vec<NodeReport> {
+        self.flush_counters().await;
+        join_all(self.nodes.iter().enumerate().map(|(i, node)| async move {
+            let figures = self.guard(i, node.store.read_counters()).await.ok();
+            NodeReport {
+                name: node.name.clone(),
+                up: figures.is_some(),
+                breaker: node.breaker.state(),
+                items: figures.map(|f| f.items),
+                counters: figures.map(|f| f.counters),
+            }
+        }))
+        .await
+    }
+
+    pub(super) async fn flush_counters_if_due(&self) {
+        let due = self
+            .pending
+            .lock()
+            .expect("counter lock")
+            .last_flush
+            .elapsed()
+            >= COUNTER_FLUSH_EVERY;
+        if due {
+            self.flush_counters().await;
+        }
+    }
+
+    /// Writes the buffered counters to their nodes; deltas for a node that is down are
+    /// kept for the next flush.
+    pub async fn flush_counters(&self) {
+        let deltas = {
+            let mut pending = self.pending.lock().expect("counter lock");
+            pending.last_flush = Instant::now();
+            std::mem::replace(
+                &mut pending.deltas,
+                vec![NodeCounters::default(); self.nodes.len()],
+            )
+        };
+        let results = join_all(deltas.iter().enumerate().map(|(i, delta)| async move {
+            if delta.is_zero() {
+                return true;
+            }
+            self.guard(i, self.nodes[i].store.add_counters(delta))
+                .await
+                .is_ok()
+        }))
+        .await;
+        for (i, written) in results.into_iter().enumerate() {
+            if !written {
+                self.count(i, deltas[i]);
+            }
+        }
+    }
+}
