@@ -4,19 +4,29 @@
 SHELL := /bin/bash
 VENV := .venv
 TOOLS := $(VENV)/.installed
+TEST_TOOLS := $(VENV)/.installed-test
 EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
-## tools: the pinned local tools (moto server, cargo-lambda, cfn-lint, sam, cmake) in .venv,
-## and the default emulator (dynalite, from npm) in infra/node_modules
+## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
+## emulator (dynalite, from npm) in infra/node_modules
 tools: $(TOOLS) $(EMULATOR_TOOLS)
 
+## test-tools: what `make test` adds: moto server, cfn-lint, sam (pinned) in .venv
+test-tools: $(TEST_TOOLS)
+
 $(TOOLS): infra/requirements.txt
+	@echo "[make] installing cargo-lambda and CMake into .venv (about a minute, once)"
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+$(TEST_TOOLS): infra/requirements-test.txt $(TOOLS)
+	@echo "[make] installing moto, cfn-lint and the SAM CLI into .venv (a few minutes, once)"
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-test.txt
 	touch $@
 
 # dynalite keeps its tables in memory: its LevelDB add-on (for --path) is not built.
@@ -49,7 +59,7 @@ dev: tools
 
 ## test: formatting, lints, unit, handler and integration tests, the template checks,
 ## and a smoke test of `make dev`
-test: tools lint unit template smoke
+test: tools test-tools lint unit template smoke
 
 # The default members build for the host; the hydrate crate and the page's browser
 # code are linted for wasm32, apart, so that Leptos' `hydrate` feature stays off the
@@ -60,10 +70,10 @@ lint: tools ui
 	cargo clippy -p primescaler-ui-frontend -p primescaler-ui-app --features primescaler-ui-app/hydrate \
 	  --target wasm32-unknown-unknown -- -D warnings
 
-unit: tools reference-tools
+unit: tools test-tools reference-tools
 	cargo test
 
-template: tools
+template: test-tools
 	cfn-lint template.yaml
 	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml --region us-east-1
@@ -93,7 +103,7 @@ bench-soak: tools browser
 	infra/bench-ui.sh soak
 
 ## bench-emulators: dynalite vs moto on the project's store paths; writes docs/benchmarks.md
-bench-emulators: tools
+bench-emulators: tools test-tools
 	cargo run -q --release -p primescaler-tests --bin emulator_bench
 
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
@@ -107,14 +117,14 @@ build-arm64: tools ui
 ## deploy-regions / remove-regions: the stack in every region of REGIONS, as one cluster
 deploy-regions remove-regions: export REGIONS ?= us-east-1,eu-west-1,ap-southeast-2
 
-deploy-regions: tools
+deploy-regions: tools test-tools
 	infra/deploy-regions.sh deploy
 
-remove-regions: tools
+remove-regions: tools test-tools
 	infra/deploy-regions.sh remove
 
 ## sam-build: what `sam deploy` uploads (slow; not run in CI)
-sam-build: tools ui
+sam-build: tools test-tools ui
 	AWS_LC_SYS_NO_JITTER_ENTROPY=1 sam build --template template.yaml
 
 clean:

@@ -137,7 +137,7 @@ start_emulator() {
       emulator_groups+=("$last_group")
       ;;
     moto)
-      command -v moto_server >/dev/null || { log "moto_server is missing: run 'make tools'"; exit 1; }
+      command -v moto_server >/dev/null || { log "moto_server is missing: run 'make test-tools'"; exit 1; }
       start_group "emulator-$node" moto_server -H "$EMULATOR_HOST" -p "$port"
       emulator_groups+=("$last_group")
       ;;

@@ -63,9 +63,9 @@ fn named<'a>(
     REGIONS.iter().copied().zip(emulators).collect()
 }
 
-/// Three moto emulators, each on a port of its own that a restarted one can take again;
+/// Three local emulators, each on a port of its own that a restarted one can take again;
 /// a slot is `None` while its emulator is stopped.
-async fn moto_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
+async fn local_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
     let ports = [free_port(), free_port(), free_port()];
     let mut emulators = Vec::new();
     for port in ports {
@@ -213,7 +213,7 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
     const VICTIM: usize = 1;
 
     // GIVEN three moto nodes on fixed ports, and two function instances over them
-    let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
+    let (ports, mut emulators) = local_nodes_on_fixed_ports().await;
     let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
     let table = fresh_cluster_table(&nodes).await;
     let instances = Arc::new([
@@ -386,7 +386,7 @@ async fn hinted(deps: &LiveDeps) -> Vec<u64> {
 async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() {
     const HOME: usize = 0;
     // GIVEN three moto nodes on fixed ports, and an instance over them
-    let (ports, mut emulators) = moto_nodes_on_fixed_ports().await;
+    let (ports, mut emulators) = local_nodes_on_fixed_ports().await;
     let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
     let table = fresh_cluster_table(&nodes).await;
     let writer = deps_for(&nodes, &table, Strategy::ConsistentHash).await;

@@ -578,6 +578,8 @@ async fn sixty_four_concurrent_requests_for_one_n_compute_once_and_store_one_ite
     let records = stored(&deps).await;
     assert_eq!(records.len(), 1);
     assert_eq!(records[0].prime, 5_903);
+    // AND the node counts one record: the 63 that found it stored took their counts back
+    assert_eq!(stats["items"], 1, "{stats}");
 }
 
 #[tokio::test]

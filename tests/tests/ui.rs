@@ -146,6 +146,9 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
     let grid: GridSnapshot = changed.json().await.unwrap();
     assert_eq!(grid.cells.len(), 39);
     assert!(!grid.cells.iter().any(|c| c.n == 7));
+    // AND the nodes count what they hold: the 39 cells and n = 20,000, the eviction taken off
+    let items: u64 = grid.figures.iter().flatten().map(|f| f.items).sum();
+    assert_eq!(items, 40);
 
     // AND the page renders those 39 cells with their node, compressed when asked
     let page = http
@@ -246,6 +249,38 @@ async fn a_grid_poll_reads_the_grid_alone_and_only_where_it_changed() {
         .unwrap();
     let on_holder = first.cells.iter().filter(|c| c.node == holder).count() as u64;
     assert_eq!(deps.grid.scanned_items(), 30 + on_holder + 1);
+}
+
+#[tokio::test]
+async fn viewers_waiting_on_a_slow_read_share_it_instead_of_reading_in_turn() {
+    // GIVEN the UI over two nodes, each grid read taking 800 ms (longer than a snapshot
+    // stays fresh)
+    let emulators = start_live_nodes().await;
+    let live = named(&emulators);
+    let table = fresh_cluster_table(&live).await;
+    let cluster = cluster_config(&live, Strategy::ConsistentHash, LIVE[0]);
+    let (base, deps) = serve_ui(&UiConfig {
+        read_delay: Duration::from_millis(800),
+        ..ui_config(cluster, table)
+    })
+    .await;
+    let http = reqwest::Client::new();
+    // WHEN 20 viewers poll at once
+    let started = std::time::Instant::now();
+    let polls = futures::future::join_all((0..20).map(|_| {
+        let http = http.clone();
+        let url = format!("{base}/grid");
+        async move { http.get(url).send().await.unwrap().status() }
+    }))
+    .await;
+    // THEN all are answered by the one read, in about its time, not one read each in turn
+    assert!(polls.iter().all(|s| *s == StatusCode::OK));
+    assert_eq!(deps.grid.reads(), 1);
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[tokio::test]

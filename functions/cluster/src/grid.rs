@@ -146,7 +146,9 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
                 .filter_map(|(node, found)| {
                     let version = found.as_ref()?.grid_version;
                     let memory = &mut known[node];
-                    if memory.version.is_some_and(|v| v != version) {
+                    // A first sight counts as a move: a write counted before its record
+                    // landed is caught by the settle rescan.
+                    if memory.version != Some(version) {
                         memory.moved_at = Some(now);
                     }
                     memory.needs_scan(version, now).then_some(node)

@@ -724,7 +724,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             (0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.evict_record(key))),
         )
         .await;
+        // Every node that evicted n is counted before any failure is answered.
         let mut holder = None;
+        let mut failure = None;
         for (i, result) in results.into_iter().enumerate() {
             match result {
                 Ok(true) => {
@@ -732,10 +734,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     holder = Some(self.nodes[i].name.clone());
                 }
                 Ok(false) | Err(CallError::Down) => {}
-                Err(CallError::Failed(e)) => return Err(e.into()),
+                Err(CallError::Failed(e)) => failure = failure.or(Some(e)),
             }
         }
-        Ok(holder)
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(holder),
+        }
     }
 
     /// One page of the cluster-wide scan: records from the cursor's node on, skipping
@@ -791,20 +796,30 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             (0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.clear_records())),
         )
         .await;
+        // Every node is counted as cleared, even one whose clear failed part of the way
+        // (its count starts again from zero and viewers read its grid again), before any
+        // failure is answered.
         let mut report = ClearReport::default();
+        let mut failure = None;
         for (i, result) in results.into_iter().enumerate() {
             let name = self.nodes[i].name.clone();
             match result {
                 Ok(removed) => {
-                    self.count_removed(i, removed, true).await;
+                    self.count_cleared(i).await;
                     report.removed += removed;
                     report.cleared.push(name);
                 }
                 Err(CallError::Down) => report.unreachable.push(name),
-                Err(CallError::Failed(e)) => return Err(e.into()),
+                Err(CallError::Failed(e)) => {
+                    self.count_cleared(i).await;
+                    failure = failure.or(Some(e));
+                }
             }
         }
-        Ok(report)
+        match failure {
+            Some(e) => Err(e.into()),
+            None => Ok(report),
+        }
     }
 
     /// Runs a handoff pass when one is due and none is running in this instance.

@@ -233,6 +233,10 @@ pub trait CountChange {
         &self,
         change: RecordChange,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// After the node was cleared: its record count starts again from zero (whatever
+    /// drift it had), and its grid version moves on.
+    fn count_cleared(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// Everything a node keeps about itself, in one small item read in one call.

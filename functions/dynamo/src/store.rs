@@ -300,6 +300,22 @@ impl CountChange for DynamoStore {
             .map_err(|e| store_error("UpdateItem", e))?;
         Ok(())
     }
+
+    async fn count_cleared(&self) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(RecordKey::COUNTERS)))
+            .update_expression("SET #items = :zero ADD #grid :one")
+            .expression_attribute_names("#items", item::ITEMS)
+            .expression_attribute_names("#grid", item::GRID_VERSION)
+            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await
+            .map_err(|e| store_error("UpdateItem", e))?;
+        Ok(())
+    }
 }
 
 impl ReadCounters for DynamoStore {

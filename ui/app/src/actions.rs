@@ -14,6 +14,9 @@ use crate::grid::{CellState, Grid};
 use crate::live::{ACTIVE_EVERY_MS, PollSchedule};
 use crate::model::{GRID_CELLS, PrimeAnswer};
 
+/// How often a bulk run's progress is shown, in milliseconds.
+pub const PROGRESS_EVERY_MS: f64 = 100.0;
+
 /// A message for the status line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -157,10 +160,15 @@ impl Actions {
                         node,
                     },
                 );
-                self.instances.update(|seen| {
-                    seen.ids.insert(answer.instance.clone());
-                    seen.cold_starts += usize::from(answer.cold_start);
-                });
+                let seen = self
+                    .instances
+                    .with_untracked(|seen| seen.ids.contains(&answer.instance));
+                if !seen || answer.cold_start {
+                    self.instances.update(|seen| {
+                        seen.ids.insert(answer.instance.clone());
+                        seen.cold_starts += usize::from(answer.cold_start);
+                    });
+                }
                 if show {
                     self.shown.set(Some(Shown {
                         answer,
@@ -221,6 +229,7 @@ impl Actions {
                     self.grid.clear();
                     self.shown.set(None);
                     self.schedule.update_value(PollSchedule::wake);
+                    self.show_poll_every(ACTIVE_EVERY_MS);
                     self.poll_now();
                     let mut text = format!("Reset: {} records removed.", answer.removed);
                     if !answer.unreachable.is_empty() {
@@ -246,12 +255,19 @@ impl Actions {
     /// each followed by a poll.
     pub fn wake(self) {
         self.schedule.update_value(PollSchedule::wake);
-        self.poll_every_ms.set(ACTIVE_EVERY_MS);
+        self.show_poll_every(ACTIVE_EVERY_MS);
         let due = self
             .next_poll
             .with_value(|next| next.as_ref().map(|(_, at)| *at));
         if due.is_none_or(|at| at - dom::now_ms() > f64::from(ACTIVE_EVERY_MS)) {
             self.poll_in(ACTIVE_EVERY_MS);
+        }
+    }
+
+    /// States the poll interval, when it changed.
+    fn show_poll_every(self, ms: u32) {
+        if self.poll_every_ms.get_untracked() != ms {
+            self.poll_every_ms.set(ms);
         }
     }
 
@@ -293,7 +309,7 @@ impl Actions {
                 .schedule
                 .try_update_value(|schedule| schedule.after(changed))
                 .unwrap_or(ACTIVE_EVERY_MS);
-            self.poll_every_ms.set(wait);
+            self.show_poll_every(wait);
             if self.next_poll.with_value(Option::is_none) {
                 self.poll_in(wait);
             }
@@ -316,10 +332,25 @@ impl Actions {
         let queue = Rc::new(RefCell::new(VecDeque::from(ns)));
         let workers = concurrency.max(1);
         let finished = Rc::new(RefCell::new(0usize));
+        // Answers are tallied here and shown at most every PROGRESS_EVERY_MS: at a
+        // hundred answers a second, repainting the panel for each one would keep the
+        // page's main thread busy, and slow the run itself.
+        let tally = Rc::new(RefCell::new((0usize, 0usize, 0.0f64)));
+        let shown_at = Rc::new(RefCell::new(now));
         for _ in 0..workers {
             let queue = Rc::clone(&queue);
             let finished = Rc::clone(&finished);
+            let tally = Rc::clone(&tally);
+            let shown_at = Rc::clone(&shown_at);
             spawn_local(async move {
+                let show = |tally: &RefCell<(usize, usize, f64)>| {
+                    let (done, failed, last_ms) = *tally.borrow();
+                    self.progress.update(|p| {
+                        p.done = done;
+                        p.failed = failed;
+                        p.last_ms = last_ms;
+                    });
+                };
                 loop {
                     if !self.progress.get_untracked().running {
                         break;
@@ -327,14 +358,21 @@ impl Actions {
                     let next = queue.borrow_mut().pop_front();
                     let Some(n) = next else { break };
                     let outcome = self.compute(n, false).await;
-                    self.progress.update(|p| {
-                        p.done += 1;
-                        p.failed += usize::from(outcome.is_err());
-                        p.last_ms = dom::now_ms();
-                    });
+                    let at = dom::now_ms();
+                    {
+                        let mut t = tally.borrow_mut();
+                        t.0 += 1;
+                        t.1 += usize::from(outcome.is_err());
+                        t.2 = at;
+                    }
+                    if at - *shown_at.borrow() >= PROGRESS_EVERY_MS {
+                        *shown_at.borrow_mut() = at;
+                        show(&tally);
+                    }
                 }
                 *finished.borrow_mut() += 1;
                 if *finished.borrow() == workers {
+                    show(&tally);
                     self.progress.update(|p| p.running = false);
                 }
             });

@@ -45,6 +45,9 @@ impl CallError {
     }
 }
 
+/// How long a grid poll may take before the page gives it up, in milliseconds.
+pub const POLL_TIMEOUT_MS: u64 = 10_000;
+
 /// The grid, unless it is still the version the page holds.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum GridPoll {
@@ -117,14 +120,28 @@ mod browser {
         .await
     }
 
-    /// `GET /grid`, conditional on the version the page holds.
+    /// `GET /grid`, conditional on the version the page holds; given up after
+    /// [`super::POLL_TIMEOUT_MS`], so that a poll that never settles cannot stop the
+    /// page's polling.
     pub async fn poll_grid(version: &str) -> Result<GridPoll, CallError> {
-        let response = Request::get("/grid")
+        let controller = web_sys::AbortController::new().ok();
+        let signal = controller.as_ref().map(web_sys::AbortController::signal);
+        let timer = controller.map(|controller| {
+            leptos::prelude::set_timeout_with_handle(
+                move || controller.abort(),
+                std::time::Duration::from_millis(super::POLL_TIMEOUT_MS),
+            )
+        });
+        let sent = Request::get("/grid")
             .header("If-None-Match", version)
             .cache(web_sys::RequestCache::NoStore)
+            .abort_signal(signal.as_ref())
             .send()
-            .await
-            .map_err(network)?;
+            .await;
+        if let Some(Ok(timer)) = timer {
+            timer.clear();
+        }
+        let response = sent.map_err(network)?;
         if response.status() == 304 {
             return Ok(GridPoll::Unchanged);
         }

@@ -17,6 +17,12 @@ fn named_figures(snapshot: &GridSnapshot) -> Vec<(String, Option<NodeFigures>)> 
         .collect()
 }
 
+/// How long a cell the page itself changed (a compute, an eviction, a reset) keeps its
+/// state against grid reads that disagree, in milliseconds: a read made before the
+/// change (shared by the UI function for half a second, cached at the edge for a second,
+/// or scanned from an index a moment behind) must not undo it on the screen.
+pub const OWN_CHANGE_GRACE_MS: f64 = 5_000.0;
+
 /// How many node colours (and shapes) the stylesheet defines; node i uses style i mod this.
 pub const NODE_STYLES: usize = 6;
 
@@ -66,6 +72,10 @@ pub struct Grid {
     pub unread: RwSignal<bool>,
     /// The version (ETag) of the last grid read applied.
     pub version: StoredValue<String>,
+    /// When the page itself last changed each cell (`performance.now()` ms; 0: never).
+    changed_here: StoredValue<Vec<f64>>,
+    /// When the page itself last emptied the grid (a reset).
+    cleared_here: StoredValue<f64>,
     /// When the last grid read was applied (`performance.now()` ms; 0 before any).
     pub refreshed_at: RwSignal<f64>,
 }
@@ -93,6 +103,8 @@ impl Grid {
             figures: RwSignal::new(named_figures(snapshot)),
             unread: RwSignal::new(snapshot.is_unread()),
             version: StoredValue::new(snapshot.version.clone()),
+            changed_here: StoredValue::new(vec![0.0; GRID_CELLS as usize]),
+            cleared_here: StoredValue::new(0.0),
             refreshed_at: RwSignal::new(0.0),
         }
     }
@@ -113,9 +125,13 @@ impl Grid {
         self.state(n)
     }
 
-    /// Sets the cell for `n`, keeping the per-node counts, and paints it; a no-op when
-    /// n is off the grid or the state is unchanged.
+    /// Sets the cell for `n` (the page's own change), keeping the per-node counts, and
+    /// paints it; a no-op when n is off the grid or the state is unchanged.
     pub fn set(&self, n: u64, state: CellState) {
+        if let Some(index) = Self::index(n) {
+            let now = crate::dom::now_ms();
+            self.changed_here.update_value(|at| at[index] = now);
+        }
         if self.store(n, state) {
             self.revision.update(|r| *r += 1);
         }
@@ -168,8 +184,12 @@ impl Grid {
     }
 
     /// Brings the grid to `snapshot`, painting only the cells that differ. A cell with a
-    /// request under way keeps pulsing until its own answer arrives.
+    /// request under way keeps pulsing until its own answer arrives, and a cell the page
+    /// changed itself in the last [`OWN_CHANGE_GRACE_MS`] keeps what the page set.
     pub fn apply(&self, snapshot: GridSnapshot) {
+        let now = crate::dom::now_ms();
+        let recent = |at: f64| at > 0.0 && now - at < OWN_CHANGE_GRACE_MS;
+        let cleared_recently = recent(self.cleared_here.get_value());
         // The snapshot's node indexes, mapped once to this page's.
         let local: Vec<usize> = snapshot.nodes.iter().map(|n| self.node_index(n)).collect();
         let mut wanted = vec![CellState::Empty; GRID_CELLS as usize];
@@ -182,10 +202,13 @@ impl Grid {
             }
         }
         let mut changed = false;
+        let changed_here = self.changed_here.get_value();
         for (i, state) in wanted.into_iter().enumerate() {
             let n = i as u64 + 1;
+            let own = recent(changed_here[i]) || (cleared_recently && changed_here[i] == 0.0);
             match (self.state(n), state) {
                 (Some(CellState::Pending), CellState::Empty) => {}
+                (Some(local), wanted) if own && local != wanted => {}
                 _ => changed |= self.store(n, state),
             }
         }
@@ -206,8 +229,11 @@ impl Grid {
         self.version.set_value(snapshot.version);
     }
 
-    /// Empties every cell (after a reset).
+    /// Empties every cell (after the page's own reset).
     pub fn clear(&self) {
+        self.cleared_here.set_value(crate::dom::now_ms());
+        self.changed_here
+            .update_value(|at| at.iter_mut().for_each(|t| *t = 0.0));
         let mut changed = false;
         for n in 1..=GRID_CELLS {
             changed |= self.store(n, CellState::Empty);
@@ -231,7 +257,7 @@ impl Grid {
             for (i, state) in cells.iter().enumerate() {
                 let n = i as u64 + 1;
                 if (n - 1).is_multiple_of(GRID_SIDE) {
-                    html.push_str(r#"<div role="row" class="contents">"#);
+                    html.push_str(r#"<div role="row" class="grid-row">"#);
                 }
                 html.push_str(r#"<div role="gridcell" data-n=""#);
                 html.push_str(&n.to_string());
@@ -269,6 +295,7 @@ pub fn GridView(
     on_toggle: Callback<u64>,
 ) -> impl IntoView {
     let grid = expect_context::<Grid>();
+    let actions = expect_context::<crate::actions::Actions>();
     let Inspected(inspected) = expect_context::<Inspected>();
     let focused = StoredValue::new(1u64);
     let rove = move |next: u64| {
@@ -332,6 +359,7 @@ pub fn GridView(
             aria-label="n = 1 to 10,000; a filled cell is cached on the node its colour and shape show"
             aria-describedby="inspector"
             class="grid-board"
+            class:bulk=move || actions.progress.get().running
             on:keydown=on_keydown
             on:click=on_click
             on:mouseover=move |ev| on_point(ev.target())

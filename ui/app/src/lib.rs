@@ -5,9 +5,10 @@
 //! hydrates the same view (feature `hydrate`) from the [`model::PageState`] embedded in
 //! the page, then polls `GET /grid` with the snapshot's ETag ([`live::PollSchedule`]:
 //! each second while the grid changes, backing off to every 15 s while it stands still,
-//! and at once after the page's own actions), so that other sessions' changes appear
-//! within about a second. The grid's cells are plain server markup that hydration
-//! leaves alone; an update paints only the cells that changed.
+//! and every second again after the page's own actions), so that other sessions' changes
+//! appear within about a second while the grid is busy, and within the stated interval
+//! when it was quiet. The grid's cells are plain server markup that hydration leaves
+//! alone; an update paints only the cells that changed.
 
 pub mod actions;
 pub mod client;

@@ -135,9 +135,10 @@ hydrate();
     )
 }
 
-/// The snapshot the page is rendered from: the shared one when fresh; else a new read,
-/// waited for up to `first_paint_wait` (the read goes on, for the polls that follow);
-/// past that the last snapshot, or none yet.
+/// The snapshot the page is rendered from: the shared one when fresh; else a new read
+/// (or the one under way), waited for up to `first_paint_wait`; past that the last
+/// snapshot, or none yet. The read goes on for the polls that follow (in Lambda, once
+/// the instance is given its next request).
 async fn first_paint_grid<S: UiStore>(deps: &Arc<UiDeps<S>>) -> Option<Arc<GridSnapshot>> {
     if !deps.grid.is_stale() {
         return deps.grid.latest();

@@ -1,11 +1,15 @@
 //! The grid as every viewer of one UI instance shares it.
 //!
 //! Each page polls `GET /grid`. However many poll, and however often, the nodes are read
-//! at most once per [`FRESH_FOR`] (half a second) by one request at a time (single flight): the others
-//! wait for that read, or take the snapshot it left while it is fresh. A read itself
-//! costs one small item per node unless a node's grid changed
-//! ([`primescaler_cluster::GridReader`]). In AWS an edge cache in front (`template.yaml`,
-//! `/grid` cached for a second) shares one answer between every viewer it serves.
+//! at most once per [`FRESH_FOR`] (half a second), by one request at a time (single
+//! flight): the others wait for that read and take its snapshot, however long it took,
+//! or take the last one while it is fresh. A read itself costs one small item per node
+//! unless a node's grid changed ([`primescaler_cluster::GridReader`]).
+//!
+//! In Lambda an instance serves one request at a time, so there the snapshot is shared
+//! over time (by the polls of the next half second) rather than between requests at
+//! once; concurrent viewers share through the edge cache in front (`template.yaml`,
+//! `/grid` cached for a second), and each new instance reads every node's grid once.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,6 +29,9 @@ pub struct LiveGrid<S> {
     latest: Mutex<Option<(Instant, Arc<GridSnapshot>)>>,
     /// Held by the one request that reads the nodes.
     reading: tokio::sync::Mutex<()>,
+    /// How many reads have finished: a request that waited for another's read takes
+    /// that read's snapshot instead of reading again.
+    finished: AtomicU64,
     /// A delay before every read (`GRID_READ_DELAY_MS`): a fault to show, and test, that
     /// the page does not wait for a slow read.
     delay: Duration,
@@ -39,6 +46,7 @@ impl<S: ScanGrid + ReadCounters + Sync> LiveGrid<S> {
             reader,
             latest: Mutex::new(None),
             reading: tokio::sync::Mutex::new(()),
+            finished: AtomicU64::new(0),
             delay,
             reads: AtomicU64::new(0),
             scanned_items: AtomicU64::new(0),
@@ -78,7 +86,13 @@ impl<S: ScanGrid + ReadCounters + Sync> LiveGrid<S> {
         if let Some(snapshot) = self.fresh() {
             return snapshot;
         }
+        let seen = self.finished.load(Ordering::Acquire);
         let _turn = self.reading.lock().await;
+        if self.finished.load(Ordering::Acquire) != seen
+            && let Some(snapshot) = self.latest()
+        {
+            return snapshot;
+        }
         if let Some(snapshot) = self.fresh() {
             return snapshot;
         }
@@ -121,6 +135,7 @@ impl<S: ScanGrid + ReadCounters + Sync> LiveGrid<S> {
             figures,
         ));
         *self.latest.lock().expect("snapshot lock") = Some((started, Arc::clone(&snapshot)));
+        self.finished.fetch_add(1, Ordering::Release);
         snapshot
     }
 

@@ -62,7 +62,7 @@ async fn cells_are_short_in_n_order_with_one_tab_stop_and_escaped_node_names() {
     let odd_html = render_page(&odd, &AssetVersion::current());
     // THEN each cell is one short element, rows follow n, and only cell 1 is a tab stop
     assert!(html.contains(
-        r#"<div role="gridcell" data-n="100" class="cell on n1" data-node="eu-west-1"></div></div><div role="row" class="contents"><div role="gridcell" data-n="101" class="cell"></div>"#
+        r#"<div role="gridcell" data-n="100" class="cell on n1" data-node="eu-west-1"></div></div><div role="row" class="grid-row"><div role="gridcell" data-n="101" class="cell"></div>"#
     ));
     assert!(html.contains(r#"data-n="1" class="cell on n0" data-node="us-east-1" tabindex="0">"#));
     assert_eq!(html.matches("tabindex=").count(), 1);

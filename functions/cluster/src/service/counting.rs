@@ -13,6 +13,7 @@ use primescaler_core::{
 };
 
 use super::{COUNTER_FLUSH_EVERY, CallError, ClusterService, NodeReport, NodeStore};
+use crate::breaker::BreakerState;
 
 impl<S, C> ClusterService<S, C> {
     pub(super) fn count(&self, node: usize, delta: NodeCounters) {
@@ -33,10 +34,12 @@ impl<S, C> ClusterService<S, C> {
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
-    /// Stores `record` on node `i` unless an entry is there, and counts it there, both
-    /// at once so that a miss waits for one round trip. When nothing was stored, the
-    /// count is taken back; the grid version may then have moved on for nothing, which
-    /// costs a viewer one more read of that node's grid, never a wrong cell.
+    /// Stores `record` on node `i` unless an entry is there, and counts it there. While
+    /// the node's breaker is closed both go at once, so that a miss waits for one round
+    /// trip; when nothing was stored, the count is taken back (the grid version may then
+    /// have moved on for nothing, which costs a viewer one more read of that node's
+    /// grid, never a wrong cell). A node that was down gets the put alone first, through
+    /// its breaker, and the count only once the record is stored.
     pub(super) async fn put_counted(
         &self,
         i: usize,
@@ -47,6 +50,15 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             items: 1,
             grid: in_grid(record.key.n),
         };
+        if self.nodes[i].breaker.state() != BreakerState::Closed {
+            let put = self.guard(i, store.put_record_if_absent(record)).await;
+            if matches!(put, Ok(PutOutcome::Stored))
+                && let Err(error) = store.count_change(added).await
+            {
+                tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a stored record was not counted");
+            }
+            return put;
+        }
         let (put, counted) = futures::join!(
             self.guard(i, store.put_record_if_absent(record)),
             store.count_change(added)
@@ -68,6 +80,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         }
         put
+    }
+
+    /// Counts a clear of node `i`: its record count starts again from zero.
+    pub(super) async fn count_cleared(&self, i: usize) {
+        if let Err(error) = self.nodes[i].store.count_cleared().await {
+            tracing::warn!(node = %self.nodes[i].name, %error, "a clear was not counted");
+        }
     }
 
     /// Counts `removed` records gone from node `i` (`grid`: some were the grid's).
