@@ -14,6 +14,8 @@
 //! So a read that finds nothing new costs one small read per node, whatever the table
 //! holds, and a changed one reads the changed nodes' grid only.
 //!
+//! A node that does not answer is shown down, and not asked again for [`DOWN_FOR`].
+//!
 //! A node is *settling* for [`SETTLE`] after its version was seen to move: its grid is
 //! scanned once more after that, because an index in DynamoDB is updated shortly after
 //! the write, and a version counted at the same time as a write can be read before the
@@ -34,6 +36,10 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 
 /// How often each node's grid is scanned even when its version stands still.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(60);
+
+/// How long a node that did not answer a read is shown down without being asked again:
+/// during an outage, one read in this time waits out the node's budget, not every read.
+pub const DOWN_FOR: Duration = Duration::from_secs(5);
 
 /// One cached cell of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +78,8 @@ struct NodeGrid {
     scanned_at: Option<Instant>,
     /// When its version was last seen to move.
     moved_at: Option<Instant>,
+    /// Until when it is shown down without being asked (it did not answer).
+    down_until: Option<Instant>,
 }
 
 impl NodeGrid {
@@ -122,8 +130,20 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
     /// failover node while n's home was unreachable), the one earlier in n's placement
     /// order is the one the API reads, so it is the one shown.
     pub async fn read(&self) -> GridRead {
+        let resting: Vec<bool> = {
+            let known = self.known.lock().expect("grid lock");
+            let now = Instant::now();
+            known
+                .iter()
+                .map(|m| m.down_until.is_some_and(|until| now < until))
+                .collect()
+        };
+        let asked = &resting;
         let figures: Vec<Option<NodeFigures>> =
             join_all(self.stores.iter().enumerate().map(|(node, store)| async move {
+                if asked[node] {
+                    return None;
+                }
                 match tokio::time::timeout(self.budget, store.read_counters()).await {
                     Ok(Ok(figures)) => Some(figures),
                     Ok(Err(error)) => {
@@ -167,6 +187,13 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
             ..GridRead::default()
         };
         let mut known = self.known.lock().expect("grid lock");
+        let answered_at = Instant::now();
+        for (node, memory) in known.iter_mut().enumerate() {
+            if resting[node] {
+                continue;
+            }
+            memory.down_until = read.figures[node].is_none().then(|| answered_at + DOWN_FOR);
+        }
         for (node, answer) in scans {
             match answer {
                 Ok(Ok(scan)) => {
@@ -180,10 +207,12 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
                 Ok(Err(error)) => {
                     tracing::warn!(node = %self.names[node], %error, "grid scan failed");
                     read.figures[node] = None;
+                    known[node].down_until = Some(answered_at + DOWN_FOR);
                 }
                 Err(_) => {
                     tracing::warn!(node = %self.names[node], "grid scan timed out");
                     read.figures[node] = None;
+                    known[node].down_until = Some(answered_at + DOWN_FOR);
                 }
             }
         }
@@ -337,6 +366,20 @@ mod tests {
         assert_eq!(grid.stores[1].scans.load(Ordering::SeqCst), 2);
     }
 
+    #[tokio::test]
+    async fn a_node_that_did_not_answer_is_not_asked_again_for_a_while() {
+        // GIVEN a node that never answers, read once (it waits out its budget)
+        let grid = reader(vec![node(Answer::Holds(vec![(1, 2)])), node(Answer::Hangs)]);
+        assert_eq!(grid.read().await.down, vec![1]);
+        // WHEN the grid is read again at once
+        let started = Instant::now();
+        let again = grid.read().await;
+        // THEN the node is shown down without waiting on it again
+        assert_eq!(again.down, vec![1]);
+        assert!(started.elapsed() < grid.budget, "{:?}", started.elapsed());
+        assert_eq!(again.cells.len(), 1);
+    }
+
     #[test]
     fn a_node_that_moved_is_scanned_once_more_after_it_settles() {
         let now = Instant::now();
@@ -345,6 +388,7 @@ mod tests {
             cells: Vec::new(),
             scanned_at: Some(now),
             moved_at: Some(now),
+            down_until: None,
         };
         assert!(!memory.needs_scan(3, now + SETTLE / 2));
         assert!(memory.needs_scan(3, now + SETTLE));
