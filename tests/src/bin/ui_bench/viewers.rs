@@ -9,6 +9,9 @@ use primescaler_tests::bench::Latencies;
 use primescaler_ui::{LiveUiDeps, router};
 
 use crate::emulators_mb;
+
+/// The cell the viewers' writer evicts and computes in turn, every 2 s.
+pub(crate) const TOGGLED: u64 = 9_990;
 use crate::stack::Stack;
 
 /// What the viewers of one run saw.
@@ -45,10 +48,10 @@ pub(crate) async fn view(stack: &Stack, viewers: usize, length: Duration) -> Vie
             let mut evict = true;
             while !stop.load(Ordering::Relaxed) {
                 let request = if evict {
-                    http.delete(format!("{base}/primes/9990"))
+                    http.delete(format!("{base}/primes/{TOGGLED}"))
                         .bearer_auth(&token)
                 } else {
-                    http.get(format!("{base}/primes/9990"))
+                    http.get(format!("{base}/primes/{TOGGLED}"))
                 };
                 let _ = request.send().await;
                 evict = !evict;
