@@ -78,6 +78,10 @@ async fn every_event_shape_computes_then_hits_the_cache() {
         assert_eq!(first["n"], 100);
         assert_eq!(first["source"], "computed");
         assert_eq!(second["source"], "cache");
+        assert_eq!(
+            (&first["stored"], &second["stored"]),
+            (&true.into(), &true.into())
+        );
         assert_eq!(second["prime"], 541);
         assert_eq!(first["node"], REGION);
         assert_eq!(first["shard"], shard_of(100));
@@ -494,7 +498,7 @@ async fn stats_and_health_report_the_node() {
 }
 
 #[tokio::test]
-async fn store_failures_answer_json_without_internals() {
+async fn store_failures_still_answer_the_prime_without_internals() {
     // GIVEN one function whose table is missing, and one whose emulator has stopped
     let emulator = Emulator::start().await;
     let missing_table = {
@@ -522,11 +526,17 @@ async fn store_failures_answer_json_without_internals() {
     let (missing_status, missing_body) = call(&missing_table, "GET", "/primes/9").await;
     let (stopped_status, stopped_body) = call(&stopped, "GET", "/primes/9").await;
 
-    // THEN both are a 503 (a node without its table is down), and neither leaks internals
-    assert_eq!(missing_status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(missing_body["error"], "unavailable");
-    assert_eq!(stopped_status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(stopped_body["error"], "unavailable");
+    // THEN both answer p(9) = 23, not stored (a node without its table is down), and
+    // neither leaks internals
+    for (status, body) in [
+        (missing_status, &missing_body),
+        (stopped_status, &stopped_body),
+    ] {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["prime"], 23);
+        assert_eq!(body["stored"], false);
+        assert!(body["node"].is_null(), "{body}");
+    }
     for body in [missing_body, stopped_body] {
         let text = body.to_string();
         for leak in [

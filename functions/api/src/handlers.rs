@@ -68,7 +68,7 @@ where
             tracing::info!(
                 request_id = request.lambda_context_ref().map(|c| c.request_id.as_str()),
                 n,
-                node = %lookup.node,
+                node = lookup.node.as_deref().unwrap_or("none"),
                 source = lookup.source.as_str(),
                 calculator = %lookup.record.calculator,
                 fallback_reason = lookup.fallback_reason.as_deref(),
@@ -79,7 +79,7 @@ where
             if let Some(function) = &deps.metrics_function {
                 let emf = RequestMetrics {
                     function,
-                    node: &lookup.node,
+                    node: lookup.node.as_deref().unwrap_or("none"),
                     n,
                     hit: lookup.source == Source::Cache,
                     fallback: lookup.fallback_reason.is_some(),
@@ -245,6 +245,7 @@ fn prime_body(lookup: &Lookup, instance: &str, cold_start: bool) -> Value {
         "n": record.key.n,
         "prime": record.prime,
         "source": lookup.source.as_str(),
+        "stored": lookup.node.is_some(),
         "node": lookup.node,
         "shard": record.key.shard,
         "calculator": record.calculator,

@@ -368,8 +368,12 @@ mod tests {
 
     #[tokio::test]
     async fn a_node_that_did_not_answer_is_not_asked_again_for_a_while() {
-        // GIVEN a node that never answers, read once (it waits out its budget)
-        let grid = reader(vec![node(Answer::Holds(vec![(1, 2)])), node(Answer::Hangs)]);
+        // GIVEN a node that never answers, read once (it waits out its budget, 1 s here)
+        let named = vec![
+            ("node-0".to_string(), node(Answer::Holds(vec![(1, 2)]))),
+            ("node-1".to_string(), node(Answer::Hangs)),
+        ];
+        let grid = GridReader::new(named, Duration::from_secs(1));
         assert_eq!(grid.read().await.down, vec![1]);
         // WHEN the grid is read again at once
         let started = Instant::now();

@@ -440,7 +440,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Lookup {
             record,
             source,
-            node: self.nodes[holder].name.clone(),
+            node: Some(self.nodes[holder].name.clone()),
             fallback_reason,
             failovers: down.len() as u32,
         }
@@ -472,27 +472,43 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let key = RecordKey::for_index(n);
         let order = self.placement.order(key.shard);
         let mut down: Vec<usize> = Vec::new();
-        if !self.writes_first(n) {
-            if let Some((record, holder)) = self.find(key, &order, &mut down).await? {
-                self.miss_streak.store(0, Ordering::Relaxed);
-                let lookup = self.answer(record, holder, Source::Cache, &down, None);
-                self.after_request().await;
-                return Ok(lookup);
-            }
-            if order.iter().all(|i| down.contains(i)) {
-                return Err(ServiceError::NoNodeReachable(format!(
-                    "all {} nodes are down",
-                    order.len()
-                )));
-            }
+        if !self.writes_first(n)
+            && let Some((record, holder)) = self.find(key, &order, &mut down).await?
+        {
+            self.miss_streak.store(0, Ordering::Relaxed);
+            let lookup = self.answer(record, holder, Source::Cache, &down, None);
+            self.after_request().await;
+            return Ok(lookup);
         }
 
         let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
         let fresh = PrimeRecord::new(n, computation, primescaler_core::record::now_ms());
-        let lookup = self
-            .store_once(&order, fresh, fallback_reason, &mut down)
-            .await?;
+        let stored = if order.iter().all(|i| down.contains(i)) {
+            Err(ServiceError::NoNodeReachable(format!(
+                "all {} nodes are down",
+                order.len()
+            )))
+        } else {
+            self.store_once(&order, fresh.clone(), fallback_reason.clone(), &mut down)
+                .await
+        };
+        let lookup = match stored {
+            Ok(lookup) => lookup,
+            // The prime is right whether or not it could be stored: answer it, and say so.
+            Err(ServiceError::NoNodeReachable(why)) => {
+                tracing::warn!(n, reason = %why, "computed and answered, not stored");
+                self.after_request().await;
+                return Ok(Lookup {
+                    record: fresh,
+                    source: Source::Computed,
+                    node: None,
+                    fallback_reason,
+                    failovers: down.len() as u32,
+                });
+            }
+            Err(e) => return Err(e),
+        };
         match lookup.source {
             Source::Computed => {
                 let _ =

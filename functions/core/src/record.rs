@@ -133,12 +133,13 @@ impl Source {
 /// The answer to one get-or-compute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lookup {
-    /// The stored record.
+    /// The record: stored, or computed and not stored.
     pub record: PrimeRecord,
     /// Whether it was found or computed.
     pub source: Source,
-    /// The node (region) that holds the record.
-    pub node: String,
+    /// The node (region) that holds the record; `None` when it was computed but could
+    /// not be stored (no node could be reached): the answer is still right.
+    pub node: Option<String>,
     /// Why the fallback calculator answered, when this request computed with it.
     pub fallback_reason: Option<String>,
     /// How many nodes this request passed over because they were down.

@@ -152,14 +152,31 @@ impl Actions {
         let started = dom::now_ms();
         match client::get_prime(n).await {
             Ok(answer) => {
-                let node = self.grid.node_index(&answer.node);
-                self.grid.set(
-                    n,
-                    CellState::Cached {
-                        prime: answer.prime,
-                        node,
-                    },
-                );
+                match &answer.node {
+                    Some(name) => {
+                        let node = self.grid.node_index(name);
+                        self.grid.set(
+                            n,
+                            CellState::Cached {
+                                prime: answer.prime,
+                                node,
+                            },
+                        );
+                    }
+                    // Right, but not stored: the cell stays as it was.
+                    None => {
+                        if let Some(state) = before {
+                            self.grid.set(n, state);
+                        }
+                        self.tell(
+                            true,
+                            format!(
+                                "p({n}) = {} was computed, but no node could store it.",
+                                answer.prime
+                            ),
+                        );
+                    }
+                }
                 let seen = self
                     .instances
                     .with_untracked(|seen| seen.ids.contains(&answer.instance));

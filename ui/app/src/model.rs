@@ -236,8 +236,9 @@ pub struct PrimeAnswer {
     pub prime: u64,
     /// `cache` when it was cached, `computed` when this request computed it.
     pub source: String,
-    /// The node that holds it.
-    pub node: String,
+    /// The node that holds it; `None` when it was computed but no node could store it.
+    #[serde(default)]
+    pub node: Option<String>,
     /// The calculator that computed it.
     pub calculator: String,
     /// How long the computation took, in microseconds.
