@@ -16,6 +16,8 @@ export GRID_SCAN_BUDGET_MS=20000
 export RESET_TOKEN="bench-$$"
 export WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-8}"
 export NODES="us-east-1,eu-west-1,ap-southeast-2"
+# Its own logs and pids, so that a `make dev` or smoke test run meanwhile leaves them be.
+export DEV_STATE="$PWD/target/bench-dev"
 
 start_bench_stack() {
   local log="$1"

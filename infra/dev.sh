@@ -17,6 +17,7 @@
 #   GRID_SCAN_BUDGET_MS  the UI's time budget for one node's grid scan (default 10000)
 #   WATCH_CONCURRENCY  function instances cargo lambda watch may run at once (default 4)
 #   WATCH_RELEASE      1: build the functions in release mode (for benchmarks)
+#   DEV_STATE          where logs and pids go (default target/dev)
 #   RESET_TOKEN        the bearer token DELETE /cache and DELETE /primes/{n} need
 #                      (default: a fresh development token, printed at start)
 set -euo pipefail
@@ -41,7 +42,8 @@ export GRID_SCAN_BUDGET_MS="${GRID_SCAN_BUDGET_MS:-10000}"
 export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
-state="$root/target/dev"
+# Logs and pids (a benchmark's stack keeps its own, beside a `make dev` or smoke test).
+state="${DEV_STATE:-$root/target/dev}"
 mkdir -p "$state"
 
 export AWS_REGION="$LOCAL_NODE"

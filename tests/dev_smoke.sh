@@ -56,7 +56,16 @@ check "an unknown route is a JSON 404" "$(get /no/such/route | jq -r .error)" no
 # The UI: the page and its live grid on the same port, then the browser suite.
 # (--retry: cargo lambda watch drops a few page loads itself; see the README's known limits.)
 check "GET / is the page" "$(curl -s --compressed --max-time 60 --retry 2 "$base/" | grep -c 'id="grid"')" 1
-check "GET /grid holds n = 100" "$(get /grid | jq '[foreach .n[] as $step (0; . + $step)] | map(select(. == 100)) | length')" 1
+grid_holds_100() { get /grid | jq '[foreach .n[] as $step (0; . + $step)] | map(select(. == 100)) | length'; }
+held="$(grid_holds_100)"
+if [ "$held" != 1 ]; then
+  # A read may miss a record stored a moment before it; its node is scanned again 2 s
+  # later (the settle rescan). Say so, so that a miss beyond that shows as one.
+  echo "note: GET /grid did not hold n = 100 at once: $(get /grid | head -c 400)"
+  sleep 2.5
+  held="$(grid_holds_100)"
+fi
+check "GET /grid holds n = 100 (at once, or after the settle rescan)" "$held" 1
 # A second UI function over the same nodes, serving plain HTTP, whose grid read is
 # slowed on purpose: the suite checks that the page is painted before that read ends.
 slow_port=$((PORT + 3))

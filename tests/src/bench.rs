@@ -121,9 +121,11 @@ pub fn resident_bytes(pid: u32) -> u64 {
     own + children
 }
 
-/// The pids of `make dev`'s emulators, from `target/dev/emulator-*.pid`.
+/// The pids of the stack's emulators, from `emulator-*.pid` in `DEV_STATE` (as
+/// `infra/bench-stack.sh` sets it; default `target/dev`).
 pub fn emulator_pids() -> Vec<u32> {
-    let dir = crate::workspace_root().join("target/dev");
+    let dir = std::env::var_os("DEV_STATE")
+        .map_or_else(|| crate::workspace_root().join("target/dev"), Into::into);
     let mut pids: Vec<u32> = std::fs::read_dir(dir)
         .into_iter()
         .flatten()

@@ -37,8 +37,9 @@ pub const SETTLE: Duration = Duration::from_secs(2);
 /// How often each node's grid is scanned even when its version stands still.
 pub const RESCAN_EVERY: Duration = Duration::from_secs(60);
 
-/// How long a node that did not answer a read is shown down without being asked again:
-/// during an outage, one read in this time waits out the node's budget, not every read.
+/// How long a node whose read timed out is shown down without being asked again: during
+/// an outage, one read in this time waits out the node's budget, not every read. A node
+/// that fails fast (refused, throttled) is asked again at the next read.
 pub const DOWN_FOR: Duration = Duration::from_secs(5);
 
 /// One cached cell of the grid.
@@ -138,25 +139,28 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
                 .map(|m| m.down_until.is_some_and(|until| now < until))
                 .collect()
         };
-        let asked = &resting;
-        let figures: Vec<Option<NodeFigures>> =
+        let skipped = &resting;
+        // Each node's figures, and whether its read timed out.
+        let answers: Vec<(Option<NodeFigures>, bool)> =
             join_all(self.stores.iter().enumerate().map(|(node, store)| async move {
-                if asked[node] {
-                    return None;
+                if skipped[node] {
+                    return (None, false);
                 }
                 match tokio::time::timeout(self.budget, store.read_counters()).await {
-                    Ok(Ok(figures)) => Some(figures),
+                    Ok(Ok(figures)) => (Some(figures), false),
                     Ok(Err(error)) => {
                         tracing::warn!(node = %self.names[node], %error, "grid version read failed");
-                        None
+                        (None, false)
                     }
                     Err(_) => {
                         tracing::warn!(node = %self.names[node], "grid version read timed out");
-                        None
+                        (None, true)
                     }
                 }
             }))
             .await;
+        let timed_out: Vec<bool> = answers.iter().map(|(_, t)| *t).collect();
+        let figures: Vec<Option<NodeFigures>> = answers.into_iter().map(|(f, _)| f).collect();
         let now = Instant::now();
         let to_scan: Vec<usize> = {
             let mut known = self.known.lock().expect("grid lock");
@@ -192,7 +196,7 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
             if resting[node] {
                 continue;
             }
-            memory.down_until = read.figures[node].is_none().then(|| answered_at + DOWN_FOR);
+            memory.down_until = timed_out[node].then(|| answered_at + DOWN_FOR);
         }
         for (node, answer) in scans {
             match answer {
@@ -207,7 +211,6 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
                 Ok(Err(error)) => {
                     tracing::warn!(node = %self.names[node], %error, "grid scan failed");
                     read.figures[node] = None;
-                    known[node].down_until = Some(answered_at + DOWN_FOR);
                 }
                 Err(_) => {
                     tracing::warn!(node = %self.names[node], "grid scan timed out");

@@ -42,7 +42,7 @@ pub struct Progress {
     pub total: usize,
     /// Requests answered (successfully or not).
     pub done: usize,
-    /// Requests that failed.
+    /// Requests that failed, or whose prime was not stored.
     pub failed: usize,
     /// When the run started (`performance.now()` ms).
     pub started_ms: f64,
@@ -144,8 +144,9 @@ impl Actions {
     }
 
     /// Fetches the nth prime; the cell pulses until the answer arrives. `show` puts the
-    /// answer in the result panel.
-    pub async fn compute(self, n: u64, show: bool) -> Result<(), CallError> {
+    /// answer in the result panel. Answers whether the prime is stored (a right answer
+    /// that no node confirmed storing leaves the cell as it was).
+    pub async fn compute(self, n: u64, show: bool) -> Result<bool, CallError> {
         self.wake();
         let before = self.grid.state(n);
         self.grid.set(n, CellState::Pending);
@@ -163,20 +164,23 @@ impl Actions {
                             },
                         );
                     }
-                    // Right, but not stored: the cell stays as it was.
+                    // Right, but not confirmed stored: the cell stays as it was.
                     None => {
                         if let Some(state) = before {
-                            self.grid.set(n, state);
+                            self.grid.restore(n, state);
                         }
-                        self.tell(
-                            true,
-                            format!(
-                                "p({n}) = {} was computed, but no node could store it.",
-                                answer.prime
-                            ),
-                        );
+                        if show {
+                            self.tell(
+                                true,
+                                format!(
+                                    "p({n}) = {} was computed, but not stored by this request.",
+                                    answer.prime
+                                ),
+                            );
+                        }
                     }
                 }
+                let stored = answer.node.is_some();
                 let seen = self
                     .instances
                     .with_untracked(|seen| seen.ids.contains(&answer.instance));
@@ -192,11 +196,11 @@ impl Actions {
                         round_trip_ms: dom::now_ms() - started,
                     }));
                 }
-                Ok(())
+                Ok(stored)
             }
             Err(error) => {
                 if let Some(state) = before {
-                    self.grid.set(n, state);
+                    self.grid.restore(n, state);
                 }
                 Err(error)
             }
@@ -379,7 +383,7 @@ impl Actions {
                     {
                         let mut t = tally.borrow_mut();
                         t.0 += 1;
-                        t.1 += usize::from(outcome.is_err());
+                        t.1 += usize::from(!matches!(outcome, Ok(true)));
                         t.2 = at;
                     }
                     if at - *shown_at.borrow() >= PROGRESS_EVERY_MS {

@@ -137,6 +137,18 @@ impl Grid {
         }
     }
 
+    /// Puts the cell for `n` back as it was before the page's own request, which did not
+    /// change it after all: not counted as the page's change, and never left pending.
+    pub fn restore(&self, n: u64, before: CellState) {
+        let state = match before {
+            CellState::Pending => CellState::Empty,
+            other => other,
+        };
+        if self.store(n, state) {
+            self.revision.update(|r| *r += 1);
+        }
+    }
+
     /// Stores and paints one cell's state; answers whether it changed.
     fn store(&self, n: u64, state: CellState) -> bool {
         let Some(index) = Self::index(n) else {

@@ -89,7 +89,7 @@ pub fn ResultPanel() -> impl IntoView {
                 <dl class="facts">
                     <dt>"Source"</dt> <dd id="result-source">{source}</dd>
                     <dt>"Node"</dt>
-                    <dd id="result-node">{a.node.clone().unwrap_or_else(|| "not stored: no node could be reached".into())}</dd>
+                    <dd id="result-node">{a.node.clone().unwrap_or_else(|| "none: not stored by this request".into())}</dd>
                     <dt>"Calculator"</dt> <dd id="result-calculator">{calculator}</dd>
                     <dt>"Compute time"</dt> <dd>{format!("{:.3} ms", a.compute_micros as f64 / 1000.0)}</dd>
                     <dt>"Round trip"</dt> <dd>{format!("{:.1} ms", shown.round_trip_ms)}</dd>
