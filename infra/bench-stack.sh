@@ -8,7 +8,7 @@
 
 export PORT="${PORT:-9510}"
 export EMULATOR_PORT="${EMULATOR_PORT:-4710}"
-export WATCH_RELEASE=1
+export WATCH_RELEASE="${WATCH_RELEASE:-1}"
 # Under a 64-way fill the emulators answer slowly; the benchmarks measure speed, not failover.
 export NODE_TIMEOUT_MS=5000
 # moto (EMULATOR=moto) takes about a second to scan a node's third of a full grid; let it finish.
