@@ -179,6 +179,11 @@ fn node_json(report: &NodeReport) -> Value {
             BreakerState::HalfOpen => "half_open",
         },
         "items": report.items,
+        "trips": report.trips.0,
+        "last_failure": report.trips.1.as_ref().map(|trip| json!({
+            "reason": trip.reason,
+            "seconds_ago": trip.at.elapsed().as_secs_f64(),
+        })),
     });
     let counters = counters_json(&report.counters.unwrap_or_default());
     if let (Some(node), Some(counters)) = (node.as_object_mut(), counters.as_object()) {

@@ -28,11 +28,22 @@ enum Inner {
     },
 }
 
+/// The last time a breaker opened, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trip {
+    /// When the failure was recorded.
+    pub at: Instant,
+    /// What failed, as the store said it.
+    pub reason: String,
+}
+
 /// One node's circuit breaker.
 #[derive(Debug)]
 pub struct Breaker {
     cooldown: Duration,
     inner: Mutex<Inner>,
+    /// How many failures were recorded, and the last one.
+    trips: Mutex<(u64, Option<Trip>)>,
 }
 
 impl Breaker {
@@ -41,6 +52,7 @@ impl Breaker {
         Self {
             cooldown,
             inner: Mutex::new(Inner::Closed),
+            trips: Mutex::new((0, None)),
         }
     }
 
@@ -66,11 +78,24 @@ impl Breaker {
         *self.inner.lock().expect("breaker lock") = Inner::Closed;
     }
 
-    /// A call failed or timed out: skip the node for the cool-down.
-    pub fn record_failure(&self) {
+    /// A call failed or timed out, for `reason`: skip the node for the cool-down.
+    pub fn record_failure(&self, reason: impl Into<String>) {
+        let at = Instant::now();
         *self.inner.lock().expect("breaker lock") = Inner::Open {
-            until: Instant::now() + self.cooldown,
+            until: at + self.cooldown,
         };
+        let mut trips = self.trips.lock().expect("breaker lock");
+        trips.0 += 1;
+        trips.1 = Some(Trip {
+            at,
+            reason: reason.into(),
+        });
+    }
+
+    /// How many failures this breaker recorded, and the last one: what an operator
+    /// reads to learn why a node was skipped.
+    pub fn trips(&self) -> (u64, Option<Trip>) {
+        self.trips.lock().expect("breaker lock").clone()
     }
 
     /// The breaker's state now.
@@ -93,7 +118,7 @@ mod tests {
         let breaker = Breaker::new(Duration::from_millis(30));
         assert!(breaker.allow());
 
-        breaker.record_failure();
+        breaker.record_failure("down");
         assert_eq!(breaker.state(), BreakerState::Open);
         assert!(!breaker.allow());
 
@@ -107,9 +132,23 @@ mod tests {
     }
 
     #[test]
+    fn each_failure_is_counted_and_the_last_one_kept() {
+        let breaker = Breaker::new(Duration::from_millis(20));
+        assert_eq!(breaker.trips(), (0, None));
+
+        breaker.record_failure("refused");
+        breaker.record_success();
+        breaker.record_failure("timed out");
+
+        let (count, last) = breaker.trips();
+        assert_eq!(count, 2);
+        assert_eq!(last.map(|t| t.reason).as_deref(), Some("timed out"));
+    }
+
+    #[test]
     fn a_probe_that_never_reports_does_not_shut_the_node_out_for_good() {
         let breaker = Breaker::new(Duration::from_millis(20));
-        breaker.record_failure();
+        breaker.record_failure("down");
         std::thread::sleep(Duration::from_millis(30));
         assert!(breaker.allow(), "the first probe");
         // Its request is dropped: neither success nor failure is recorded.
@@ -121,10 +160,10 @@ mod tests {
     #[test]
     fn a_failed_probe_reopens_the_breaker() {
         let breaker = Breaker::new(Duration::from_millis(20));
-        breaker.record_failure();
+        breaker.record_failure("down");
         std::thread::sleep(Duration::from_millis(30));
         assert!(breaker.allow());
-        breaker.record_failure();
+        breaker.record_failure("down");
         assert!(!breaker.allow());
     }
 }

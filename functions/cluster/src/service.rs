@@ -41,7 +41,7 @@ use primescaler_core::{
 
 mod counting;
 
-use crate::breaker::{Breaker, BreakerState};
+use crate::breaker::{Breaker, BreakerState, Trip};
 use crate::placement::Ring;
 use crate::strategy::Strategy;
 
@@ -178,6 +178,8 @@ pub struct NodeReport {
     pub items: Option<u64>,
     /// Its cluster-wide counters, when it answered.
     pub counters: Option<NodeCounters>,
+    /// How often this instance found it down, and the last failure.
+    pub trips: (u64, Option<Trip>),
 }
 
 /// Sets a flag back to false when dropped.
@@ -348,7 +350,7 @@ impl<S, C> ClusterService<S, C> {
             }
             Err(StoreError::Unavailable(why)) => {
                 tracing::warn!(node = %node.name, reason = %why, "node is down");
-                node.breaker.record_failure();
+                node.breaker.record_failure(why);
                 Err(CallError::Down)
             }
             Err(failed) => {

@@ -116,6 +116,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 breaker: node.breaker.state(),
                 items: figures.map(|f| f.items),
                 counters: figures.map(|f| f.counters),
+                trips: node.breaker.trips(),
             }
         }))
         .await
