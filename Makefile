@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -56,6 +56,10 @@ ui:
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## upkeep: one handoff pass now, under a running `make dev` (which runs one every minute)
+upkeep:
+	infra/upkeep.sh
 
 ## test: formatting, lints, unit, handler and integration tests, the template checks,
 ## and a smoke test of `make dev`

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs PrimeScaler locally: one DynamoDB emulator per node (region), their tables, and
-# the functions (API and UI) under `cargo lambda watch`, on one port. Any node's emulator can be stopped (and
+# the functions (API, UI and upkeep) under `cargo lambda watch`, on one port, and the upkeep run every minute. Any node's emulator can be stopped (and
 # started again) while it runs, to watch failover. Stays in the foreground; Ctrl-C, SIGTERM, or the end of the
 # process named by DEV_PARENT_PID (the `make` that started it) stops everything.
 #
@@ -187,7 +187,14 @@ echo "PrimeScaler UI: http://localhost:$PORT/"
 echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /nodes, /health)"
 
 parent="${DEV_PARENT_PID:-}"
+# The upkeep function's schedule, as EventBridge Scheduler runs it in AWS: one handoff
+# pass every minute, logged to $state/upkeep.log (`make upkeep` runs one now).
+next_upkeep=$((SECONDS + 60))
 while true; do
+  if [ "$SECONDS" -ge "$next_upkeep" ]; then
+    next_upkeep=$((SECONDS + 60))
+    { printf '[upkeep %s] ' "$(date -u +%H:%M:%S)"; PORT="$PORT" infra/upkeep.sh; } >>"$state/upkeep.log" 2>&1 &
+  fi
   for pgid in "${groups[@]}"; do
     kill -0 -- "-$pgid" 2>/dev/null || { log "a service exited; see target/dev/*.log"; exit 1; }
   done

@@ -117,6 +117,12 @@ for n in $(seq 1 60); do
 done
 check "with $victim down, n = 1..60 still answer the right prime" "$wrong" 0
 check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
+# The upkeep function (run every minute by dev.sh, and by `make upkeep` on demand) reads
+# the hints those requests left, and keeps the ones that wait on the node that is down.
+upkeep="$(infra/upkeep.sh)"
+echo "upkeep: $upkeep"
+check "the upkeep names $victim unreachable" "$(echo "$upkeep" | jq .unreachable_nodes)" 1
+check "the upkeep keeps the hints that wait on $victim" "$(echo "$upkeep" | jq '.kept > 0')" true
 check "DELETE /cache names the unreachable node" "$(curl -s "${auth[@]}" -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"
 
 check "DELETE /cache without the reset token is a 401" "$(status DELETE /cache)" 401

@@ -12,7 +12,9 @@
 //! SDK over HTTP.
 
 pub mod bench;
+pub mod cluster;
 pub mod events;
+pub mod iam;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -120,6 +122,11 @@ impl Emulator {
     /// Starts `kind` (dynalite or moto) on `port` of 127.0.0.1, logging to
     /// `target/emulator-logs`.
     fn start_process(kind: EmulatorKind, port: u16) -> Self {
+        Self::start_process_with(kind, port, &[])
+    }
+
+    /// As [`Emulator::start_process`], with `env` added to the process's environment.
+    pub(crate) fn start_process_with(kind: EmulatorKind, port: u16, env: &[(&str, &str)]) -> Self {
         let log_dir = workspace_root().join("target/emulator-logs");
         std::fs::create_dir_all(&log_dir).expect("create target/emulator-logs");
         let name = format!("{kind:?}-{port}.log").to_lowercase();
@@ -150,6 +157,7 @@ impl Emulator {
             EmulatorKind::LocalStack => unreachable!("LocalStack runs in a container"),
         };
         let child = command
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone the log handle"))
             .stderr(log)

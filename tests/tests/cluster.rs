@@ -2,109 +2,24 @@
 //! records found again from another function instance, never stored twice, and a fault
 //! test that kills one node's emulator under load and brings it back.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use lambda_http::Body;
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
-use primescaler_api::{ApiConfig, LiveDeps, handle};
+use primescaler_api::{LiveDeps, handle};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{
-    GetRecord, ListHints, PutOutcome, PutPointerIfAbsent, RecordKey, ScanRecords, StoredEntry,
-    shard_of,
+    GetRecord, PutOutcome, PutPointerIfAbsent, RecordKey, StoredEntry, shard_of,
+};
+use primescaler_tests::cluster::{
+    LOCAL, REGIONS, copies, deps_for, get, local_nodes_on_fixed_ports, named, reference_primes,
+    three_emulators,
 };
 use primescaler_tests::events::EventShape;
-use primescaler_tests::{
-    Emulator, TEST_BREAKER_COOLDOWN, cluster_config, free_port, fresh_cluster_table,
-};
+use primescaler_tests::{Emulator, TEST_BREAKER_COOLDOWN, fresh_cluster_table};
 use serde_json::Value;
-
-const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-const LOCAL: &str = "eu-west-1";
-
-async fn get(deps: &LiveDeps, target: &str) -> (StatusCode, Value) {
-    let response: Response<Body> =
-        handle(deps, EventShape::ApiGateway.request("GET", target, None))
-            .await
-            .expect("the handler always answers");
-    let status = response.status();
-    let Body::Text(text) = response.body() else {
-        panic!("a text body")
-    };
-    (status, serde_json::from_str(text).expect("JSON"))
-}
-
-async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) -> LiveDeps {
-    LiveDeps::connect(&ApiConfig {
-        cluster: cluster_config(nodes, strategy, LOCAL),
-        table: table.to_string(),
-        max_n: 10_000,
-        reset_token: None,
-        guard: Default::default(),
-    })
-    .await
-}
-
-/// One emulator per region (LocalStack or moto, as the fixture picks).
-async fn three_emulators() -> [Emulator; 3] {
-    [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ]
-}
-
-/// Each region beside its emulator, in `REGIONS` order.
-fn named<'a>(
-    emulators: impl IntoIterator<Item = &'a Emulator>,
-) -> Vec<(&'static str, &'a Emulator)> {
-    REGIONS.iter().copied().zip(emulators).collect()
-}
-
-/// Three local emulators, each on a port of its own that a restarted one can take again;
-/// a slot is `None` while its emulator is stopped.
-async fn local_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
-    let ports = [free_port(), free_port(), free_port()];
-    let mut emulators = Vec::new();
-    for port in ports {
-        let emulator = Emulator::start_local(port);
-        emulator.wait_until_ready().await;
-        emulators.push(Some(emulator));
-    }
-    (ports, emulators)
-}
-
-/// How many records each n has, over every node.
-async fn copies(deps: &LiveDeps) -> HashMap<u64, usize> {
-    let mut copies = HashMap::new();
-    for node in deps.service.nodes() {
-        let page = node
-            .store
-            .scan_records(None, 10_000)
-            .await
-            .expect("scan a node");
-        assert!(page.next.is_none(), "one page holds a test's records");
-        for record in page.records {
-            *copies.entry(record.key.n).or_insert(0) += 1;
-        }
-    }
-    copies
-}
-
-/// The primes 2, 3, 5, … up to p(10,000), from primesieve.
-fn reference_primes() -> Vec<u64> {
-    let output = std::process::Command::new("primesieve")
-        .args(["104729", "--print"])
-        .output()
-        .expect("run primesieve (make test installs it)");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
-}
 
 #[tokio::test]
 async fn each_strategy_stores_where_it_says_and_every_instance_finds_it() {
@@ -414,83 +329,6 @@ async fn victim_trips(instances: &[LiveDeps; 2], victim: usize) -> Vec<(u64, Opt
         ));
     }
     trips
-}
-
-/// The n of every hint held by the nodes that answer, smallest first.
-async fn hinted(deps: &LiveDeps) -> Vec<u64> {
-    let mut held = Vec::new();
-    for node in deps.service.nodes() {
-        if let Ok(hints) = node.store.list_hints(1_000).await {
-            held.extend(hints.iter().map(|hint| hint.n));
-        }
-    }
-    held.sort_unstable();
-    held
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_record_stored_past_a_down_home_is_handed_back_and_never_kept_twice() {
-    const HOME: usize = 0;
-    // GIVEN three moto nodes on fixed ports, and an instance over them
-    let (ports, mut emulators) = local_nodes_on_fixed_ports().await;
-    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
-    let table = fresh_cluster_table(&nodes).await;
-    let writer = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
-    let reader = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
-    drop(nodes);
-    let ring = Ring::new(&REGIONS);
-    let homed: Vec<u64> = (1..=10_000u64)
-        .filter(|&n| ring.home(shard_of(n)) == HOME)
-        .take(2)
-        .collect();
-    let (kept, doubled) = (homed[0], homed[1]);
-    let next_node = |n: u64| REGIONS[ring.order(shard_of(n))[1]];
-
-    // WHEN their home node is down, and the writer computes both
-    emulators[HOME] = None;
-    for n in [kept, doubled] {
-        let (status, body) = get(&writer, &format!("/primes/{n}")).await;
-        // THEN each is stored on the next node of its order, which keeps a hint
-        assert_eq!(status, StatusCode::OK, "{body}");
-        assert_eq!(body["source"], "computed");
-        assert_eq!(body["node"], next_node(n), "{body}");
-        assert_eq!(body["failovers"], 1, "{body}");
-    }
-    assert_eq!(hinted(&writer).await, vec![kept, doubled]);
-
-    // WHEN the home comes back, empty
-    let restarted = Emulator::start_local(ports[HOME]);
-    restarted.wait_until_ready().await;
-    primescaler_dynamo::create_table(&restarted.client(REGIONS[HOME]).await, &table)
-        .await
-        .expect("re-create the table");
-    emulators[HOME] = Some(restarted);
-
-    // AND another instance, which never saw it down, asks for one of them before any
-    // handoff: it reads the home, misses, and stores it there a second time
-    let (_, second) = get(&reader, &format!("/primes/{doubled}")).await;
-    assert_eq!(second["source"], "computed", "{second}");
-    assert_eq!(second["node"], REGIONS[HOME]);
-
-    // THEN that instance's first handoff pass (run after its first request) points the
-    // home at the other record, and removes the hinted copy of the one stored twice
-    let copies = copies(&writer).await;
-    assert_eq!(copies.get(&kept), Some(&1), "{copies:?}");
-    assert_eq!(copies.get(&doubled), Some(&1), "{copies:?}");
-    assert!(hinted(&writer).await.is_empty());
-    let (_, found) = get(&reader, &format!("/primes/{kept}")).await;
-    assert_eq!(found["source"], "cache", "{found}");
-    assert_eq!(found["node"], next_node(kept), "{found}");
-    assert_eq!(found["failovers"], 0, "{found}");
-    let (_, again) = get(&writer, &format!("/primes/{doubled}")).await;
-    assert_eq!(again["node"], REGIONS[HOME], "{again}");
-    assert_eq!(again["prime"], second["prime"]);
-
-    // AND a later pass has nothing left to do
-    assert_eq!(
-        writer.service.hand_off().await,
-        primescaler_cluster::service::HandoffReport::default()
-    );
 }
 
 #[tokio::test]

@@ -98,6 +98,9 @@ mod tests {
         assert!(read(&[]).is_err());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "0")]).is_err());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "ten")]).is_err());
+        // Past what the calculator answers within a request's deadline.
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "10000000000001")]).is_err());
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "10000000000000")]).is_ok());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("PRIMARY_FAULT_RATE", "2")]).is_err());
     }
 }

@@ -119,13 +119,12 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         tracing::error!(error = %error, "request failed");
         match error {
-            ServiceError::Store(StoreError::Unavailable(_)) | ServiceError::NoNodeReachable(_) => {
-                Self::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the store is unavailable; try again shortly",
-                )
-            }
+            ServiceError::Store(StoreError::Unavailable(_) | StoreError::Busy(_))
+            | ServiceError::NoNodeReachable(_) => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the store is unavailable; try again shortly",
+            ),
             ServiceError::Compute(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "calculator_unavailable",

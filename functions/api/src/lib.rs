@@ -6,6 +6,9 @@
 //! and `cargo lambda watch` (which fills no path parameters). [`router`] wraps
 //! [`handle`] in one axum `Router`, which `main` runs as a Lambda function or, without
 //! the Lambda runtime API, as a plain HTTP server on [`API_PORT`].
+//!
+//! [`upkeep`] is the upkeep function's handler (the `upkeep` binary): one handoff pass
+//! per scheduled invocation, the cluster's background work that no request carries.
 
 mod config;
 mod error;
@@ -14,6 +17,7 @@ mod instance;
 pub mod metrics;
 mod router;
 mod routes;
+mod upkeep;
 
 pub use config::{ApiConfig, ConfigError};
 pub use error::ApiError;
@@ -22,6 +26,7 @@ pub use instance::Instance;
 pub use primescaler_core::DEFAULT_MAX_N;
 pub use router::{API_PORT, BODY_LIMIT, router};
 pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit};
+pub use upkeep::upkeep;
 
 use primescaler_calculator::GuardedCalculator;
 use primescaler_cluster::{Breaker, ClusterService, Node};
@@ -84,6 +89,7 @@ impl LiveDeps {
         let mut nodes = Vec::with_capacity(cluster.nodes.len());
         for node in &cluster.nodes {
             let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref())
+                .with_emulator_keys(cluster.emulator_keys.as_ref())
                 .with_budget(cluster.node_timeout);
             nodes.push(Node {
                 name: node.name.clone(),

@@ -62,12 +62,31 @@ where
         let parsed: QueryMap = query.parse().unwrap_or_default();
         request = request.with_query_string_parameters(parsed);
     }
-    match handle(&deps, request).await {
+    let answered = handle(&deps, request).await;
+    flush_counters_beside(&deps);
+    match answered {
         Ok(response) => response.map(AxumBody::new),
         Err(error) => {
             // `handle` answers every failure itself; this arm is a safety net.
             tracing::error!(%error, "the handler failed");
             ApiError::internal().into_response().map(AxumBody::new)
         }
+    }
+}
+
+/// Writes this instance's buffered counters, when due, in a task of its own beside the
+/// response, never before it. In Lambda the task runs while the response goes out; if
+/// the environment is frozen first, it resumes at the next invocation. An instance that
+/// is shut down loses what it buffered since its last flush: at most about a second of
+/// its activity counters (records, their count and the grid version are written with
+/// each record, never buffered).
+fn flush_counters_beside<S, C>(deps: &Arc<Deps<S, C>>)
+where
+    S: NodeStore + Send + Sync + 'static,
+    C: PrimeCalculator + Send + Sync + 'static,
+{
+    if deps.service.take_counter_flush() {
+        let deps = Arc::clone(deps);
+        tokio::spawn(async move { deps.service.flush_counters().await });
     }
 }

@@ -37,6 +37,10 @@ pub struct ClusterConfig {
     pub node_timeout: Duration,
     /// How long a failed node is skipped before it is probed again.
     pub breaker_cooldown: Duration,
+    /// The keys that sign calls to nodes with an explicit endpoint (emulators):
+    /// `EMULATOR_ACCESS_KEY_ID` and `EMULATOR_SECRET_ACCESS_KEY`, for an emulator that
+    /// enforces IAM; `None` signs with dummy keys.
+    pub emulator_keys: Option<(String, String)>,
 }
 
 impl ClusterConfig {
@@ -102,6 +106,18 @@ impl ClusterConfig {
                 "BREAKER_COOLDOWN_MS",
                 Duration::from_millis(2_000),
             )?,
+            emulator_keys: match (
+                lookup("EMULATOR_ACCESS_KEY_ID"),
+                lookup("EMULATOR_SECRET_ACCESS_KEY"),
+            ) {
+                (Some(key), Some(secret)) => Some((key, secret)),
+                (None, None) => None,
+                _ => {
+                    return Err(
+                        "EMULATOR_ACCESS_KEY_ID and EMULATOR_SECRET_ACCESS_KEY go together".into(),
+                    );
+                }
+            },
         })
     }
 

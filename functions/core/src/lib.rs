@@ -20,7 +20,7 @@ pub use record::{
     in_grid,
 };
 pub use service::{ComputeError, PrimeCalculator, ServiceError};
-pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, read_max_n, read_table_name};
+pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, MAX_N_CEILING, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
     AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,

@@ -12,9 +12,15 @@ use crate::record::{PrimeRecord, RecordKey};
 /// A storage failure, described without the adapter's types.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
-    /// The store could not be reached or did not answer in time.
+    /// The store could not be reached, did not answer in time, or has no table: the
+    /// node is down.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The store answered but turned the call away for now (throttled, or a transient
+    /// server error), after the client's retries with backoff and jitter: the node is
+    /// up, and this call goes elsewhere.
+    #[error("store busy: {0}")]
+    Busy(String),
     /// The store answered with something this code cannot use.
     #[error("store failure: {0}")]
     Failed(String),
@@ -159,8 +165,14 @@ pub trait PutHint {
 
 /// Lists the handoff hints a node holds.
 pub trait ListHints {
-    /// Up to `limit` of the hints this node holds, smallest n first.
-    fn list_hints(&self, limit: u32) -> impl Future<Output = Result<Vec<Hint>, StoreError>> + Send;
+    /// Up to `limit` of the hints this node holds, smallest n first, starting after the
+    /// hint for `after` (from the first hint when `None`): a page of a listing that a
+    /// caller continues from the last n it was given.
+    fn list_hints(
+        &self,
+        after: Option<u64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Hint>, StoreError>> + Send;
 }
 
 /// Removes a handoff hint once it is handed off.

@@ -38,13 +38,15 @@ impl ClientSettings {
         }
     }
 
-    /// These settings with a call budget of `budget` per attempt and two attempts, as a
-    /// node of a cluster uses them, so that a down node is noticed quickly.
+    /// These settings with a call budget of `budget` per attempt and twice that per
+    /// call, as a node of a cluster uses them, so that a down node is noticed quickly.
+    /// Up to three attempts fit when the first fail fast (a throttled call is retried
+    /// after an exponential backoff with jitter); an attempt that hangs uses the budget.
     pub fn with_budget(self, budget: Duration) -> Self {
         Self {
             attempt_timeout: budget,
             operation_timeout: budget * 2,
-            max_attempts: 2,
+            max_attempts: 3,
             ..self
         }
     }
@@ -55,6 +57,18 @@ impl ClientSettings {
         match endpoint {
             Some(endpoint) => Self::for_emulator(region, endpoint),
             None => Self::for_region(region),
+        }
+    }
+
+    /// These settings signed with `keys` (access key id, secret) when they name an
+    /// emulator and `keys` is given: an emulator that enforces IAM needs a user's keys.
+    pub fn with_emulator_keys(self, keys: Option<&(String, String)>) -> Self {
+        match keys {
+            Some(keys) if self.endpoint.is_some() => Self {
+                static_credentials: Some(keys.clone()),
+                ..self
+            },
+            _ => self,
         }
     }
 

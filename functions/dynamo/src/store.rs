@@ -368,10 +368,11 @@ impl PutHint for DynamoStore {
 }
 
 impl ListHints for DynamoStore {
-    async fn list_hints(&self, limit: u32) -> Result<Vec<Hint>, StoreError> {
+    async fn list_hints(&self, after: Option<u64>, limit: u32) -> Result<Vec<Hint>, StoreError> {
         let answer = self
             .client
             .query()
+            .set_exclusive_start_key(after.map(|n| item::key_item(RecordKey::hint(n))))
             .table_name(&self.table)
             .key_condition_expression("#s = :hints")
             .expression_attribute_names("#s", item::SHARD)
@@ -490,8 +491,11 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
         .is_some_and(|service| service.code() == Some("ConditionalCheckFailedException"))
 }
 
-/// Maps an SDK error to a store error: unreachable, timed out, throttled or a server
-/// fault is `Unavailable`; anything else is `Failed`.
+/// Maps an SDK error to a store error, named with its operation and its code: a
+/// connection failure, a timeout or a missing table is `Unavailable` (the node is down);
+/// throttling or a transient server error, once the client's retries are spent, is
+/// `Busy` (the node is up); anything else (access denied, a validation error) is
+/// `Failed`.
 pub(crate) fn store_error<E, R>(operation: &str, error: SdkError<E, R>) -> StoreError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -502,22 +506,18 @@ where
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
             StoreError::Unavailable(message)
         }
-        SdkError::ServiceError(service)
-            if matches!(
-                service.err().code(),
-                Some(
-                    "ProvisionedThroughputExceededException"
-                        | "ThrottlingException"
-                        | "RequestLimitExceeded"
-                        | "InternalServerError"
-                        | "ServiceUnavailable"
-                        // The node's table is missing: the node is not usable (yet).
-                        | "ResourceNotFoundException"
-                )
-            ) =>
-        {
-            StoreError::Unavailable(message)
-        }
+        SdkError::ServiceError(service) => match service.err().code() {
+            // The node's table is missing: the node is not usable (yet).
+            Some("ResourceNotFoundException") => StoreError::Unavailable(message),
+            Some(
+                "ProvisionedThroughputExceededException"
+                | "ThrottlingException"
+                | "RequestLimitExceeded"
+                | "InternalServerError"
+                | "ServiceUnavailable",
+            ) => StoreError::Busy(message),
+            _ => StoreError::Failed(message),
+        },
         _ => StoreError::Failed(message),
     }
 }

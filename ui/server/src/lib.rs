@@ -59,7 +59,8 @@ impl LiveUiDeps {
     pub async fn connect(config: &UiConfig) -> Self {
         let mut nodes = Vec::with_capacity(config.cluster.nodes.len());
         for node in &config.cluster.nodes {
-            let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref());
+            let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref())
+                .with_emulator_keys(config.cluster.emulator_keys.as_ref());
             let store = DynamoStore::new(connect(&settings).await, &config.table)
                 .with_scan_segments(config.scan_segments);
             nodes.push((node.name.clone(), store));

@@ -122,17 +122,18 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         .await
     }
 
-    pub(super) async fn flush_counters_if_due(&self) {
-        let due = self
-            .pending
-            .lock()
-            .expect("counter lock")
-            .last_flush
-            .elapsed()
-            >= COUNTER_FLUSH_EVERY;
+    /// Whether the buffered counters are due to be written (about once a second); a
+    /// `true` is answered once per flush interval, so that one caller flushes. The
+    /// caller runs [`Self::flush_counters`] off the request path: the API function
+    /// spawns it beside the response.
+    pub fn take_counter_flush(&self) -> bool {
+        let mut pending = self.pending.lock().expect("counter lock");
+        let due = pending.last_flush.elapsed() >= COUNTER_FLUSH_EVERY
+            && pending.deltas.iter().any(|delta| !delta.is_zero());
         if due {
-            self.flush_counters().await;
+            pending.last_flush = Instant::now();
         }
+        due
     }
 
     /// Writes the buffered counters to their nodes; deltas for a node that is down are

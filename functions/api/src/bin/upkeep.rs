@@ -1,0 +1,18 @@
+//! The upkeep function: builds its clients once, then runs one handoff pass per
+//! invocation (a scheduled event in AWS, an invoke under `cargo lambda watch`).
+
+use std::sync::Arc;
+
+use lambda_http::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    lambda_http::tracing::init_default_subscriber();
+    let deps = Arc::new(primescaler_api::LiveDeps::from_env().await?);
+    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+        let deps = Arc::clone(&deps);
+        async move { Ok::<Value, Error>(primescaler_api::upkeep(&deps, event.payload).await) }
+    }))
+    .await
+}

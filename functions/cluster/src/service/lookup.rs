@@ -1,0 +1,364 @@
+//! Looking n up, and computing and storing it once on a miss: the request path (see the
+//! module above for the rules).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use primescaler_core::{
+    Computation, ComputeError, Hint, Lookup, NodeCounters, PrimeCalculator, PrimeRecord,
+    PutOutcome, RecordKey, ServiceError, Source, StoredEntry,
+};
+
+use super::{CallError, ClusterService, NodeStore, RECENT_COMPUTATION, Resolved, past_write_grace};
+
+impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
+    /// Reads n's entry on node `i`, following a pointer; answers the record and the
+    /// index of the node that holds it.
+    pub(super) async fn resolve(
+        &self,
+        key: RecordKey,
+        i: usize,
+        down: &mut Vec<usize>,
+    ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
+        Ok(match self.resolve_entry(key, i, down).await? {
+            Resolved::Found(record, holder) => Some((record, holder)),
+            Resolved::Missing | Resolved::Dangling { .. } => None,
+        })
+    }
+
+    /// Reads n's entry on node `i` and follows a pointer; a node found down is added to
+    /// `down`.
+    async fn resolve_entry(
+        &self,
+        key: RecordKey,
+        i: usize,
+        down: &mut Vec<usize>,
+    ) -> Result<Resolved, ServiceError> {
+        let (node, written_at_ms) = match self.guard(i, self.nodes[i].store.get_entry(key)).await {
+            Ok(Some(StoredEntry::Record(record))) => return Ok(Resolved::Found(record, i)),
+            Ok(Some(StoredEntry::Pointer {
+                node,
+                written_at_ms,
+                ..
+            })) => (node, written_at_ms),
+            Ok(None) => return Ok(Resolved::Missing),
+            Err(CallError::Down) => {
+                down.push(i);
+                return Ok(Resolved::Missing);
+            }
+            Err(CallError::Failed(e)) => return Err(e.into()),
+        };
+        let Some(j) = self.index_of(&node) else {
+            return Ok(Resolved::Dangling {
+                node,
+                written_at_ms,
+            });
+        };
+        match self.guard(j, self.nodes[j].store.get_entry(key)).await {
+            Ok(Some(StoredEntry::Record(record))) => Ok(Resolved::Found(record, j)),
+            Ok(Some(StoredEntry::Pointer { .. })) => Ok(Resolved::Missing),
+            Ok(None) => Ok(Resolved::Dangling {
+                node,
+                written_at_ms,
+            }),
+            Err(CallError::Down) => {
+                down.push(j);
+                Ok(Resolved::Missing)
+            }
+            Err(CallError::Failed(e)) => Err(e.into()),
+        }
+    }
+
+    fn answer(
+        &self,
+        record: PrimeRecord,
+        holder: usize,
+        source: Source,
+        down: &[usize],
+        fallback_reason: Option<String>,
+    ) -> Lookup {
+        let failed_over = !down.is_empty();
+        self.count(
+            holder,
+            NodeCounters {
+                requests: 1,
+                hits: u64::from(source == Source::Cache),
+                misses: u64::from(source == Source::Computed),
+                fallbacks: u64::from(fallback_reason.is_some()),
+                failovers: u64::from(failed_over),
+                cold_starts: 0,
+            },
+        );
+        Lookup {
+            record,
+            source,
+            node: Some(self.nodes[holder].name.clone()),
+            fallback_reason,
+            failovers: down.len() as u32,
+        }
+    }
+
+    /// Reads n's entry on its arbiter (the first node of `order` that is up), following a
+    /// pointer; `None` is a miss.
+    async fn find(
+        &self,
+        key: RecordKey,
+        order: &[usize],
+        down: &mut Vec<usize>,
+    ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
+        for &i in order {
+            if down.contains(&i) {
+                continue;
+            }
+            let found = self.resolve(key, i, down).await?;
+            if found.is_some() || !down.contains(&i) {
+                return Ok(found);
+            }
+        }
+        Ok(None)
+    }
+
+    /// The nth prime: found through its arbiter, or computed and stored once where the
+    /// strategy says, failing over past nodes that are down.
+    pub async fn get_or_compute(&self, n: u64) -> Result<Lookup, ServiceError> {
+        let key = RecordKey::for_index(n);
+        let order = self.placement.order(key.shard);
+        let mut down: Vec<usize> = Vec::new();
+        if !self.writes_first(n)
+            && let Some((record, holder)) = self.find(key, &order, &mut down).await?
+        {
+            self.miss_streak.store(0, Ordering::Relaxed);
+            let lookup = self.answer(record, holder, Source::Cache, &down, None);
+            return Ok(lookup);
+        }
+
+        let computation = self.compute_once(n).await?;
+        let fallback_reason = computation.fallback_reason.clone();
+        let fresh = PrimeRecord::new(n, computation, primescaler_core::record::now_ms());
+        let stored = if order.iter().all(|i| down.contains(i)) {
+            Err(ServiceError::NoNodeReachable(format!(
+                "all {} nodes are down",
+                order.len()
+            )))
+        } else {
+            self.store_once(&order, fresh.clone(), fallback_reason.clone(), &mut down)
+                .await
+        };
+        let lookup = match stored {
+            Ok(lookup) => lookup,
+            // The prime is right whether or not it could be stored: answer it, and say so.
+            Err(ServiceError::NoNodeReachable(why)) => {
+                tracing::warn!(n, reason = %why, "computed and answered, not stored");
+                return Ok(Lookup {
+                    record: fresh,
+                    source: Source::Computed,
+                    node: None,
+                    fallback_reason,
+                    failovers: down.len() as u32,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        match lookup.source {
+            Source::Computed => {
+                let _ =
+                    self.miss_streak
+                        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |streak| {
+                            Some(streak.saturating_add(1))
+                        });
+            }
+            Source::Cache => self.miss_streak.store(0, Ordering::Relaxed),
+        }
+        Ok(lookup)
+    }
+
+    /// Computes n once for all the requests of this instance that miss it at about the
+    /// same time: the first runs the calculator, the others wait for its answer, and
+    /// requests that missed n just before it was stored reuse the answer.
+    async fn compute_once(&self, n: u64) -> Result<Computation, ComputeError> {
+        let cell = {
+            let mut recent = self.in_flight.lock().expect("in-flight lock");
+            // Keep what is recent or still awaited; drop the rest.
+            recent.retain(|_, (since, cell)| {
+                since.elapsed() < RECENT_COMPUTATION || Arc::strong_count(cell) > 1
+            });
+            let (_, cell) = recent
+                .entry(n)
+                .or_insert_with(|| (Instant::now(), Arc::default()));
+            Arc::clone(cell)
+        };
+        cell.get_or_try_init(|| self.calculator.compute(n))
+            .await
+            .cloned()
+    }
+
+    /// Stores `fresh` once, through n's arbiter, where the strategy says; answers the
+    /// stored record (a rival's when one won the race).
+    async fn store_once(
+        &self,
+        order: &[usize],
+        fresh: PrimeRecord,
+        fallback_reason: Option<String>,
+        down: &mut Vec<usize>,
+    ) -> Result<Lookup, ServiceError> {
+        let up: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|i| !down.contains(i))
+            .collect();
+        let target =
+            self.strategy
+                .target(&up, self.local, self.turn.fetch_add(1, Ordering::Relaxed));
+        self.claim(order, fresh, fallback_reason, down, target)
+            .await
+    }
+
+    /// The rounds of [`Self::store_once`]: each either stores, reads back a rival's record,
+    /// or marks a node down.
+    async fn claim(
+        &self,
+        order: &[usize],
+        fresh: PrimeRecord,
+        fallback_reason: Option<String>,
+        down: &mut Vec<usize>,
+        mut target: usize,
+    ) -> Result<Lookup, ServiceError> {
+        let key = fresh.key;
+        // Each round either stores, reads back a rival's record, or marks a node down.
+        for _ in 0..2 * order.len() + 1 {
+            let Some(arbiter) = order.iter().copied().find(|i| !down.contains(i)) else {
+                break;
+            };
+            if down.contains(&target) {
+                target = arbiter;
+            }
+            // Stored past n's home: leave a hint first, so that n is handed off to the
+            // earlier nodes once they answer again.
+            if arbiter != order[0] {
+                let hint = Hint {
+                    n: key.n,
+                    hinted_at_ms: primescaler_core::record::now_ms(),
+                };
+                match self
+                    .guard(arbiter, self.nodes[arbiter].store.put_hint(hint))
+                    .await
+                {
+                    Ok(()) => {}
+                    Err(CallError::Down) => {
+                        down.push(arbiter);
+                        continue;
+                    }
+                    Err(CallError::Failed(e)) => return Err(e.into()),
+                }
+            }
+            let claimed = if target == arbiter {
+                self.put_counted(arbiter, &fresh).await
+            } else {
+                let target_name = &self.nodes[target].name;
+                self.guard(
+                    arbiter,
+                    self.nodes[arbiter].store.put_pointer_if_absent(
+                        key,
+                        target_name,
+                        primescaler_core::record::now_ms(),
+                    ),
+                )
+                .await
+            };
+            match claimed {
+                Ok(PutOutcome::Stored) if target == arbiter => {
+                    return Ok(self.answer(
+                        fresh,
+                        arbiter,
+                        Source::Computed,
+                        down,
+                        fallback_reason,
+                    ));
+                }
+                Ok(PutOutcome::Stored) => {
+                    match self.put_counted(target, &fresh).await {
+                        Ok(PutOutcome::Stored) => {
+                            return Ok(self.answer(
+                                fresh,
+                                target,
+                                Source::Computed,
+                                down,
+                                fallback_reason,
+                            ));
+                        }
+                        Ok(PutOutcome::AlreadyPresent) => {}
+                        Err(CallError::Down) => {
+                            down.push(target);
+                            // Withdraw the claim so that the record can be stored elsewhere.
+                            let _ = self
+                                .guard(arbiter, self.nodes[arbiter].store.evict_record(key))
+                                .await;
+                            continue;
+                        }
+                        Err(CallError::Failed(e)) => return Err(e.into()),
+                    }
+                }
+                Ok(PutOutcome::AlreadyPresent) => {}
+                Err(CallError::Down) => {
+                    down.push(arbiter);
+                    continue;
+                }
+                Err(CallError::Failed(e)) => return Err(e.into()),
+            }
+            // Another request claimed n first: answer with its record once it is there.
+            match self.resolve_entry(key, arbiter, down).await? {
+                Resolved::Found(record, holder) => {
+                    return Ok(self.answer(record, holder, Source::Cache, down, None));
+                }
+                // Or the claim is a pointer whose record is gone: drop it, and claim again.
+                Resolved::Dangling {
+                    node,
+                    written_at_ms,
+                } => {
+                    self.drop_dangling_pointer(key, arbiter, &node, written_at_ms, down)
+                        .await?;
+                }
+                Resolved::Missing => {}
+            }
+        }
+        Err(ServiceError::NoNodeReachable(format!(
+            "n = {} could not be stored on any node",
+            key.n
+        )))
+    }
+
+    /// Drops n's pointer on node `i` (to `node`, written at `written_at_ms`), which leads
+    /// nowhere, once it is older than [`WRITE_GRACE`]. The delete is conditional on the
+    /// pointer being unchanged, so a rival's newer claim is never removed.
+    async fn drop_dangling_pointer(
+        &self,
+        key: RecordKey,
+        i: usize,
+        node: &str,
+        written_at_ms: u64,
+        down: &mut Vec<usize>,
+    ) -> Result<(), ServiceError> {
+        if !past_write_grace(written_at_ms) {
+            return Ok(());
+        }
+        match self
+            .guard(
+                i,
+                self.nodes[i].store.drop_pointer(key, node, written_at_ms),
+            )
+            .await
+        {
+            Ok(true) => {
+                tracing::warn!(n = key.n, node = %self.nodes[i].name, to = %node, "dropped a pointer to a lost record");
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(CallError::Down) => {
+                down.push(i);
+                Ok(())
+            }
+            Err(CallError::Failed(e)) => Err(e.into()),
+        }
+    }
+}

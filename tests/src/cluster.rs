@@ -1,0 +1,115 @@
+//! What the cluster suites share: three nodes, each a region on its own local emulator,
+//! function instances over them, and readings of what the nodes hold.
+
+use std::collections::HashMap;
+
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use primescaler_api::{ApiConfig, LiveDeps, handle};
+use primescaler_cluster::Strategy;
+use primescaler_core::{ListHints, ScanRecords};
+use serde_json::Value;
+
+use crate::events::EventShape;
+use crate::{Emulator, cluster_config, free_port};
+
+/// The three nodes' regions.
+pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+/// The node the instances run beside.
+pub const LOCAL: &str = "eu-west-1";
+
+/// Sends `GET target` to `deps` as API Gateway would; answers the status and JSON.
+pub async fn get(deps: &LiveDeps, target: &str) -> (StatusCode, Value) {
+    let response: Response<Body> =
+        handle(deps, EventShape::ApiGateway.request("GET", target, None))
+            .await
+            .expect("the handler always answers");
+    let status = response.status();
+    let Body::Text(text) = response.body() else {
+        panic!("a text body")
+    };
+    (status, serde_json::from_str(text).expect("JSON"))
+}
+
+/// A function instance over `nodes`' tables `table`, storing with `strategy`.
+pub async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) -> LiveDeps {
+    LiveDeps::connect(&ApiConfig {
+        cluster: cluster_config(nodes, strategy, LOCAL),
+        table: table.to_string(),
+        max_n: 10_000,
+        reset_token: None,
+        guard: Default::default(),
+    })
+    .await
+}
+
+/// One emulator per region (LocalStack or moto, as the fixture picks).
+pub async fn three_emulators() -> [Emulator; 3] {
+    [
+        Emulator::start().await,
+        Emulator::start().await,
+        Emulator::start().await,
+    ]
+}
+
+/// Each region beside its emulator, in `REGIONS` order.
+pub fn named<'a>(
+    emulators: impl IntoIterator<Item = &'a Emulator>,
+) -> Vec<(&'static str, &'a Emulator)> {
+    REGIONS.iter().copied().zip(emulators).collect()
+}
+
+/// Three local emulators, each on a port of its own that a restarted one can take again;
+/// a slot is `None` while its emulator is stopped.
+pub async fn local_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
+    let ports = [free_port(), free_port(), free_port()];
+    let mut emulators = Vec::new();
+    for port in ports {
+        let emulator = Emulator::start_local(port);
+        emulator.wait_until_ready().await;
+        emulators.push(Some(emulator));
+    }
+    (ports, emulators)
+}
+
+/// How many records each n has, over every node.
+pub async fn copies(deps: &LiveDeps) -> HashMap<u64, usize> {
+    let mut copies = HashMap::new();
+    for node in deps.service.nodes() {
+        let page = node
+            .store
+            .scan_records(None, 10_000)
+            .await
+            .expect("scan a node");
+        assert!(page.next.is_none(), "one page holds a test's records");
+        for record in page.records {
+            *copies.entry(record.key.n).or_insert(0) += 1;
+        }
+    }
+    copies
+}
+
+/// The primes 2, 3, 5, … up to p(10,000), from primesieve.
+pub fn reference_primes() -> Vec<u64> {
+    let output = std::process::Command::new("primesieve")
+        .args(["104729", "--print"])
+        .output()
+        .expect("run primesieve (make test installs it)");
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim().parse().unwrap())
+        .collect()
+}
+
+/// The n of every hint held by the nodes that answer, smallest first.
+pub async fn hinted(deps: &LiveDeps) -> Vec<u64> {
+    let mut held = Vec::new();
+    for node in deps.service.nodes() {
+        if let Ok(hints) = node.store.list_hints(None, 1_000).await {
+            held.extend(hints.iter().map(|hint| hint.n));
+        }
+    }
+    held.sort_unstable();
+    held
+}

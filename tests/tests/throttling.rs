@@ -1,0 +1,84 @@
+//! A throttled node is busy, not down: its breaker stays closed, the request is answered
+//! through the next node, and the node serves the next request. Each node's DynamoDB is
+//! a client with canned responses (aws-smithy-mocks), so that throttling can be made to
+//! happen on one node alone; the calls to it still pass through the SDK's retries.
+
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::ErrorMetadata;
+use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
+use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use primescaler_calculator::GuardedCalculator;
+use primescaler_cluster::{Breaker, BreakerState, ClusterService, Node, Ring, Strategy};
+use primescaler_core::shard_of;
+use primescaler_dynamo::DynamoStore;
+use primescaler_tests::cluster::REGIONS;
+
+fn throttled() -> ErrorMetadata {
+    ErrorMetadata::builder()
+        .code("ThrottlingException")
+        .message("canned: rate exceeded")
+        .build()
+}
+
+/// A node whose every read and write is throttled.
+fn throttled_node() -> DynamoStore {
+    let get = mock!(Client::get_item).then_error(|| GetItemError::generic(throttled()));
+    let put = mock!(Client::put_item).then_error(|| PutItemError::generic(throttled()));
+    let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+    DynamoStore::new(
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+        "primes",
+    )
+}
+
+/// An empty node that takes every write.
+fn healthy_node() -> DynamoStore {
+    let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
+    let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+    DynamoStore::new(
+        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+        "primes",
+    )
+}
+
+#[tokio::test]
+async fn a_throttled_node_is_passed_over_for_the_request_but_never_marked_down() {
+    // GIVEN three nodes, the first of them throttling every call, and an n whose home
+    // it is
+    let ring = Ring::new(&REGIONS);
+    let n = (1..).find(|&n| ring.home(shard_of(n)) == 0).unwrap();
+    let stores = [throttled_node(), healthy_node(), healthy_node()];
+    let nodes = REGIONS
+        .iter()
+        .zip(stores)
+        .map(|(name, store)| Node {
+            name: name.to_string(),
+            store,
+            breaker: Breaker::new(Duration::from_secs(60)),
+        })
+        .collect();
+    let service = ClusterService::new(
+        nodes,
+        Strategy::ConsistentHash,
+        0,
+        GuardedCalculator::new(Default::default()),
+    );
+
+    // WHEN n is asked for
+    let lookup = service.get_or_compute(n).await.expect("an answer");
+
+    // THEN it is answered, and stored on the next node of its order
+    let next = ring.order(shard_of(n))[1];
+    assert_eq!(lookup.node.as_deref(), Some(REGIONS[next]));
+    assert_eq!(lookup.failovers, 1);
+
+    // AND the throttled node's breaker is still closed, with no failure counted
+    let home = &service.nodes()[0].breaker;
+    assert_eq!(home.state(), BreakerState::Closed);
+    assert_eq!(home.trips().0, 0);
+}
