@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use aws_sdk_secretsmanager::config::{Credentials, Region};
 use primescaler_dynamo::{Client, connect};
 
 use crate::{Emulator, EmulatorKind, free_port, workspace_root};
@@ -78,5 +79,17 @@ impl IamEmulator {
                 .with_emulator_keys(Some(self.keys(user))),
         )
         .await
+    }
+
+    /// A Secrets Manager client signed as `user`.
+    pub async fn secrets_client_as(&self, user: &str) -> aws_sdk_secretsmanager::Client {
+        let (key, secret) = self.keys(user);
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(self.emulator.endpoint())
+            .credentials_provider(Credentials::new(key, secret, None, None, "iam-test"))
+            .load()
+            .await;
+        aws_sdk_secretsmanager::Client::new(&config)
     }
 }

@@ -15,6 +15,7 @@ pub mod bench;
 pub mod cluster;
 pub mod events;
 pub mod iam;
+pub mod proxy;
 
 use std::net::TcpListener;
 use std::path::PathBuf;
@@ -265,7 +266,9 @@ impl Emulator {
             table,
             max_n,
             reset_token: None,
+            reset_token_secret: None,
             guard,
+            deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
         })
         .await
     }

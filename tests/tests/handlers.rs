@@ -511,7 +511,9 @@ async fn store_failures_still_answer_the_prime_without_internals() {
             table: "no-such-table".into(),
             max_n: MAX_N,
             reset_token: None,
+            reset_token_secret: None,
             guard: Default::default(),
+            deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
         };
         LiveDeps::connect(&config).await
     };

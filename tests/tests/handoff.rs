@@ -9,7 +9,7 @@ use primescaler_api::{LiveDeps, upkeep};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{
     Computation, GetRecord, Hint, PrimeRecord, PutHint, PutPointerIfAbsent, PutRecordIfAbsent,
-    RecordKey, StoredEntry, shard_of,
+    RecordKey, RepointPointer, StoredEntry, shard_of,
 };
 use primescaler_tests::cluster::{
     REGIONS, copies, deps_for, get, hinted, local_nodes_on_fixed_ports, named,
@@ -43,6 +43,17 @@ fn record(n: u64) -> PrimeRecord {
         },
         primescaler_core::record::now_ms(),
     )
+}
+
+/// Three nodes, each on its own emulator (a slot is `None` once stopped), and an instance
+/// over a fresh table on them.
+async fn three_nodes() -> (Vec<Option<Emulator>>, LiveDeps) {
+    let (_ports, emulators) = local_nodes_on_fixed_ports().await;
+    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
+    let table = fresh_cluster_table(&nodes).await;
+    let deps = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
+    drop(nodes);
+    (emulators, deps)
 }
 
 /// Milliseconds since the Unix epoch, `ago` back.
@@ -130,19 +141,15 @@ async fn a_record_stored_past_a_down_home_is_handed_back_by_the_upkeep_and_never
     let report = upkeep_pass(&writer).await;
     assert_eq!(
         report,
-        json!({"handed_off": 0, "doubles_removed": 0, "pointers_dropped": 0, "kept": 0,
-               "unreachable_nodes": 0, "failed_nodes": 0})
+        json!({"handed_off": 0, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,
+               "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_removed_double_takes_the_pointers_to_it_along() {
     // GIVEN three nodes, and an n whose order is [a, b, c]
-    let (_ports, emulators) = local_nodes_on_fixed_ports().await;
-    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
-    let table = fresh_cluster_table(&nodes).await;
-    let deps = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
-    drop(nodes);
+    let (_emulators, deps) = three_nodes().await;
     let ring = Ring::new(&REGIONS);
     let n = 77;
     let order = ring.order(shard_of(n));
@@ -157,6 +164,7 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
         .put_hint(Hint {
             n,
             hinted_at_ms: ms_ago(Duration::from_secs(120)),
+            holder: Some(REGIONS[c].into()),
         })
         .await
         .unwrap();
@@ -170,9 +178,9 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
     // WHEN the upkeep function runs
     let report = upkeep_pass(&deps).await;
 
-    // THEN c's copy is removed with the pointer to it, and a now leads to b's record
+    // THEN c's copy is removed, and the pointer to it on a now leads to b's record
     assert_eq!(report["doubles_removed"], 1, "{report}");
-    assert_eq!(report["pointers_dropped"], 1, "{report}");
+    assert_eq!(report["pointers_moved"], 1, "{report}");
     assert_eq!(copies(&deps).await.get(&n), Some(&1));
     assert!(store(c).get_entry(key).await.unwrap().is_none());
     match store(a).get_entry(key).await.unwrap() {
@@ -196,11 +204,7 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
     // GIVEN three nodes, the arbiter holding n's record and hint for two kinds of n: 40
     // (the smallest) whose home is down, more than one page of hints; then 10 whose
     // home is up
-    let (_ports, mut emulators) = local_nodes_on_fixed_ports().await;
-    let nodes = named(emulators.iter().map(|e| e.as_ref().unwrap()));
-    let table = fresh_cluster_table(&nodes).await;
-    let deps = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
-    drop(nodes);
+    let (mut emulators, deps) = three_nodes().await;
     let ring = Ring::new(&REGIONS);
     let second_is_arbiter = |n: &u64| ring.order(shard_of(*n))[1] == ARBITER;
     let waiting: Vec<u64> = (1..)
@@ -221,6 +225,7 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
             .put_hint(Hint {
                 n,
                 hinted_at_ms: ms_ago(Duration::from_secs(5)),
+                holder: Some(REGIONS[ARBITER].into()),
             })
             .await
             .unwrap();
@@ -246,4 +251,84 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
             "n = {n}: {entry:?}"
         );
     }
+}
+
+/// The entry `node` holds for n.
+async fn entry(deps: &LiveDeps, node: usize, n: u64) -> Option<StoredEntry> {
+    deps.service.nodes()[node]
+        .store
+        .get_entry(RecordKey::for_index(n))
+        .await
+        .expect("the node answers")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished() {
+    // GIVEN three nodes, and two n whose order is [a, b, c], each stored on c through a
+    // pointer on b while a was down (the hint on b names c), and stored again on a by
+    // a request once a was back
+    let (_emulators, deps) = three_nodes().await;
+    let ring = Ring::new(&REGIONS);
+    let order = ring.order(shard_of(1));
+    let same_order: Vec<u64> = (1..)
+        .filter(|&n| ring.order(shard_of(n)) == order)
+        .take(2)
+        .collect();
+    let (whole, cut_off) = (same_order[0], same_order[1]);
+    let (a, b, c) = (order[0], order[1], order[2]);
+    let store = |i: usize| &deps.service.nodes()[i].store;
+    for n in [whole, cut_off] {
+        let key = RecordKey::for_index(n);
+        let pointed = store(b)
+            .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)))
+            .await
+            .unwrap();
+        assert_eq!(pointed, primescaler_core::PutOutcome::Stored);
+        store(c).put_record_if_absent(&record(n)).await.unwrap();
+        store(b)
+            .put_hint(Hint {
+                n,
+                hinted_at_ms: ms_ago(Duration::from_secs(100)),
+                holder: Some(REGIONS[c].into()),
+            })
+            .await
+            .unwrap();
+        store(a).put_record_if_absent(&record(n)).await.unwrap();
+    }
+    // AND, for the second, a pass that was cut off once it had moved b's pointer to a
+    let Some(StoredEntry::Pointer { written_at_ms, .. }) = entry(&deps, b, cut_off).await else {
+        panic!("b points at c")
+    };
+    let moved = store(b)
+        .repoint_pointer(
+            RecordKey::for_index(cut_off),
+            REGIONS[c],
+            written_at_ms,
+            REGIONS[a],
+            ms_ago(Duration::ZERO),
+        )
+        .await
+        .unwrap();
+    assert!(moved);
+
+    // WHEN the upkeep function runs
+    let report = upkeep_pass(&deps).await;
+
+    // THEN both copies on c are removed, b's pointer for the first is moved to a, and
+    // both hints are gone
+    assert_eq!(report["doubles_removed"], 2, "{report}");
+    assert_eq!(report["pointers_moved"], 1, "{report}");
+    for n in [whole, cut_off] {
+        assert_eq!(copies(&deps).await.get(&n), Some(&1), "n = {n}");
+        assert!(matches!(
+            entry(&deps, a, n).await,
+            Some(StoredEntry::Record(_))
+        ));
+        assert!(
+            matches!(entry(&deps, b, n).await, Some(StoredEntry::Pointer { node, .. }) if node == REGIONS[a]),
+            "n = {n}"
+        );
+        assert!(entry(&deps, c, n).await.is_none(), "n = {n}");
+    }
+    assert!(hinted(&deps).await.is_empty());
 }

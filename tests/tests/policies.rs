@@ -1,4 +1,5 @@
-//! Each function at work under the IAM policy template.yaml gives it, and nothing more:
+//! Each function at work under the IAM policy template.yaml gives it, and nothing more
+//! (the API function's reading of its reset token from Secrets Manager included):
 //! moto checks every call against the calling user's policy, so a call the code makes
 //! but the policy does not allow fails here as it would in AWS.
 //!
@@ -11,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use lambda_http::{Body, Response};
-use primescaler_api::{ApiConfig, LiveDeps, handle, upkeep};
+use primescaler_api::{ApiConfig, LiveDeps, handle, read_secret, upkeep};
 use primescaler_cluster::{ClusterConfig, Ring, Strategy};
 use primescaler_core::shard_of;
 use primescaler_tests::cluster::REGIONS;
@@ -21,12 +22,20 @@ use primescaler_tests::{cluster_config, free_port};
 use primescaler_ui::{LiveUiDeps, UiConfig};
 use serde_json::{Value, json};
 
-/// Sends `method target` to the API function; answers the status and JSON body.
+/// The reset token the test puts in Secrets Manager.
+const TOKEN: &str = "policy-test-token";
+
+/// Sends `method target`, with the reset token, to the API function; answers the status
+/// and JSON body.
 async fn call(deps: &LiveDeps, method: &str, target: &str) -> (u16, Value) {
-    let response: Response<Body> =
-        handle(deps, EventShape::ApiGateway.request(method, target, None))
-            .await
-            .expect("the handler always answers");
+    let mut request = EventShape::ApiGateway.request(method, target, None);
+    request.headers_mut().insert(
+        "authorization",
+        format!("Bearer {TOKEN}").parse().expect("a header value"),
+    );
+    let response: Response<Body> = handle(deps, request)
+        .await
+        .expect("the handler always answers");
     let status = response.status().as_u16();
     let body = match response.body() {
         Body::Text(text) => serde_json::from_str(text).expect("JSON"),
@@ -49,8 +58,10 @@ async fn api(cluster: ClusterConfig, table: &str) -> LiveDeps {
         cluster,
         table: table.to_string(),
         max_n: 10_000,
-        reset_token: None,
+        reset_token: Some(TOKEN.into()),
+        reset_token_secret: None,
         guard: Default::default(),
+        deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
     })
     .await
 }
@@ -66,6 +77,23 @@ async fn each_function_does_its_work_under_its_own_policy_alone() {
             .await
             .expect("create a table as admin");
     }
+    // AND the reset token in Secrets Manager, put there by an admin
+    let secret = moto
+        .secrets_client_as("admin")
+        .await
+        .create_secret()
+        .name("reset-token")
+        .secret_string(TOKEN)
+        .send()
+        .await
+        .expect("create the secret as admin");
+    let arn = secret.arn().expect("the secret's ARN");
+
+    // WHEN the API function reads its reset token at start-up
+    let token = read_secret(&moto.secrets_client_as("ApiFunction").await, arn).await;
+
+    // THEN its policy allows it
+    assert_eq!(token.expect("the token").as_str(), TOKEN);
     let api_fn = api(cluster_as(&moto, "ApiFunction"), &table).await;
 
     // WHEN the API function computes, reads, lists, counts and evicts
@@ -122,8 +150,8 @@ async fn each_function_does_its_work_under_its_own_policy_alone() {
     // THEN it lists the hints and hands each back
     assert_eq!(
         report,
-        json!({"handed_off": 3, "doubles_removed": 0, "pointers_dropped": 0, "kept": 0,
-               "unreachable_nodes": 0, "failed_nodes": 0})
+        json!({"handed_off": 3, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,
+               "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
     );
 
     // WHEN the UI function reads the grid, under its own policy

@@ -1,5 +1,6 @@
 //! A throttled node is busy, not down: its breaker stays closed, the request is answered
-//! through the next node, and the node serves the next request. Each node's DynamoDB is
+//! through the next node (which keeps a hint, for handoff), and the next request asks the
+//! throttled node first again. Each node's DynamoDB is
 //! a client with canned responses (aws-smithy-mocks), so that throttling can be made to
 //! happen on one node alone; the calls to it still pass through the SDK's retries.
 
@@ -10,7 +11,7 @@ use aws_sdk_dynamodb::error::ErrorMetadata;
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
-use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
 use primescaler_calculator::GuardedCalculator;
 use primescaler_cluster::{Breaker, BreakerState, ClusterService, Node, Ring, Strategy};
 use primescaler_core::shard_of;
@@ -24,26 +25,38 @@ fn throttled() -> ErrorMetadata {
         .build()
 }
 
-/// A node whose every read and write is throttled.
-fn throttled_node() -> DynamoStore {
+/// A node whose every read and write is throttled, and its rule for reads.
+fn throttled_node() -> (DynamoStore, Rule) {
     let get = mock!(Client::get_item).then_error(|| GetItemError::generic(throttled()));
     let put = mock!(Client::put_item).then_error(|| PutItemError::generic(throttled()));
     let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
-    DynamoStore::new(
+    let store = DynamoStore::new(
         mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
         "primes",
-    )
+    );
+    (store, get)
 }
 
-/// An empty node that takes every write.
-fn healthy_node() -> DynamoStore {
+/// An empty node that takes every write, and its rule for hints.
+fn healthy_node() -> (DynamoStore, Rule) {
     let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let hint = mock!(Client::put_item)
+        .match_requests(|put| {
+            put.item()
+                .is_some_and(|item| item.contains_key("hinted_at"))
+        })
+        .then_output(|| PutItemOutput::builder().build());
     let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
     let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
-    DynamoStore::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+    let store = DynamoStore::new(
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&get, &hint, &put, &count]
+        ),
         "primes",
-    )
+    );
+    (store, hint)
 }
 
 #[tokio::test]
@@ -52,10 +65,11 @@ async fn a_throttled_node_is_passed_over_for_the_request_but_never_marked_down()
     // it is
     let ring = Ring::new(&REGIONS);
     let n = (1..).find(|&n| ring.home(shard_of(n)) == 0).unwrap();
-    let stores = [throttled_node(), healthy_node(), healthy_node()];
+    let (busy, busy_reads) = throttled_node();
+    let ((second, second_hints), (third, third_hints)) = (healthy_node(), healthy_node());
     let nodes = REGIONS
         .iter()
-        .zip(stores)
+        .zip([busy, second, third])
         .map(|(name, store)| Node {
             name: name.to_string(),
             store,
@@ -72,13 +86,19 @@ async fn a_throttled_node_is_passed_over_for_the_request_but_never_marked_down()
     // WHEN n is asked for
     let lookup = service.get_or_compute(n).await.expect("an answer");
 
-    // THEN it is answered, and stored on the next node of its order
+    // THEN it is answered, and stored on the next node of its order, which keeps a hint
     let next = ring.order(shard_of(n))[1];
     assert_eq!(lookup.node.as_deref(), Some(REGIONS[next]));
     assert_eq!(lookup.failovers, 1);
+    assert_eq!(second_hints.num_calls() + third_hints.num_calls(), 1);
 
     // AND the throttled node's breaker is still closed, with no failure counted
     let home = &service.nodes()[0].breaker;
     assert_eq!(home.state(), BreakerState::Closed);
     assert_eq!(home.trips().0, 0);
+
+    // AND the next request asks it first again
+    let reads = busy_reads.num_calls();
+    service.get_or_compute(n).await.expect("an answer");
+    assert!(busy_reads.num_calls() > reads);
 }

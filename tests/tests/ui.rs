@@ -55,7 +55,9 @@ async fn api_over(cluster: &primescaler_cluster::ClusterConfig, table: &str) -> 
         table: table.to_string(),
         max_n: 1_000_000,
         reset_token: None,
+        reset_token_secret: None,
         guard: Default::default(),
+        deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
     })
     .await
 }
@@ -159,6 +161,12 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
         .unwrap();
     assert_eq!(page.status(), StatusCode::OK);
     assert_eq!(page.headers()["content-encoding"], "gzip");
+    // AND it carries its Content-Security-Policy
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        policy.starts_with("default-src 'none'; script-src 'self'"),
+        "{policy}"
+    );
     let plain = http.get(&base).send().await.unwrap().text().await.unwrap();
     assert_eq!(plain.matches("role=\"gridcell\"").count(), 10_000);
     assert_eq!(plain.matches("data-node=").count(), 39);

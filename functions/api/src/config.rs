@@ -2,6 +2,10 @@
 
 use primescaler_calculator::GuardSettings;
 use primescaler_cluster::ClusterConfig;
+use std::time::Duration;
+
+use primescaler_cluster::service::DEFAULT_DEADLINE;
+use primescaler_core::settings::read_millis;
 use primescaler_core::{read_max_n, read_table_name};
 use thiserror::Error;
 
@@ -9,6 +13,13 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(String);
+
+impl ConfigError {
+    /// A configuration error saying `why`.
+    pub fn new(why: impl Into<String>) -> Self {
+        Self(why.into())
+    }
+}
 
 /// The API function's settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -20,11 +31,19 @@ pub struct ApiConfig {
     /// The largest n served (`MAX_N`, default 10^12).
     pub max_n: u64,
     /// The credential that `DELETE /cache` and `DELETE /primes/{n}` require, as a bearer
-    /// token (`RESET_TOKEN`); `None` leaves them open (local tests).
+    /// token (`RESET_TOKEN`, locally); `None` leaves them open (local tests). In AWS it
+    /// is read at start-up from the secret that [`ApiConfig::reset_token_secret`] names.
     pub reset_token: Option<String>,
+    /// The Secrets Manager secret that holds the reset token (`RESET_TOKEN_SECRET`, its
+    /// ARN), read once at start-up: the token itself is never in the environment.
+    pub reset_token_secret: Option<String>,
     /// The calculators' budgets and injected faults (`PRIMARY_BUDGET_MS`,
     /// `FALLBACK_BUDGET_MS`, `PRIMARY_FAULT_RATE`, `PRIMARY_FAULT_KIND`).
     pub guard: GuardSettings,
+    /// How long one request may take, end to end (`REQUEST_DEADLINE_MS`, default 12 s,
+    /// under the function's 15 s timeout). It must hold both calculators' budgets and a
+    /// read and a write at the node budget.
+    pub deadline: Duration,
 }
 
 impl ApiConfig {
@@ -40,12 +59,31 @@ impl ApiConfig {
         let max_n = read_max_n(&lookup).map_err(ConfigError)?;
         let guard = GuardSettings::from_lookup(&lookup).map_err(ConfigError)?;
         let reset_token = lookup("RESET_TOKEN").filter(|t| !t.is_empty());
+        let reset_token_secret = lookup("RESET_TOKEN_SECRET").filter(|t| !t.is_empty());
+        if reset_token.is_some() && reset_token_secret.is_some() {
+            return Err(ConfigError(
+                "set RESET_TOKEN or RESET_TOKEN_SECRET, not both".into(),
+            ));
+        }
+        let deadline =
+            read_millis(&lookup, "REQUEST_DEADLINE_MS", DEFAULT_DEADLINE).map_err(ConfigError)?;
+        let needed = guard.primary_budget + guard.fallback_budget + 2 * cluster.node_timeout;
+        if deadline < needed {
+            return Err(ConfigError(format!(
+                "REQUEST_DEADLINE_MS ({} ms) must hold the calculators' budgets and a read and \
+                 a write at NODE_TIMEOUT_MS: at least {} ms",
+                deadline.as_millis(),
+                needed.as_millis()
+            )));
+        }
         Ok(Self {
             cluster,
             table,
             max_n,
             reset_token,
+            reset_token_secret,
             guard,
+            deadline,
         })
     }
 }
@@ -74,7 +112,9 @@ mod tests {
                 table: DEFAULT_TABLE.into(),
                 max_n: DEFAULT_MAX_N,
                 reset_token: None,
+                reset_token_secret: None,
                 guard: GuardSettings::default(),
+                deadline: DEFAULT_DEADLINE,
             }
         );
     }
@@ -102,5 +142,19 @@ mod tests {
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "10000000000001")]).is_err());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("MAX_N", "10000000000000")]).is_ok());
         assert!(read(&[("AWS_REGION", "us-east-1"), ("PRIMARY_FAULT_RATE", "2")]).is_err());
+        // A deadline too short for the calculators' budgets.
+        assert!(read(&[("AWS_REGION", "us-east-1"), ("REQUEST_DEADLINE_MS", "9000")]).is_err());
+        // The token comes from the environment or from a secret, never both.
+        assert!(
+            read(&[
+                ("AWS_REGION", "us-east-1"),
+                ("RESET_TOKEN", "t"),
+                (
+                    "RESET_TOKEN_SECRET",
+                    "arn:aws:secretsmanager:us-east-1:1:secret:t"
+                ),
+            ])
+            .is_err()
+        );
     }
 }

@@ -63,7 +63,8 @@ where
     let service = &deps.service;
     match route {
         Route::GetPrime(n) => {
-            let lookup = service.get_or_compute(n).await?;
+            let deadline = request_deadline(request, deps.deadline, started);
+            let lookup = service.get_or_compute_by(n, deadline).await?;
             let latency_ms = started.elapsed().as_secs_f64() * 1e3;
             tracing::info!(
                 request_id = request.lambda_context_ref().map(|c| c.request_id.as_str()),
@@ -121,6 +122,7 @@ where
                 "removed": report.removed,
                 "nodes": report.cleared,
                 "unreachable": report.unreachable,
+                "busy": report.busy,
             }))
         }
         Route::Stats | Route::Nodes => {
@@ -190,6 +192,30 @@ fn node_json(report: &NodeReport) -> Value {
         node.extend(counters.clone());
     }
     node
+}
+
+/// How much of the invocation's time the response needs after the request's work: past
+/// Lambda's own deadline less this, the answer could not go out.
+const RESPONSE_MARGIN: Duration = Duration::from_millis(500);
+
+/// The moment this request's work must end: `budget` after it started, or earlier, when
+/// the invocation's own deadline (in Lambda) comes first. A deadline that is not in the
+/// future is no real one (`cargo lambda watch` sends a fixed 600,000 ms, not a time)
+/// and is ignored.
+fn request_deadline(request: &Request, budget: Duration, started: Instant) -> Instant {
+    let ours = started + budget;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let Some(lambda_ms) = request
+        .lambda_context_ref()
+        .map(|context| context.deadline)
+        .filter(|&ms| ms > now_ms)
+    else {
+        return ours;
+    };
+    let left = Duration::from_millis(lambda_ms - now_ms).saturating_sub(RESPONSE_MARGIN);
+    ours.min(Instant::now() + left)
 }
 
 /// Deletions need `Authorization: Bearer <token>` when a token is configured: none is a
@@ -273,4 +299,53 @@ fn json_response(status: StatusCode, body: &Value) -> Response<Body> {
         .header(header::CACHE_CONTROL, "no-store")
         .body(Body::from(body.to_string()))
         .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::{Context, RequestExt};
+
+    fn invoked_with_deadline(deadline_ms: u64) -> Request {
+        let mut context = Context::default();
+        context.deadline = deadline_ms;
+        Request::default().with_lambda_context(context)
+    }
+
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64
+    }
+
+    #[test]
+    fn the_invocations_deadline_shortens_the_requests_when_it_comes_first() {
+        let started = Instant::now();
+        let budget = Duration::from_secs(12);
+        // Lambda says 2 s are left: the work ends half a second before.
+        let deadline = request_deadline(&invoked_with_deadline(now_ms() + 2_000), budget, started);
+        let left = deadline.saturating_duration_since(Instant::now());
+        assert!(left <= Duration::from_millis(1_500), "{left:?}");
+        assert!(left >= Duration::from_millis(1_000), "{left:?}");
+        // Lambda says 60 s are left: the request's own budget comes first.
+        let deadline = request_deadline(&invoked_with_deadline(now_ms() + 60_000), budget, started);
+        assert_eq!(deadline, started + budget);
+    }
+
+    #[test]
+    fn a_deadline_that_is_no_time_to_come_is_ignored() {
+        let started = Instant::now();
+        let budget = Duration::from_secs(12);
+        // `cargo lambda watch` sends 600,000: a duration, not a time.
+        for deadline_ms in [0, 600_000, now_ms() - 1] {
+            let deadline = request_deadline(&invoked_with_deadline(deadline_ms), budget, started);
+            assert_eq!(deadline, started + budget, "{deadline_ms}");
+        }
+        // No Lambda context at all (plain HTTP).
+        assert_eq!(
+            request_deadline(&Request::default(), budget, started),
+            started + budget
+        );
+    }
 }

@@ -17,6 +17,7 @@ mod instance;
 pub mod metrics;
 mod router;
 mod routes;
+mod secret;
 mod upkeep;
 
 pub use config::{ApiConfig, ConfigError};
@@ -26,6 +27,7 @@ pub use instance::Instance;
 pub use primescaler_core::DEFAULT_MAX_N;
 pub use router::{API_PORT, BODY_LIMIT, router};
 pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit};
+pub use secret::{read_secret, secrets_client};
 pub use upkeep::upkeep;
 
 use primescaler_calculator::GuardedCalculator;
@@ -45,6 +47,9 @@ pub struct Deps<S, C> {
     /// The function's name, when each served prime is to be written out as CloudWatch
     /// Embedded Metric Format (in Lambda and under `cargo lambda watch`).
     pub metrics_function: Option<String>,
+    /// How long one request may take, end to end (shortened to the invocation's own
+    /// deadline in Lambda).
+    pub deadline: std::time::Duration,
 }
 
 impl<S, C> Deps<S, C> {
@@ -56,7 +61,13 @@ impl<S, C> Deps<S, C> {
             max_n,
             reset_token: None,
             metrics_function: None,
+            deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
         }
+    }
+
+    /// These dependencies with each request given `deadline`.
+    pub fn with_deadline(self, deadline: std::time::Duration) -> Self {
+        Self { deadline, ..self }
     }
 
     /// These dependencies with deletions guarded by `token`.
@@ -72,10 +83,15 @@ impl<S, C> Deps<S, C> {
 pub type LiveDeps = Deps<DynamoStore, GuardedCalculator>;
 
 impl LiveDeps {
-    /// Reads [`ApiConfig`] from the environment and connects to every node's table;
-    /// writes metrics when running as a Lambda function.
+    /// Reads [`ApiConfig`] from the environment, reads the reset token from the secret
+    /// it names (if any), and connects to every node's table; writes metrics when
+    /// running as a Lambda function.
     pub async fn from_env() -> Result<Self, ConfigError> {
-        let deps = Self::connect(&ApiConfig::from_env()?).await;
+        let mut config = ApiConfig::from_env()?;
+        if let Some(id) = &config.reset_token_secret {
+            config.reset_token = Some(read_secret(&secrets_client().await, id).await?);
+        }
+        let deps = Self::connect(&config).await;
         Ok(Self {
             metrics_function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             ..deps
@@ -99,6 +115,8 @@ impl LiveDeps {
         }
         let calculator = GuardedCalculator::new(config.guard);
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator);
-        Self::new(service, config.max_n).with_reset_token(config.reset_token.clone())
+        Self::new(service, config.max_n)
+            .with_reset_token(config.reset_token.clone())
+            .with_deadline(config.deadline)
     }
 }

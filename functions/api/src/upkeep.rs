@@ -2,7 +2,7 @@
 //! inside a request.
 //!
 //! One invocation runs one handoff pass over every node's hints (see
-//! `primescaler_cluster::service::handoff`) and writes the instance's buffered counters.
+//! `primescaler_cluster::service::handoff`).
 //! EventBridge Scheduler invokes it every minute in AWS (template.yaml); `make dev`
 //! invokes it every minute too, and `make upkeep` once, on demand.
 
@@ -20,13 +20,13 @@ where
     C: PrimeCalculator + Sync,
 {
     let report = deps.service.hand_off().await;
-    deps.service.flush_counters().await;
     json!({
         "handed_off": report.handed_off,
         "doubles_removed": report.doubles_removed,
-        "pointers_dropped": report.pointers_dropped,
+        "pointers_moved": report.pointers_moved,
         "kept": report.kept,
         "unreachable_nodes": report.unreachable,
         "failed_nodes": report.failed,
+        "cut_short": report.cut_short,
     })
 }

@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 use primescaler_core::{
     AddCounters, ClearRecords, Computation, CountChange, DropHint, DropPointer, EvictRecord,
     GetRecord, ListHints, NodeCounters, PrimeRecord, PutHint, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, ScanRecords, StoreError,
+    PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError,
 };
 
 mod counting;
@@ -54,6 +54,7 @@ pub trait NodeStore:
     + PutRecordIfAbsent
     + PutPointerIfAbsent
     + DropPointer
+    + RepointPointer
     + EvictRecord
     + ScanRecords
     + ClearRecords
@@ -72,6 +73,7 @@ impl<T> NodeStore for T where
         + PutRecordIfAbsent
         + PutPointerIfAbsent
         + DropPointer
+        + RepointPointer
         + EvictRecord
         + ScanRecords
         + ClearRecords
@@ -91,6 +93,11 @@ type SharedComputation = Arc<tokio::sync::OnceCell<Computation>>;
 /// How long a finished computation is kept for requests that missed n before it was
 /// stored.
 const RECENT_COMPUTATION: Duration = Duration::from_secs(10);
+
+/// How long a request may take, end to end, unless its caller says otherwise: below the
+/// function's 15 s timeout, so that a request is answered (if need be, with its prime not
+/// stored) before Lambda cuts it off.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(12);
 
 /// How often buffered counters are written to the nodes.
 const COUNTER_FLUSH_EVERY: Duration = Duration::from_secs(1);
@@ -154,9 +161,13 @@ enum Resolved {
 }
 
 enum CallError {
-    /// The node cannot serve this call: down (breaker open, unreachable or timed out),
-    /// or busy (throttled, which opens no breaker). Either way the call goes on past it.
-    Down,
+    /// The node is down (breaker open, unreachable or timed out): calls go on past it.
+    /// `sent`: the call went out and failed (a timeout, a lost connection), so a write
+    /// may have landed; otherwise the breaker kept it from going out at all.
+    Down { sent: bool },
+    /// The node answered but turned the call away (throttled, after the client's
+    /// retries): it is up, its breaker stays closed, and this call goes on past it.
+    Busy,
     /// The node answered with a failure that is not about reachability.
     Failed(StoreError),
 }
@@ -251,7 +262,7 @@ impl<S, C> ClusterService<S, C> {
     ) -> Result<T, CallError> {
         let node = &self.nodes[i];
         if !node.breaker.allow() {
-            return Err(CallError::Down);
+            return Err(CallError::Down { sent: false });
         }
         let answered = |breaker: &Breaker| breaker.record_success();
         match call.await {
@@ -262,13 +273,13 @@ impl<S, C> ClusterService<S, C> {
             Err(StoreError::Unavailable(why)) => {
                 tracing::warn!(node = %node.name, reason = %why, "node is down");
                 node.breaker.record_failure(why);
-                Err(CallError::Down)
+                Err(CallError::Down { sent: true })
             }
             // The node answered: it is up, but this call goes elsewhere.
             Err(StoreError::Busy(why)) => {
                 tracing::warn!(node = %node.name, reason = %why, "node is busy; passed over for this call");
                 answered(&node.breaker);
-                Err(CallError::Down)
+                Err(CallError::Busy)
             }
             Err(failed) => {
                 tracing::error!(node = %node.name, error = %failed, "node call failed");

@@ -25,6 +25,6 @@ pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
     AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
     GridScan, Hint, ListHints, NodeCounters, NodeFigures, PutHint, PutOutcome, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RecordChange, ScanCursor, ScanGrid, ScanPage, ScanRecords,
-    StoreError, StoredEntry,
+    PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer, ScanCursor, ScanGrid, ScanPage,
+    ScanRecords, StoreError, StoredEntry,
 };

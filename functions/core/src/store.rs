@@ -108,6 +108,21 @@ pub trait DropPointer {
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// Moves one pointer to another node, in place.
+pub trait RepointPointer {
+    /// Makes the entry at `key`, if it is still the pointer to `from` written at
+    /// `written_at_ms`, a pointer to `to` written at `now_ms`, in one conditional write
+    /// (the entry is never absent meanwhile); answers whether it was moved.
+    fn repoint_pointer(
+        &self,
+        key: RecordKey,
+        from: &str,
+        written_at_ms: u64,
+        to: &str,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Removes one entry.
 pub trait EvictRecord {
     /// Deletes the entry at `key`; answers whether it was a record.
@@ -149,12 +164,15 @@ pub trait ClearRecords {
 
 /// A handoff hint: a note, on the node that arbitrated n, that n's entry is there
 /// although nodes before it in n's order were down when it was stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hint {
     /// The index n.
     pub n: u64,
     /// When the hint was left, in milliseconds since the Unix epoch.
     pub hinted_at_ms: u64,
+    /// The node the record was written to (`None` in hints written before hints named
+    /// it): handoff still finds the record when the arbiter's entry is gone.
+    pub holder: Option<String>,
 }
 
 /// Leaves a handoff hint.

@@ -20,6 +20,8 @@ pub const COMPUTED_AT: &str = "computed_at";
 pub const AT: &str = "at";
 /// On a hint: when it was left (ms since the Unix epoch).
 pub const HINTED_AT: &str = "hinted_at";
+/// A hint's attribute: the node its record was written to.
+pub const HOLDER: &str = "holder";
 /// On a pointer: when it was written (ms since the Unix epoch); absent on pointers
 /// written before pointers carried their time.
 pub const POINTED_AT: &str = "pointed_at";
@@ -87,9 +89,12 @@ pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
     })
 }
 
-pub fn hint_item(hint: Hint) -> Item {
+pub fn hint_item(hint: &Hint) -> Item {
     let mut item = key_item(RecordKey::hint(hint.n));
     item.insert(HINTED_AT.into(), number(hint.hinted_at_ms));
+    if let Some(holder) = &hint.holder {
+        item.insert(HOLDER.into(), AttributeValue::S(holder.clone()));
+    }
     item
 }
 
@@ -97,6 +102,7 @@ pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
     Ok(Hint {
         n: read_number(item, N)?,
         hinted_at_ms: read_number(item, HINTED_AT)?,
+        holder: item.get(HOLDER).and_then(|v| v.as_s().ok()).cloned(),
     })
 }
 
@@ -181,9 +187,19 @@ mod tests {
         let hint = Hint {
             n: 8_887,
             hinted_at_ms: 1_700_000_000_000,
+            holder: Some("eu-west-1".into()),
         };
-        let item = hint_item(hint);
+        let item = hint_item(&hint);
         assert_eq!(item_hint(&item), Ok(hint));
+        let old = Hint {
+            holder: None,
+            ..item_hint(&item).unwrap()
+        };
+        assert_eq!(
+            item_hint(&hint_item(&old)),
+            Ok(old),
+            "a hint that names no holder"
+        );
         assert_eq!(item_key(&item), Ok(RecordKey::hint(8_887)));
         assert!(
             !item.contains_key(PRIME),
@@ -267,9 +283,10 @@ mod tests {
             None
         );
         assert_eq!(
-            hint_item(Hint {
+            hint_item(&Hint {
                 n: 5,
-                hinted_at_ms: 1
+                hinted_at_ms: 1,
+                holder: None,
             })
             .get(GRID_PART),
             None

@@ -1,5 +1,6 @@
 //! The store traits over one DynamoDB table.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_config::timeout::TimeoutConfig;
@@ -12,7 +13,7 @@ use primescaler_core::{
     AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
     GridScan, HINTS_SHARD, Hint, ListHints, NodeCounters, NodeFigures, PrimeRecord, PutHint,
     PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey,
-    ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
+    RepointPointer, ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
@@ -152,7 +153,8 @@ impl DynamoStore {
                 .and_then(|mut left| left.remove(&self.table))
                 .unwrap_or_default();
         }
-        Err(StoreError::Unavailable(format!(
+        // DynamoDB leaves deletes unprocessed when it throttles them: the node is up.
+        Err(StoreError::Busy(format!(
             "{} deletes were still unprocessed after {BATCH_RETRIES} retries",
             pending.len()
         )))
@@ -212,6 +214,64 @@ impl PutPointerIfAbsent for DynamoStore {
     }
 }
 
+/// The condition that the entry is still the pointer to `node` written at
+/// `written_at_ms`: same node, same time (or none, for a pointer written before pointers
+/// carried their time), and no record written over it; with its names and values.
+fn same_pointer(
+    node: &str,
+    written_at_ms: u64,
+) -> (
+    String,
+    HashMap<String, String>,
+    HashMap<String, AttributeValue>,
+) {
+    let names = HashMap::from([
+        ("#at".to_string(), item::AT.to_string()),
+        ("#p".to_string(), item::PRIME.to_string()),
+        ("#t".to_string(), item::POINTED_AT.to_string()),
+    ]);
+    let mut values = HashMap::from([(":node".to_string(), AttributeValue::S(node.to_string()))]);
+    let same_time = if written_at_ms == 0 {
+        "attribute_not_exists(#t)"
+    } else {
+        values.insert(":t".into(), AttributeValue::N(written_at_ms.to_string()));
+        "#t = :t"
+    };
+    let condition = format!("#at = :node AND attribute_not_exists(#p) AND {same_time}");
+    (condition, names, values)
+}
+
+impl RepointPointer for DynamoStore {
+    async fn repoint_pointer(
+        &self,
+        key: RecordKey,
+        from: &str,
+        written_at_ms: u64,
+        to: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let (condition, names, mut values) = same_pointer(from, written_at_ms);
+        values.insert(":to".into(), AttributeValue::S(to.to_string()));
+        values.insert(":now".into(), AttributeValue::N(now_ms.to_string()));
+        let moved = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(key)))
+            .condition_expression(condition)
+            .update_expression("SET #at = :to, #t = :now")
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match moved {
+            Ok(_) => Ok(true),
+            Err(e) if condition_failed(&e) => Ok(false),
+            Err(e) => Err(store_error("UpdateItem", e)),
+        }
+    }
+}
+
 impl DropPointer for DynamoStore {
     async fn drop_pointer(
         &self,
@@ -219,30 +279,18 @@ impl DropPointer for DynamoStore {
         node: &str,
         written_at_ms: u64,
     ) -> Result<bool, StoreError> {
-        // The same pointer: same node, same time (or none, for a pointer written before
-        // pointers carried their time), and no record written over it.
-        let same_time = if written_at_ms == 0 {
-            "attribute_not_exists(#t)"
-        } else {
-            "#t = :t"
-        };
-        let mut request = self
+        let (condition, names, values) = same_pointer(node, written_at_ms);
+        let dropped = self
             .client
             .delete_item()
             .table_name(&self.table)
             .set_key(Some(item::key_item(key)))
-            .condition_expression(format!(
-                "#at = :node AND attribute_not_exists(#p) AND {same_time}"
-            ))
-            .expression_attribute_names("#at", item::AT)
-            .expression_attribute_names("#p", item::PRIME)
-            .expression_attribute_names("#t", item::POINTED_AT)
-            .expression_attribute_values(":node", AttributeValue::S(node.to_string()));
-        if written_at_ms != 0 {
-            request = request
-                .expression_attribute_values(":t", AttributeValue::N(written_at_ms.to_string()));
-        }
-        match request.send().await {
+            .condition_expression(condition)
+            .set_expression_attribute_names(Some(names))
+            .set_expression_attribute_values(Some(values))
+            .send()
+            .await;
+        match dropped {
             Ok(_) => Ok(true),
             Err(e) if condition_failed(&e) => Ok(false),
             Err(e) => Err(store_error("DeleteItem", e)),
@@ -359,7 +407,7 @@ impl PutHint for DynamoStore {
         self.client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item::hint_item(hint)))
+            .set_item(Some(item::hint_item(&hint)))
             .send()
             .await
             .map_err(|e| store_error("PutItem", e))?;

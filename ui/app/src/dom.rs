@@ -89,19 +89,20 @@ pub fn confirm(question: &str) -> bool {
     window().confirm_with_message(question).unwrap_or(false)
 }
 
-/// The reset token saved on this browser, or an empty string.
+/// The reset token saved for this tab's session, or an empty string.
 pub fn load_token() -> String {
     window()
-        .local_storage()
+        .session_storage()
         .ok()
         .flatten()
         .and_then(|s| s.get_item(TOKEN_KEY).ok().flatten())
         .unwrap_or_default()
 }
 
-/// Saves the reset token on this browser (an empty token removes it).
+/// Saves the reset token for this tab's session, gone when the tab closes (an empty
+/// token removes it).
 pub fn save_token(token: &str) {
-    if let Some(storage) = window().local_storage().ok().flatten() {
+    if let Some(storage) = window().session_storage().ok().flatten() {
         let _ = if token.is_empty() {
             storage.remove_item(TOKEN_KEY)
         } else {

@@ -16,6 +16,7 @@
 mod assets;
 mod config;
 pub mod live;
+mod page;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -25,11 +26,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use leptos::prelude::*;
 use primescaler_cluster::GridReader;
 use primescaler_core::{ReadCounters, ScanGrid};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
-use primescaler_ui_app::App;
 use primescaler_ui_app::model::{GridSnapshot, PageState};
 use serde::Deserialize;
 use tower_http::compression::CompressionLayer;
@@ -37,6 +36,7 @@ use tower_http::compression::CompressionLayer;
 pub use assets::{ASSET_FILES, AssetVersion};
 pub use config::UiConfig;
 pub use live::LiveGrid;
+pub use page::{content_security_policy, render_page};
 
 /// What every request shares: the grid snapshot over every node, and the API's settings
 /// that the page shows.
@@ -98,44 +98,6 @@ pub fn router<S: UiStore>(deps: Arc<UiDeps<S>>) -> Router {
         .with_state(deps)
 }
 
-/// The page for `state`: the server render of [`App`] inside the HTML shell.
-pub fn render_page(state: &PageState, version: &AssetVersion) -> String {
-    // Leptos' reactive system spawns its tasks on tokio (an error means it already does).
-    let _ = any_spawner::Executor::init_tokio();
-    let initial = state.clone();
-    let body = Owner::new().with(move || view! { <App initial=initial /> }.to_html());
-    let v = version.as_str();
-    format!(
-        r#"<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>PrimeScaler</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/pkg/primescaler.css?v={v}">
-<link rel="modulepreload" href="/pkg/primescaler.js?v={v}">
-<link rel="preload" href="/pkg/primescaler_bg.wasm?v={v}" as="fetch" type="application/wasm" crossorigin>
-</head>
-<body class="bg-white text-slate-900">
-<div id="app">{body}</div>
-<script id="page-state" type="application/json">{state}</script>
-<script type="module">
-import init, {{ hydrate }} from "/pkg/primescaler.js?v={v}";
-// A failed fetch of the wasm (a throttled or cold function) is tried twice more.
-for (let attempt = 1; ; attempt++) {{
-  try {{ await init({{ module_or_path: "/pkg/primescaler_bg.wasm?v={v}" }}); break; }}
-  catch (error) {{ if (attempt === 3) throw error; await new Promise((r) => setTimeout(r, 300 * attempt)); }}
-}}
-hydrate();
-</script>
-</body>
-</html>
-"#,
-        state = state.to_script_json(),
-    )
-}
-
 /// The snapshot the page is rendered from: the shared one when fresh; else a new read
 /// (or the one under way), waited for up to `first_paint_wait`; past that the last
 /// snapshot, or none yet. The read goes on for the polls that follow (in Lambda, once
@@ -171,8 +133,12 @@ async fn page<S: UiStore>(State(deps): State<Arc<UiDeps<S>>>) -> Response {
     let html = render_page(&state, &AssetVersion::current());
     (
         [
-            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-            (header::CACHE_CONTROL, cache),
+            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
+            (header::CACHE_CONTROL, cache.to_string()),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                content_security_policy(&AssetVersion::current()),
+            ),
         ],
         html,
     )

@@ -1,7 +1,9 @@
 //! The server render of the page, without a browser.
 
-use primescaler_ui::{AssetVersion, render_page};
+use base64::Engine;
+use primescaler_ui::{AssetVersion, content_security_policy, render_page};
 use primescaler_ui_app::model::{CachedCell, GridSnapshot, PageState};
+use sha2::{Digest, Sha256};
 
 fn state() -> PageState {
     let cells = vec![
@@ -70,4 +72,31 @@ async fn cells_are_short_in_n_order_with_one_tab_stop_and_escaped_node_names() {
     // AND a node name cannot break out of its attribute
     assert!(odd_html.contains(r#"data-node="a&quot;&gt;&lt;script&gt;""#));
     assert!(!odd_html.contains(r#"a"><script>"#));
+}
+
+#[tokio::test]
+async fn the_policy_lets_the_one_inline_script_run_and_nothing_else_inline() {
+    // GIVEN the page and its Content-Security-Policy
+    let version = AssetVersion::current();
+    let html = render_page(&state(), &version);
+    let policy = content_security_policy(&version);
+
+    // WHEN the page's one executable inline script is hashed
+    let scripts: Vec<&str> = html.split(r#"<script type="module">"#).skip(1).collect();
+    assert_eq!(scripts.len(), 1, "one inline module script");
+    let boot = scripts[0].split("</script>").next().unwrap();
+    let digest = base64::engine::general_purpose::STANDARD.encode(Sha256::digest(boot.as_bytes()));
+
+    // THEN the policy names that hash, allows scripts from this origin and wasm, and
+    // nothing inline otherwise
+    assert!(policy.contains(&format!("'sha256-{digest}'")), "{policy}");
+    assert!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-"),
+        "{policy}"
+    );
+    assert!(policy.starts_with("default-src 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    // AND every other script element is data, not code
+    assert_eq!(html.matches("<script").count(), 2);
+    assert!(html.contains(r#"<script id="page-state" type="application/json">"#));
 }

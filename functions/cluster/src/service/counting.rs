@@ -136,8 +136,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         due
     }
 
-    /// Writes the buffered counters to their nodes; deltas for a node that is down are
-    /// kept for the next flush.
+    /// Writes the buffered counters to their nodes; deltas for a node that is down, or
+    /// whose write fails, are kept for the next flush.
     pub async fn flush_counters(&self) {
         let deltas = {
             let mut pending = self.pending.lock().expect("counter lock");
@@ -147,13 +147,23 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 vec![NodeCounters::default(); self.nodes.len()],
             )
         };
+        // Not through the breakers: a flush runs beside a response, and in Lambda the
+        // instance may be frozen with it in flight; thawed, it times out, which says
+        // nothing about the node. A node whose breaker is open keeps its deltas.
         let results = join_all(deltas.iter().enumerate().map(|(i, delta)| async move {
             if delta.is_zero() {
                 return true;
             }
-            self.guard(i, self.nodes[i].store.add_counters(delta))
-                .await
-                .is_ok()
+            if self.nodes[i].breaker.state() != BreakerState::Closed {
+                return false;
+            }
+            match self.nodes[i].store.add_counters(delta).await {
+                Ok(()) => true,
+                Err(error) => {
+                    tracing::debug!(node = %self.nodes[i].name, %error, "counters kept for the next flush");
+                    false
+                }
+            }
         }))
         .await;
         for (i, written) in results.into_iter().enumerate() {

@@ -1,18 +1,26 @@
 //! Handoff: giving n back to the nodes that were down when it was stored.
 //!
-//! A record stored past a down node leaves a *hint* on its arbiter. A handoff pass reads
-//! every node's hints, page by page with a cursor, and for each hinted n:
+//! A record stored past a down node leaves a *hint* on its arbiter, naming the node the
+//! record went to. A handoff pass reads every node's hints, page by page with a cursor,
+//! and for each hinted n:
 //! - when every node before the arbiter in n's order is up and none holds n itself, each
 //!   of them gets a pointer to the record, and the hint goes;
 //! - when one of them stored n itself meanwhile (a request reached it before the pass),
-//!   the hinted copy is the double: the pointers to it go first, then the copy, then the
-//!   hint, so that no pointer is left leading nowhere;
+//!   the hinted copy is the double. Every pointer to it is moved, in one conditional
+//!   write each, to the copy that stays; then the double goes; then the hint. A pass cut
+//!   off part of the way leaves the hint, which still names the double, and the next
+//!   pass finishes the work; no pointer ever leads nowhere, and no node is left empty
+//!   for a request to fill with a third copy;
 //! - while one of them is still down, the hint stays for a later pass, and the pass goes
 //!   on with the next hints: a node that stays down never blocks the others' hints.
 //!
 //! A pass never runs inside a request. The upkeep function runs one every minute
-//! (EventBridge Scheduler in template.yaml; a loop in `make dev`, and `make upkeep` on
-//! demand).
+//! (EventBridge Scheduler in template.yaml, one at a time; `make dev` runs it every
+//! minute too, and `make upkeep` on demand). A pass stops starting pages after its
+//! budget, and begins with a different node each minute, so that no node's hints wait
+//! behind the others' for long.
+
+use std::time::{Duration, Instant};
 
 use futures::stream::{self, StreamExt};
 use primescaler_core::{Hint, PrimeCalculator, PutOutcome, RecordKey, StoredEntry, in_grid};
@@ -25,6 +33,9 @@ pub const HANDOFF_PAGE: u32 = 32;
 /// How many hints a pass hands off at once.
 const HANDOFF_PARALLEL: usize = 8;
 
+/// How long a pass may go on starting pages: the upkeep function's timeout is 50 s.
+pub const HANDOFF_BUDGET: Duration = Duration::from_secs(40);
+
 /// What one handoff pass did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct HandoffReport {
@@ -32,25 +43,27 @@ pub struct HandoffReport {
     pub handed_off: usize,
     /// Hinted copies removed because an earlier node had stored n itself meanwhile.
     pub doubles_removed: usize,
-    /// Pointers to a removed copy that were dropped with it.
-    pub pointers_dropped: usize,
+    /// Pointers to a removed copy, moved to the copy that stays.
+    pub pointers_moved: usize,
     /// Hints kept for a later pass (a node before the holder is still down, or the
     /// write the hint announces may still be under way).
     pub kept: usize,
-    /// Nodes whose hints could not be read because they are down.
+    /// Nodes whose hints could not be read because they are down or busy.
     pub unreachable: usize,
     /// Nodes whose hints could not be read for another reason (access denied, say),
     /// logged as an error.
     pub failed: usize,
+    /// Whether the budget ran out before every node's hints were read.
+    pub cut_short: bool,
 }
 
 /// What became of one hint.
 enum Handoff {
     /// Every earlier node leads to n's record; the hint is gone.
     Settled,
-    /// An earlier node had its own copy; the hinted one, the pointers to it and the
-    /// hint are gone.
-    DoubleRemoved { pointers_dropped: usize },
+    /// An earlier node had its own copy; the pointers to the hinted one lead to that
+    /// copy now, and the hinted one and the hint are gone.
+    DoubleRemoved { pointers_moved: usize },
     /// An earlier node is down or leads nowhere, or the announced write may still be
     /// under way: the hint stays.
     Kept,
@@ -58,12 +71,25 @@ enum Handoff {
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// One handoff pass over the hints of every node that is up, all of them, page by
-    /// page. A hint kept for a later pass does not stop the pass.
+    /// page, within [`HANDOFF_BUDGET`]. A hint kept for a later pass does not stop the
+    /// pass.
     pub async fn hand_off(&self) -> HandoffReport {
+        self.hand_off_within(HANDOFF_BUDGET).await
+    }
+
+    /// As [`Self::hand_off`], starting no page after `budget`.
+    pub async fn hand_off_within(&self, budget: Duration) -> HandoffReport {
+        let stop_at = Instant::now() + budget;
         let mut report = HandoffReport::default();
-        for arbiter in 0..self.nodes.len() {
+        // A different first node each minute.
+        let first = (primescaler_core::record::now_ms() / 60_000) as usize % self.nodes.len();
+        for arbiter in (0..self.nodes.len()).map(|k| (first + k) % self.nodes.len()) {
             let mut after = None;
             loop {
+                if Instant::now() >= stop_at {
+                    report.cut_short = true;
+                    break;
+                }
                 let page = self
                     .guard(
                         arbiter,
@@ -72,7 +98,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     .await;
                 let hints = match page {
                     Ok(hints) => hints,
-                    Err(CallError::Down) => {
+                    Err(CallError::Down { .. } | CallError::Busy) => {
                         report.unreachable += 1;
                         break;
                     }
@@ -95,9 +121,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 for outcome in outcomes {
                     match outcome {
                         Some(Handoff::Settled) => report.handed_off += 1,
-                        Some(Handoff::DoubleRemoved { pointers_dropped }) => {
+                        Some(Handoff::DoubleRemoved { pointers_moved }) => {
                             report.doubles_removed += 1;
-                            report.pointers_dropped += pointers_dropped;
+                            report.pointers_moved += pointers_moved;
                         }
                         Some(Handoff::Kept) | None => report.kept += 1,
                     }
@@ -118,6 +144,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     async fn hand_off_hint(&self, arbiter: usize, hint: Hint) -> Option<Handoff> {
         let n = hint.n;
         let key = RecordKey::for_index(n);
+        // The node the hint names, when it still holds n's record.
+        let hinted = match hint.holder.as_deref().and_then(|name| self.index_of(name)) {
+            Some(node) if self.holds_record(node, key).await? => Some(node),
+            _ => None,
+        };
         let holder = match self
             .guard(arbiter, self.nodes[arbiter].store.get_entry(key))
             .await
@@ -131,6 +162,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     return Some(Handoff::Settled);
                 }
             },
+            // A removal cut off part of the way has moved the arbiter's pointer away
+            // already; the hint still names the copy.
+            None if hinted.is_some() => hinted?,
             // The write it announces may still be under way.
             None if !past_write_grace(hint.hinted_at_ms) => return Some(Handoff::Kept),
             // Nothing was stored after all, or it was evicted since.
@@ -139,6 +173,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 return Some(Handoff::Settled);
             }
         };
+        // The arbiter leads elsewhere than the hinted copy, which is still there: a
+        // removal cut off after moving the pointers. Finish it.
+        if let Some(double) = hinted.filter(|&node| node != holder) {
+            return self.remove_double(key, arbiter, double, holder).await;
+        }
         let order = self.placement.order(key.shard);
         let earlier: Vec<usize> = order
             .iter()
@@ -198,9 +237,19 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Some(Handoff::Settled)
     }
 
+    /// Whether `node` holds n's record itself (`None` when it did not answer).
+    async fn holds_record(&self, node: usize, key: RecordKey) -> Option<bool> {
+        let entry = self
+            .guard(node, self.nodes[node].store.get_entry(key))
+            .await
+            .ok()?;
+        Some(matches!(entry, Some(StoredEntry::Record(_))))
+    }
+
     /// n is stored on `other` (reached through an earlier node) and on `holder` (hinted
-    /// on `arbiter`): drops every pointer to `holder` on the nodes before it (earlier
-    /// nodes then point at `other` instead), then `holder`'s copy, then the hint.
+    /// on `arbiter`): moves every pointer to `holder` on the nodes before it to `other`,
+    /// in place; then, once `other` is seen still holding the record, removes `holder`'s
+    /// copy; then the hint. Stopped at any step, it is taken up again by the next pass.
     async fn remove_double(
         &self,
         key: RecordKey,
@@ -210,7 +259,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     ) -> Option<Handoff> {
         let order = self.placement.order(key.shard);
         let holder_name = &self.nodes[holder].name;
-        let mut pointers_dropped = 0;
+        let mut pointers_moved = 0;
         for &node in order.iter().take_while(|&&i| i != holder) {
             let entry = self
                 .guard(node, self.nodes[node].store.get_entry(key))
@@ -227,29 +276,28 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             if to != *holder_name {
                 continue;
             }
-            let dropped = self
+            let moved = self
                 .guard(
                     node,
-                    self.nodes[node]
-                        .store
-                        .drop_pointer(key, holder_name, written_at_ms),
-                )
-                .await
-                .ok()?;
-            pointers_dropped += usize::from(dropped);
-            // A node before `other` still needs to lead to n: point it there.
-            if order.iter().position(|&i| i == node) < order.iter().position(|&i| i == other) {
-                self.guard(
-                    node,
-                    self.nodes[node].store.put_pointer_if_absent(
+                    self.nodes[node].store.repoint_pointer(
                         key,
+                        holder_name,
+                        written_at_ms,
                         &self.nodes[other].name,
                         primescaler_core::record::now_ms(),
                     ),
                 )
                 .await
                 .ok()?;
+            if !moved {
+                // It changed since it was read: look again in the next pass.
+                return Some(Handoff::Kept);
             }
+            pointers_moved += 1;
+        }
+        // The copy that stays must still be there before the other one goes.
+        if !self.holds_record(other, key).await? {
+            return Some(Handoff::Kept);
         }
         if self
             .guard(holder, self.nodes[holder].store.evict_record(key))
@@ -259,7 +307,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             self.count_removed(holder, 1, in_grid(key.n)).await;
         }
         self.drop_hint(arbiter, key.n).await?;
-        Some(Handoff::DoubleRemoved { pointers_dropped })
+        Some(Handoff::DoubleRemoved { pointers_moved })
     }
 
     /// Drops the hint for `n` on `arbiter`; `None` when the node did not answer.

@@ -10,7 +10,10 @@ use primescaler_core::{
     PutOutcome, RecordKey, ServiceError, Source, StoredEntry,
 };
 
-use super::{CallError, ClusterService, NodeStore, RECENT_COMPUTATION, Resolved, past_write_grace};
+use super::{
+    CallError, ClusterService, DEFAULT_DEADLINE, NodeStore, RECENT_COMPUTATION, Resolved,
+    past_write_grace,
+};
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Reads n's entry on node `i`, following a pointer; answers the record and the
@@ -43,7 +46,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 ..
             })) => (node, written_at_ms),
             Ok(None) => return Ok(Resolved::Missing),
-            Err(CallError::Down) => {
+            Err(CallError::Down { .. } | CallError::Busy) => {
                 down.push(i);
                 return Ok(Resolved::Missing);
             }
@@ -62,7 +65,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 node,
                 written_at_ms,
             }),
-            Err(CallError::Down) => {
+            Err(CallError::Down { .. } | CallError::Busy) => {
                 down.push(j);
                 Ok(Resolved::Missing)
             }
@@ -122,15 +125,37 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// The nth prime: found through its arbiter, or computed and stored once where the
     /// strategy says, failing over past nodes that are down.
     pub async fn get_or_compute(&self, n: u64) -> Result<Lookup, ServiceError> {
+        self.get_or_compute_by(n, Instant::now() + DEFAULT_DEADLINE)
+            .await
+    }
+
+    /// As [`Self::get_or_compute`], answered by `deadline`, which every node call of the
+    /// request shares: the lookup may take a third of the time left (past it, n is taken
+    /// for a miss), and storing the rest (past it, the prime is answered as not stored).
+    /// The calculators' own budgets fit inside (the configuration checks it). A write
+    /// cut off by the deadline may have landed: hints and pointers written before their
+    /// record are then settled by their write grace, as for a lost answer.
+    pub async fn get_or_compute_by(
+        &self,
+        n: u64,
+        deadline: Instant,
+    ) -> Result<Lookup, ServiceError> {
         let key = RecordKey::for_index(n);
         let order = self.placement.order(key.shard);
         let mut down: Vec<usize> = Vec::new();
-        if !self.writes_first(n)
-            && let Some((record, holder)) = self.find(key, &order, &mut down).await?
-        {
-            self.miss_streak.store(0, Ordering::Relaxed);
-            let lookup = self.answer(record, holder, Source::Cache, &down, None);
-            return Ok(lookup);
+        let read_by = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 3;
+        if !self.writes_first(n) {
+            let found = tokio::time::timeout_at(read_by.into(), self.find(key, &order, &mut down))
+                .await
+                .unwrap_or_else(|_| {
+                    tracing::warn!(n, "the lookup ran out of its share of the deadline");
+                    Ok(None)
+                })?;
+            if let Some((record, holder)) = found {
+                self.miss_streak.store(0, Ordering::Relaxed);
+                let lookup = self.answer(record, holder, Source::Cache, &down, None);
+                return Ok(lookup);
+            }
         }
 
         let computation = self.compute_once(n).await?;
@@ -142,8 +167,16 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 order.len()
             )))
         } else {
-            self.store_once(&order, fresh.clone(), fallback_reason.clone(), &mut down)
-                .await
+            tokio::time::timeout_at(
+                deadline.into(),
+                self.store_once(&order, fresh.clone(), fallback_reason.clone(), &mut down),
+            )
+            .await
+            .unwrap_or_else(|_| {
+                Err(ServiceError::NoNodeReachable(
+                    "the request's deadline passed before n was stored".into(),
+                ))
+            })
         };
         let lookup = match stored {
             Ok(lookup) => lookup,
@@ -239,30 +272,30 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 let hint = Hint {
                     n: key.n,
                     hinted_at_ms: primescaler_core::record::now_ms(),
+                    holder: Some(self.nodes[target].name.clone()),
                 };
                 match self
                     .guard(arbiter, self.nodes[arbiter].store.put_hint(hint))
                     .await
                 {
                     Ok(()) => {}
-                    Err(CallError::Down) => {
+                    Err(CallError::Down { .. } | CallError::Busy) => {
                         down.push(arbiter);
                         continue;
                     }
                     Err(CallError::Failed(e)) => return Err(e.into()),
                 }
             }
+            let claimed_at = primescaler_core::record::now_ms();
             let claimed = if target == arbiter {
                 self.put_counted(arbiter, &fresh).await
             } else {
                 let target_name = &self.nodes[target].name;
                 self.guard(
                     arbiter,
-                    self.nodes[arbiter].store.put_pointer_if_absent(
-                        key,
-                        target_name,
-                        primescaler_core::record::now_ms(),
-                    ),
+                    self.nodes[arbiter]
+                        .store
+                        .put_pointer_if_absent(key, target_name, claimed_at),
                 )
                 .await
             };
@@ -288,19 +321,32 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                             ));
                         }
                         Ok(PutOutcome::AlreadyPresent) => {}
-                        Err(CallError::Down) => {
+                        // The put never went out: withdraw this claim, and only this one,
+                        // so that the record can be stored elsewhere.
+                        Err(CallError::Down { sent: false }) => {
                             down.push(target);
-                            // Withdraw the claim so that the record can be stored elsewhere.
-                            let _ = self
-                                .guard(arbiter, self.nodes[arbiter].store.evict_record(key))
-                                .await;
+                            self.withdraw(key, arbiter, target, claimed_at, down)
+                                .await?;
                             continue;
+                        }
+                        // The put went out and its answer was lost (or the node turned it
+                        // away without saying whether it applied it): the record may be
+                        // there. The claim stays, so that n is never stored a second time
+                        // unseen; if the record is not there, the claim is a pointer to
+                        // nothing, dropped once past the write grace. The prime is
+                        // answered, as not confirmed stored.
+                        Err(CallError::Down { sent: true } | CallError::Busy) => {
+                            down.push(target);
+                            return Err(ServiceError::NoNodeReachable(format!(
+                                "n = {} may be stored on {}: its answer was lost",
+                                key.n, self.nodes[target].name
+                            )));
                         }
                         Err(CallError::Failed(e)) => return Err(e.into()),
                     }
                 }
                 Ok(PutOutcome::AlreadyPresent) => {}
-                Err(CallError::Down) => {
+                Err(CallError::Down { .. } | CallError::Busy) => {
                     down.push(arbiter);
                     continue;
                 }
@@ -326,6 +372,39 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             "n = {} could not be stored on any node",
             key.n
         )))
+    }
+
+    /// Withdraws this request's claim on `arbiter` (its pointer to `target`, written at
+    /// `claimed_at`), with a delete conditional on that very pointer: a rival's newer
+    /// claim is never removed.
+    async fn withdraw(
+        &self,
+        key: RecordKey,
+        arbiter: usize,
+        target: usize,
+        claimed_at: u64,
+        down: &mut Vec<usize>,
+    ) -> Result<(), ServiceError> {
+        let withdrawn = self
+            .guard(
+                arbiter,
+                self.nodes[arbiter]
+                    .store
+                    .drop_pointer(key, &self.nodes[target].name, claimed_at),
+            )
+            .await;
+        match withdrawn {
+            Ok(true) => Ok(()),
+            Ok(false) => {
+                tracing::info!(n = key.n, "the claim had changed: left in place");
+                Ok(())
+            }
+            Err(CallError::Down { .. } | CallError::Busy) => {
+                down.push(arbiter);
+                Ok(())
+            }
+            Err(CallError::Failed(e)) => Err(e.into()),
+        }
     }
 
     /// Drops n's pointer on node `i` (to `node`, written at `written_at_ms`), which leads
@@ -354,7 +433,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 Ok(())
             }
             Ok(false) => Ok(()),
-            Err(CallError::Down) => {
+            Err(CallError::Down { .. } | CallError::Busy) => {
                 down.push(i);
                 Ok(())
             }

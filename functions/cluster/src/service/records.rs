@@ -36,6 +36,8 @@ pub struct ClearReport {
     pub cleared: Vec<String>,
     /// Nodes that could not be reached (their records remain).
     pub unreachable: Vec<String>,
+    /// Nodes that throttled the clear part of the way (some of their records remain).
+    pub busy: Vec<String>,
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
@@ -55,7 +57,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     self.count_removed(i, 1, in_grid(n)).await;
                     holder = Some(self.nodes[i].name.clone());
                 }
-                Ok(false) | Err(CallError::Down) => {}
+                Ok(false) | Err(CallError::Down { .. } | CallError::Busy) => {}
                 Err(CallError::Failed(e)) => failure = failure.or(Some(e)),
             }
         }
@@ -99,7 +101,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     };
                     return Ok(page);
                 }
-                Err(CallError::Down) => {
+                Err(CallError::Down { .. } | CallError::Busy) => {
                     page.unreachable.push(node.name.clone());
                     cursor = ClusterCursor {
                         node: cursor.node + 1,
@@ -131,7 +133,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     report.removed += removed;
                     report.cleared.push(name);
                 }
-                Err(CallError::Down) => report.unreachable.push(name),
+                Err(CallError::Down { .. }) => report.unreachable.push(name),
+                // Throttled part of the way: partly cleared, and counted as cleared (its
+                // viewers read its grid again); a second reset clears the rest.
+                Err(CallError::Busy) => {
+                    self.count_cleared(i).await;
+                    report.busy.push(name);
+                }
                 Err(CallError::Failed(e)) => {
                     self.count_cleared(i).await;
                     failure = failure.or(Some(e));
