@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use primescaler_api::{ApiConfig, LiveDeps, handle};
-use primescaler_cluster::Strategy;
+use primescaler_calculator::GuardedCalculator;
+use primescaler_cluster::{Breaker, ClusterConfig, ClusterService, Node, Strategy};
 use primescaler_core::{ListHints, ScanRecords, StoreError};
+use primescaler_dynamo::DynamoStore;
 use serde_json::Value;
 
 use crate::events::EventShape;
@@ -33,8 +35,14 @@ pub async fn get(deps: &LiveDeps, target: &str) -> (StatusCode, Value) {
 
 /// A function instance over `nodes`' tables `table`, storing with `strategy`.
 pub async fn deps_for(nodes: &[(&str, &Emulator)], table: &str, strategy: Strategy) -> LiveDeps {
+    deps_over(cluster_config(nodes, strategy, LOCAL), table).await
+}
+
+/// A function instance over `cluster`'s tables `table` (a cluster a test has changed:
+/// an endpoint behind a proxy, a budget).
+pub async fn deps_over(cluster: ClusterConfig, table: &str) -> LiveDeps {
     LiveDeps::connect(&ApiConfig {
-        cluster: cluster_config(nodes, strategy, LOCAL),
+        cluster,
         table: table.to_string(),
         max_n: 10_000,
         reset_token: None,
@@ -111,10 +119,33 @@ pub async fn hinted(deps: &LiveDeps) -> Vec<u64> {
         match node.store.list_hints(None, 1_000).await {
             Ok(hints) => held.extend(hints.iter().map(|hint| hint.n)),
             // A node that is down holds what it held; any other failure is the test's.
-            Err(StoreError::Unavailable(_)) => {}
+            Err(StoreError::Unavailable(_) | StoreError::Lost(_)) => {}
             Err(other) => panic!("hints of {} could not be listed: {other}", node.name),
         }
     }
     held.sort_unstable();
     held
+}
+
+/// A cluster service over three stores (the regions of [`REGIONS`], the first local),
+/// with a one-minute breaker cool-down: for stores with canned SDK responses.
+pub fn service_over(
+    stores: [DynamoStore; 3],
+    strategy: Strategy,
+) -> ClusterService<DynamoStore, GuardedCalculator> {
+    let nodes = REGIONS
+        .iter()
+        .zip(stores)
+        .map(|(name, store)| Node {
+            name: name.to_string(),
+            store,
+            breaker: Breaker::new(std::time::Duration::from_secs(60)),
+        })
+        .collect();
+    ClusterService::new(
+        nodes,
+        strategy,
+        0,
+        GuardedCalculator::new(Default::default()),
+    )
 }

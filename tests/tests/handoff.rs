@@ -164,7 +164,7 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
         .put_hint(Hint {
             n,
             hinted_at_ms: ms_ago(Duration::from_secs(120)),
-            holder: Some(REGIONS[c].into()),
+            holders: vec![REGIONS[c].into()],
         })
         .await
         .unwrap();
@@ -225,7 +225,7 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
             .put_hint(Hint {
                 n,
                 hinted_at_ms: ms_ago(Duration::from_secs(5)),
-                holder: Some(REGIONS[ARBITER].into()),
+                holders: vec![REGIONS[ARBITER].into()],
             })
             .await
             .unwrap();
@@ -289,7 +289,7 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
             .put_hint(Hint {
                 n,
                 hinted_at_ms: ms_ago(Duration::from_secs(100)),
-                holder: Some(REGIONS[c].into()),
+                holders: vec![REGIONS[c].into()],
             })
             .await
             .unwrap();
@@ -331,4 +331,43 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
         assert!(entry(&deps, c, n).await.is_none(), "n = {n}");
     }
     assert!(hinted(&deps).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hinted_claim_that_leads_to_an_empty_node_is_dropped_not_handed_on() {
+    // GIVEN three nodes, and an n whose order is [a, b, c], claimed on b with a pointer
+    // to c 100 s ago (a was down), whose record never landed on c
+    let (_emulators, deps) = three_nodes().await;
+    let ring = Ring::new(&REGIONS);
+    let n = 91;
+    let order = ring.order(shard_of(n));
+    let (a, b, c) = (order[0], order[1], order[2]);
+    let store = |i: usize| &deps.service.nodes()[i].store;
+    let key = RecordKey::for_index(n);
+    store(b)
+        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)))
+        .await
+        .unwrap();
+    store(b)
+        .put_hint(Hint {
+            n,
+            hinted_at_ms: ms_ago(Duration::from_secs(100)),
+            holders: vec![REGIONS[c].into()],
+        })
+        .await
+        .unwrap();
+
+    // WHEN the upkeep function runs
+    let report = upkeep_pass(&deps).await;
+
+    // THEN the claim that leads nowhere and its hint are gone, and no pointer to the
+    // empty node was handed on to a
+    assert_eq!(report["handed_off"], 1, "{report}");
+    assert!(entry(&deps, b, n).await.is_none());
+    assert!(entry(&deps, a, n).await.is_none());
+    assert!(hinted(&deps).await.is_empty());
+    // AND the next request stores n on its home
+    let (_, body) = get(&deps, &format!("/primes/{n}")).await;
+    assert_eq!(body["stored"], true, "{body}");
+    assert_eq!(body["node"], REGIONS[a], "{body}");
 }

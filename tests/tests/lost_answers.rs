@@ -4,12 +4,43 @@
 
 use std::time::Duration;
 
-use primescaler_api::{ApiConfig, LiveDeps};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{GetRecord, RecordKey, StoredEntry, shard_of};
-use primescaler_tests::cluster::{REGIONS, copies, deps_for, get, named, three_emulators};
+use primescaler_tests::cluster::{
+    REGIONS, copies, deps_for, deps_over, get, named, three_emulators,
+};
 use primescaler_tests::proxy::{Fault, FaultProxy};
 use primescaler_tests::{TEST_BREAKER_COOLDOWN, cluster_config, fresh_cluster_table};
+
+/// The node the instances run beside, and the home of the n the tests ask for.
+const LOCAL_NODE: usize = 0;
+
+/// A fresh table on the nodes, an instance reading them directly, an n whose home is
+/// the local node, and that n's next node: the target under `remote_first`.
+struct Setup {
+    table: String,
+    direct: primescaler_api::LiveDeps,
+    n: u64,
+    target: usize,
+}
+
+impl Setup {
+    async fn over(nodes: &[(&str, &primescaler_tests::Emulator)]) -> Self {
+        let table = fresh_cluster_table(nodes).await;
+        let direct = deps_for(nodes, &table, Strategy::ConsistentHash).await;
+        let ring = Ring::new(&REGIONS);
+        let n = (1..)
+            .find(|&n| ring.home(shard_of(n)) == LOCAL_NODE)
+            .expect("an n homed on the local node");
+        let target = ring.order(shard_of(n))[1];
+        Self {
+            table,
+            direct,
+            n,
+            target,
+        }
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
@@ -19,14 +50,13 @@ async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     // a pointer on the home
     let emulators = three_emulators().await;
     let nodes = named(&emulators);
-    let table = fresh_cluster_table(&nodes).await;
-    let direct = deps_for(&nodes, &table, Strategy::ConsistentHash).await;
-    let ring = Ring::new(&REGIONS);
-    let local = 0;
-    let n = (1..)
-        .find(|&n| ring.home(shard_of(n)) == local)
-        .expect("an n homed on the local node");
-    let target = ring.order(shard_of(n))[1];
+    let Setup {
+        table,
+        direct,
+        n,
+        target,
+    } = Setup::over(&nodes).await;
+    let local = LOCAL_NODE;
 
     // AND T behind a proxy that lets each request land and answers it 1.5 s late, past
     // the 300 ms node budget
@@ -35,16 +65,7 @@ async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     let mut cluster = cluster_config(&nodes, Strategy::RemoteFirst, REGIONS[local]);
     cluster.nodes[target].endpoint = Some(proxy.endpoint());
     cluster.node_timeout = Duration::from_millis(300);
-    let deps = LiveDeps::connect(&ApiConfig {
-        cluster,
-        table: table.clone(),
-        max_n: 10_000,
-        reset_token: None,
-        reset_token_secret: None,
-        guard: Default::default(),
-        deadline: primescaler_cluster::service::DEFAULT_DEADLINE,
-    })
-    .await;
+    let deps = deps_over(cluster, &table).await;
 
     // WHEN n is asked for
     let (status, body) = get(&deps, &format!("/primes/{n}")).await;
@@ -75,4 +96,120 @@ async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     let (_, again) = get(&deps, &format!("/primes/{n}")).await;
     assert_eq!(again["source"], "cache", "{again}");
     assert_eq!(again["node"], REGIONS[target], "{again}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_target_that_refuses_the_connection_has_the_claim_withdrawn_and_n_stored_on_the_home() {
+    // GIVEN three nodes, records stored away from the local node, an n whose home is the
+    // local node, and its target T reached at a port where nothing listens
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
+    let Setup {
+        table,
+        direct,
+        n,
+        target,
+    } = Setup::over(&nodes).await;
+    let local = LOCAL_NODE;
+    let mut cluster = cluster_config(&nodes, Strategy::RemoteFirst, REGIONS[local]);
+    cluster.nodes[target].endpoint = Some(format!(
+        "http://127.0.0.1:{}",
+        primescaler_tests::free_port()
+    ));
+    let deps = deps_over(cluster, &table).await;
+
+    // WHEN n is asked for
+    let (status, body) = get(&deps, &format!("/primes/{n}")).await;
+
+    // THEN nothing can have landed on T, so the claim is withdrawn and n stored on the
+    // home itself, once
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stored"], true, "{body}");
+    assert_eq!(body["node"], REGIONS[local], "{body}");
+    assert_eq!(copies(&direct).await.get(&n), Some(&1));
+}
+
+mod own_claim {
+    //! The pointer put whose first attempt landed and whose answer was lost: the client's
+    //! retry meets it. With canned SDK responses: the arbiter keeps what it is sent and
+    //! answers "already there" (ConditionalCheckFailed), as a retry after a landed
+    //! attempt would be answered.
+
+    use aws_sdk_dynamodb::Client;
+    use aws_sdk_dynamodb::error::ErrorMetadata;
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
+    use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use primescaler_cluster::{Ring, Strategy};
+    use primescaler_core::{Source, shard_of};
+    use primescaler_dynamo::DynamoStore;
+    use primescaler_tests::cluster::{REGIONS, service_over};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    type Item = HashMap<String, AttributeValue>;
+
+    /// A node whose every conditional put "finds" what it was sent, as a retry of a
+    /// landed put does, and whose reads answer the last item sent.
+    fn node_meeting_its_own_writes() -> DynamoStore {
+        let sent: Arc<Mutex<Option<Item>>> = Arc::default();
+        let keep = Arc::clone(&sent);
+        let put = mock!(Client::put_item)
+            .match_requests(move |put| {
+                *keep.lock().unwrap() = put.item().cloned();
+                true
+            })
+            .then_error(|| {
+                PutItemError::generic(
+                    ErrorMetadata::builder()
+                        .code("ConditionalCheckFailedException")
+                        .message("canned: the landed attempt")
+                        .build(),
+                )
+            });
+        let get = mock!(Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(sent.lock().unwrap().clone())
+                .build()
+        });
+        let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        DynamoStore::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get, &count]),
+            "primes",
+        )
+    }
+
+    /// An empty node that takes every write.
+    fn empty_node() -> DynamoStore {
+        let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+        let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
+        let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        DynamoStore::new(
+            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+            "primes",
+        )
+    }
+
+    #[tokio::test]
+    async fn a_claim_met_by_its_own_retry_is_taken_as_made_and_the_record_written() {
+        // GIVEN records stored away from the local node, an n whose home (its arbiter)
+        // is the local node, and a home whose put answers as a retry of a landed put
+        let ring = Ring::new(&REGIONS);
+        let n = (1..).find(|&n| ring.home(shard_of(n)) == 0).unwrap();
+        let target = ring.order(shard_of(n))[1];
+        let service = service_over(
+            [node_meeting_its_own_writes(), empty_node(), empty_node()],
+            Strategy::RemoteFirst,
+        );
+
+        // WHEN n is asked for
+        let lookup = service.get_or_compute(n).await.expect("an answer");
+
+        // THEN the home's pointer is taken as this request's own, and the record is
+        // written on the target it names
+        assert_eq!(lookup.source, Source::Computed);
+        assert_eq!(lookup.node.as_deref(), Some(REGIONS[target]));
+    }
 }

@@ -4,19 +4,16 @@
 //! a client with canned responses (aws-smithy-mocks), so that throttling can be made to
 //! happen on one node alone; the calls to it still pass through the SDK's retries.
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
 use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use primescaler_calculator::GuardedCalculator;
-use primescaler_cluster::{Breaker, BreakerState, ClusterService, Node, Ring, Strategy};
+use primescaler_cluster::{BreakerState, Ring, Strategy};
 use primescaler_core::shard_of;
 use primescaler_dynamo::DynamoStore;
-use primescaler_tests::cluster::REGIONS;
+use primescaler_tests::cluster::{REGIONS, service_over};
 
 fn throttled() -> ErrorMetadata {
     ErrorMetadata::builder()
@@ -40,12 +37,13 @@ fn throttled_node() -> (DynamoStore, Rule) {
 /// An empty node that takes every write, and its rule for hints.
 fn healthy_node() -> (DynamoStore, Rule) {
     let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
-    let hint = mock!(Client::put_item)
-        .match_requests(|put| {
-            put.item()
-                .is_some_and(|item| item.contains_key("hinted_at"))
+    let hint = mock!(Client::update_item)
+        .match_requests(|update| {
+            update
+                .expression_attribute_names()
+                .is_some_and(|names| names.values().any(|name| name == "hinted_at"))
         })
-        .then_output(|| PutItemOutput::builder().build());
+        .then_output(|| UpdateItemOutput::builder().build());
     let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
     let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
     let store = DynamoStore::new(
@@ -67,21 +65,7 @@ async fn a_throttled_node_is_passed_over_for_the_request_but_never_marked_down()
     let n = (1..).find(|&n| ring.home(shard_of(n)) == 0).unwrap();
     let (busy, busy_reads) = throttled_node();
     let ((second, second_hints), (third, third_hints)) = (healthy_node(), healthy_node());
-    let nodes = REGIONS
-        .iter()
-        .zip([busy, second, third])
-        .map(|(name, store)| Node {
-            name: name.to_string(),
-            store,
-            breaker: Breaker::new(Duration::from_secs(60)),
-        })
-        .collect();
-    let service = ClusterService::new(
-        nodes,
-        Strategy::ConsistentHash,
-        0,
-        GuardedCalculator::new(Default::default()),
-    );
+    let service = service_over([busy, second, third], Strategy::ConsistentHash);
 
     // WHEN n is asked for
     let lookup = service.get_or_compute(n).await.expect("an answer");

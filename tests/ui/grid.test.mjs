@@ -174,6 +174,12 @@ test("another session's change appears within 2 s while the grid is changing", a
   await waitFor("cell 9997 on both pages", async () =>
     (await cell(9997).getAttribute("data-node")) !== null &&
     (await other.locator('#grid [data-n="9997"]').getAttribute("data-node")) !== null, 20000);
+  // The first page may have backed off again while the second caught up: a second
+  // change, which both now see within a couple of seconds, brings both back together.
+  assert.equal((await (await fetch(`${BASE}/primes/9996`)).json()).prime, 104707);
+  await waitFor("cell 9996 on both pages", async () =>
+    (await cell(9996).getAttribute("data-node")) !== null &&
+    (await other.locator('#grid [data-n="9996"]').getAttribute("data-node")) !== null, 10000);
   const every = async (p) => Number(await p.getAttribute("#live-status", "data-every-ms"));
   await waitFor("both pages polling every second", async () =>
     (await every(page)) === 1000 && (await every(other)) === 1000, 5000);

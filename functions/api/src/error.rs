@@ -119,7 +119,9 @@ impl From<ServiceError> for ApiError {
     fn from(error: ServiceError) -> Self {
         tracing::error!(error = %error, "request failed");
         match error {
-            ServiceError::Store(StoreError::Unavailable(_) | StoreError::Busy(_))
+            ServiceError::Store(
+                StoreError::Unavailable(_) | StoreError::Lost(_) | StoreError::Busy(_),
+            )
             | ServiceError::NoNodeReachable(_) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",

@@ -162,8 +162,9 @@ enum Resolved {
 
 enum CallError {
     /// The node is down (breaker open, unreachable or timed out): calls go on past it.
-    /// `sent`: the call went out and failed (a timeout, a lost connection), so a write
-    /// may have landed; otherwise the breaker kept it from going out at all.
+    /// `sent`: the call went out and its answer was lost (a timeout, a cut response), so
+    /// a write may have landed; otherwise it never went out (the breaker kept it back,
+    /// or the connection was refused) or was refused whole (no table).
     Down { sent: bool },
     /// The node answered but turned the call away (throttled, after the client's
     /// retries): it is up, its breaker stays closed, and this call goes on past it.
@@ -272,6 +273,11 @@ impl<S, C> ClusterService<S, C> {
             }
             Err(StoreError::Unavailable(why)) => {
                 tracing::warn!(node = %node.name, reason = %why, "node is down");
+                node.breaker.record_failure(why);
+                Err(CallError::Down { sent: false })
+            }
+            Err(StoreError::Lost(why)) => {
+                tracing::warn!(node = %node.name, reason = %why, "node is down; its answer was lost");
                 node.breaker.record_failure(why);
                 Err(CallError::Down { sent: true })
             }

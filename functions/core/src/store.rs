@@ -12,10 +12,14 @@ use crate::record::{PrimeRecord, RecordKey};
 /// A storage failure, described without the adapter's types.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum StoreError {
-    /// The store could not be reached, did not answer in time, or has no table: the
-    /// node is down.
+    /// The store could not be reached (the call never went out), or has no table: the
+    /// node is down, and nothing was applied.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// The call went out and its answer never came whole (a timeout, a cut response):
+    /// the node is taken for down, and a write may have landed.
+    #[error("store answer lost: {0}")]
+    Lost(String),
     /// The store answered but turned the call away for now (throttled, or a transient
     /// server error), after the client's retries with backoff and jitter: the node is
     /// up, and this call goes elsewhere.
@@ -170,14 +174,16 @@ pub struct Hint {
     pub n: u64,
     /// When the hint was left, in milliseconds since the Unix epoch.
     pub hinted_at_ms: u64,
-    /// The node the record was written to (`None` in hints written before hints named
-    /// it): handoff still finds the record when the arbiter's entry is gone.
-    pub holder: Option<String>,
+    /// The nodes the record was written to, by every claim that left this hint (none in
+    /// hints written before hints named them): handoff finds every copy they name, even
+    /// when the arbiter's entry leads elsewhere or is gone.
+    pub holders: Vec<String>,
 }
 
 /// Leaves a handoff hint.
 pub trait PutHint {
-    /// Writes `hint` (a hint for the same n is replaced).
+    /// Writes `hint`; a hint already there for the same n keeps the holders it named
+    /// and gains these, and takes this hint's time.
     fn put_hint(&self, hint: Hint) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 

@@ -20,8 +20,8 @@ pub const COMPUTED_AT: &str = "computed_at";
 pub const AT: &str = "at";
 /// On a hint: when it was left (ms since the Unix epoch).
 pub const HINTED_AT: &str = "hinted_at";
-/// A hint's attribute: the node its record was written to.
-pub const HOLDER: &str = "holder";
+/// A hint's attribute: the nodes its record was written to (a string set).
+pub const HOLDERS: &str = "holders";
 /// On a pointer: when it was written (ms since the Unix epoch); absent on pointers
 /// written before pointers carried their time.
 pub const POINTED_AT: &str = "pointed_at";
@@ -89,11 +89,14 @@ pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
     })
 }
 
+/// The item a hint is stored as (`put_hint` writes it with one update that keeps the
+/// holders already named).
+#[cfg(test)]
 pub fn hint_item(hint: &Hint) -> Item {
     let mut item = key_item(RecordKey::hint(hint.n));
     item.insert(HINTED_AT.into(), number(hint.hinted_at_ms));
-    if let Some(holder) = &hint.holder {
-        item.insert(HOLDER.into(), AttributeValue::S(holder.clone()));
+    if !hint.holders.is_empty() {
+        item.insert(HOLDERS.into(), AttributeValue::Ss(hint.holders.clone()));
     }
     item
 }
@@ -102,7 +105,11 @@ pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
     Ok(Hint {
         n: read_number(item, N)?,
         hinted_at_ms: read_number(item, HINTED_AT)?,
-        holder: item.get(HOLDER).and_then(|v| v.as_s().ok()).cloned(),
+        holders: item
+            .get(HOLDERS)
+            .and_then(|v| v.as_ss().ok())
+            .cloned()
+            .unwrap_or_default(),
     })
 }
 
@@ -187,12 +194,12 @@ mod tests {
         let hint = Hint {
             n: 8_887,
             hinted_at_ms: 1_700_000_000_000,
-            holder: Some("eu-west-1".into()),
+            holders: vec!["eu-west-1".into()],
         };
         let item = hint_item(&hint);
         assert_eq!(item_hint(&item), Ok(hint));
         let old = Hint {
-            holder: None,
+            holders: Vec::new(),
             ..item_hint(&item).unwrap()
         };
         assert_eq!(
@@ -286,7 +293,7 @@ mod tests {
             hint_item(&Hint {
                 n: 5,
                 hinted_at_ms: 1,
-                holder: None,
+                holders: Vec::new(),
             })
             .get(GRID_PART),
             None

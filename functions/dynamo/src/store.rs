@@ -404,13 +404,26 @@ impl EvictRecord for DynamoStore {
 
 impl PutHint for DynamoStore {
     async fn put_hint(&self, hint: Hint) -> Result<(), StoreError> {
-        self.client
-            .put_item()
+        // One write that keeps the holders earlier claims named (a string set grows).
+        let mut update = self
+            .client
+            .update_item()
             .table_name(&self.table)
-            .set_item(Some(item::hint_item(&hint)))
+            .set_key(Some(item::key_item(RecordKey::hint(hint.n))))
+            .expression_attribute_names("#t", item::HINTED_AT)
+            .expression_attribute_values(":t", AttributeValue::N(hint.hinted_at_ms.to_string()));
+        update = if hint.holders.is_empty() {
+            update.update_expression("SET #t = :t")
+        } else {
+            update
+                .update_expression("SET #t = :t ADD #h :h")
+                .expression_attribute_names("#h", item::HOLDERS)
+                .expression_attribute_values(":h", AttributeValue::Ss(hint.holders.clone()))
+        };
+        update
             .send()
             .await
-            .map_err(|e| store_error("PutItem", e))?;
+            .map_err(|e| store_error("UpdateItem", e))?;
         Ok(())
     }
 }
@@ -539,8 +552,10 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
         .is_some_and(|service| service.code() == Some("ConditionalCheckFailedException"))
 }
 
-/// Maps an SDK error to a store error, named with its operation and its code: a
-/// connection failure, a timeout or a missing table is `Unavailable` (the node is down);
+/// Maps an SDK error to a store error, named with its operation and its code: a call
+/// that could not be sent, or a missing table, is `Unavailable` (the node is down, and
+/// nothing was applied); a timeout or a cut response is `Lost` (the node is taken for
+/// down, and a write may have landed);
 /// throttling or a transient server error, once the client's retries are spent, is
 /// `Busy` (the node is up); anything else (access denied, a validation error) is
 /// `Failed`.
@@ -551,9 +566,8 @@ where
 {
     let message = format!("{operation}: {}", DisplayErrorContext(&error));
     match &error {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => {
-            StoreError::Unavailable(message)
-        }
+        SdkError::DispatchFailure(_) => StoreError::Unavailable(message),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => StoreError::Lost(message),
         SdkError::ServiceError(service) => match service.err().code() {
             // The node's table is missing: the node is not usable (yet).
             Some("ResourceNotFoundException") => StoreError::Unavailable(message),

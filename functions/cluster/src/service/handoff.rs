@@ -9,14 +9,16 @@
 //!   the hinted copy is the double. Every pointer to it is moved, in one conditional
 //!   write each, to the copy that stays; then the double goes; then the hint. A pass cut
 //!   off part of the way leaves the hint, which still names the double, and the next
-//!   pass finishes the work; no pointer ever leads nowhere, and no node is left empty
-//!   for a request to fill with a third copy;
+//!   pass finishes the work. A node that led to n goes on leading to n throughout, and
+//!   the copy that stays is checked before the pointers move and again before the double
+//!   goes;
 //! - while one of them is still down, the hint stays for a later pass, and the pass goes
 //!   on with the next hints: a node that stays down never blocks the others' hints.
 //!
-//! A pass never runs inside a request. The upkeep function runs one every minute
-//! (EventBridge Scheduler in template.yaml, one at a time; `make dev` runs it every
-//! minute too, and `make upkeep` on demand). A pass stops starting pages after its
+//! A pass never runs inside a request. The upkeep function runs one every minute, in one
+//! region of the cluster, one at a time (EventBridge Scheduler in template.yaml): two
+//! passes at once could each take the other's copy of an n for the double. `make dev`
+//! runs it every minute too, and `make upkeep` on demand. A pass stops starting pages after its
 //! budget, and begins with a different node each minute, so that no node's hints wait
 //! behind the others' for long.
 
@@ -144,19 +146,44 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     async fn hand_off_hint(&self, arbiter: usize, hint: Hint) -> Option<Handoff> {
         let n = hint.n;
         let key = RecordKey::for_index(n);
-        // The node the hint names, when it still holds n's record.
-        let hinted = match hint.holder.as_deref().and_then(|name| self.index_of(name)) {
-            Some(node) if self.holds_record(node, key).await? => Some(node),
-            _ => None,
-        };
+        // The nodes the hint names that still hold n's record.
+        let mut holding = Vec::new();
+        for node in hint.holders.iter().filter_map(|name| self.index_of(name)) {
+            if self.holds_record(node, key).await? {
+                holding.push(node);
+            }
+        }
+        let hinted = holding.first().copied();
         let holder = match self
             .guard(arbiter, self.nodes[arbiter].store.get_entry(key))
             .await
             .ok()?
         {
             Some(StoredEntry::Record(_)) => arbiter,
-            Some(StoredEntry::Pointer { node, .. }) => match self.index_of(&node) {
-                Some(holder) => holder,
+            Some(StoredEntry::Pointer {
+                node,
+                written_at_ms,
+                ..
+            }) => match self.index_of(&node) {
+                Some(holder) if self.holds_record(holder, key).await? => holder,
+                // The claim leads to a node without the record (its write never landed,
+                // or the node came back empty): the hinted copy, if any, is the one.
+                Some(_) if hinted.is_some() => hinted?,
+                Some(_) if !past_write_grace(written_at_ms) => return Some(Handoff::Kept),
+                // A claim past its grace that leads nowhere: drop it (only that very
+                // pointer), so that the next request stores n again.
+                Some(_) => {
+                    self.guard(
+                        arbiter,
+                        self.nodes[arbiter]
+                            .store
+                            .drop_pointer(key, &node, written_at_ms),
+                    )
+                    .await
+                    .ok()?;
+                    self.drop_hint(arbiter, n).await?;
+                    return Some(Handoff::Settled);
+                }
                 None => {
                     self.drop_hint(arbiter, n).await?;
                     return Some(Handoff::Settled);
@@ -173,9 +200,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 return Some(Handoff::Settled);
             }
         };
-        // The arbiter leads elsewhere than the hinted copy, which is still there: a
-        // removal cut off after moving the pointers. Finish it.
-        if let Some(double) = hinted.filter(|&node| node != holder) {
+        // A copy the hint names that the arbiter does not lead to, still there: a
+        // removal cut off after moving the pointers, or a claim that lost its pointer.
+        // It is a double: remove it (one a pass; the hint stays for the next).
+        if let Some(&double) = holding.iter().find(|&&node| node != holder) {
             return self.remove_double(key, arbiter, double, holder).await;
         }
         let order = self.placement.order(key.shard);
@@ -257,6 +285,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         holder: usize,
         other: usize,
     ) -> Option<Handoff> {
+        // The copy that stays must be there before anything is moved to it.
+        if !self.holds_record(other, key).await? {
+            return Some(Handoff::Kept);
+        }
         let order = self.placement.order(key.shard);
         let holder_name = &self.nodes[holder].name;
         let mut pointers_moved = 0;
@@ -295,7 +327,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
             pointers_moved += 1;
         }
-        // The copy that stays must still be there before the other one goes.
+        // And still there before the other one goes.
         if !self.holds_record(other, key).await? {
             return Some(Handoff::Kept);
         }

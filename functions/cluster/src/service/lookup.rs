@@ -272,7 +272,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 let hint = Hint {
                     n: key.n,
                     hinted_at_ms: primescaler_core::record::now_ms(),
-                    holder: Some(self.nodes[target].name.clone()),
+                    holders: vec![self.nodes[target].name.clone()],
                 };
                 match self
                     .guard(arbiter, self.nodes[arbiter].store.put_hint(hint))
@@ -290,14 +290,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             let claimed = if target == arbiter {
                 self.put_counted(arbiter, &fresh).await
             } else {
-                let target_name = &self.nodes[target].name;
-                self.guard(
-                    arbiter,
-                    self.nodes[arbiter]
-                        .store
-                        .put_pointer_if_absent(key, target_name, claimed_at),
-                )
-                .await
+                self.claim_with_pointer(key, arbiter, target, claimed_at)
+                    .await
             };
             match claimed {
                 Ok(PutOutcome::Stored) if target == arbiter => {
@@ -372,6 +366,40 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             "n = {} could not be stored on any node",
             key.n
         )))
+    }
+
+    /// Puts this request's pointer to `target` on `arbiter`, written at `claimed_at`. A
+    /// pointer found there that is this very one (same node, same time) is this request's
+    /// own, landed by an attempt whose answer was lost and met by the client's retry: it
+    /// counts as stored, not as a rival's claim.
+    async fn claim_with_pointer(
+        &self,
+        key: RecordKey,
+        arbiter: usize,
+        target: usize,
+        claimed_at: u64,
+    ) -> Result<PutOutcome, CallError> {
+        let target_name = &self.nodes[target].name;
+        let store = &self.nodes[arbiter].store;
+        let claimed = self
+            .guard(
+                arbiter,
+                store.put_pointer_if_absent(key, target_name, claimed_at),
+            )
+            .await?;
+        if claimed == PutOutcome::Stored {
+            return Ok(claimed);
+        }
+        let ours = matches!(
+            self.guard(arbiter, store.get_entry(key)).await?,
+            Some(StoredEntry::Pointer { node, written_at_ms, .. })
+                if node == *target_name && written_at_ms == claimed_at
+        );
+        Ok(if ours {
+            PutOutcome::Stored
+        } else {
+            PutOutcome::AlreadyPresent
+        })
     }
 
     /// Withdraws this request's claim on `arbiter` (its pointer to `target`, written at
