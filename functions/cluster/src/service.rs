@@ -36,6 +36,7 @@ use primescaler_core::{
     PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError,
 };
 
+mod claim;
 mod counting;
 pub mod handoff;
 mod lookup;
