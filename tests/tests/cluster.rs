@@ -216,9 +216,8 @@ async fn a_node_killed_under_load_loses_no_request_and_takes_its_share_again() {
     let failures: Vec<&Outcome> = outcomes.iter().filter(|o| !o.correct).collect();
     let failovers: u64 = outcomes.iter().map(|o| o.failovers).sum();
 
-    // AND no n is stored twice once each instance has run one more handoff pass, as its
-    // timer does within HANDOFF_EVERY (a hint left while an instance still thought the
-    // node down may wait for that pass when no later request touched the node)
+    // AND no n is stored twice once a handoff pass has run over each instance's view, as
+    // the upkeep function does every minute (no request runs one)
     let doubles_before_pass = copies(&instances[0])
         .await
         .values()
