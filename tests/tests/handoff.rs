@@ -56,6 +56,12 @@ async fn three_nodes() -> (Vec<Option<Emulator>>, LiveDeps) {
     (emulators, deps)
 }
 
+/// n's order over the three nodes: home first.
+fn order_of(n: u64) -> (usize, usize, usize) {
+    let order = Ring::new(&REGIONS).order(shard_of(n));
+    (order[0], order[1], order[2])
+}
+
 /// Milliseconds since the Unix epoch, `ago` back.
 fn ms_ago(ago: Duration) -> u64 {
     primescaler_core::record::now_ms() - ago.as_millis() as u64
@@ -150,10 +156,8 @@ async fn a_record_stored_past_a_down_home_is_handed_back_by_the_upkeep_and_never
 async fn a_removed_double_takes_the_pointers_to_it_along() {
     // GIVEN three nodes, and an n whose order is [a, b, c]
     let (_emulators, deps) = three_nodes().await;
-    let ring = Ring::new(&REGIONS);
     let n = 77;
-    let order = ring.order(shard_of(n));
-    let (a, b, c) = (order[0], order[1], order[2]);
+    let (a, b, c) = order_of(n);
     let store = |i: usize| &deps.service.nodes()[i].store;
     let key = RecordKey::for_index(n);
 
@@ -268,14 +272,12 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
     // pointer on b while a was down (the hint on b names c), and stored again on a by
     // a request once a was back
     let (_emulators, deps) = three_nodes().await;
-    let ring = Ring::new(&REGIONS);
-    let order = ring.order(shard_of(1));
+    let (a, b, c) = order_of(1);
     let same_order: Vec<u64> = (1..)
-        .filter(|&n| ring.order(shard_of(n)) == order)
+        .filter(|&n| order_of(n) == (a, b, c))
         .take(2)
         .collect();
     let (whole, cut_off) = (same_order[0], same_order[1]);
-    let (a, b, c) = (order[0], order[1], order[2]);
     let store = |i: usize| &deps.service.nodes()[i].store;
     for n in [whole, cut_off] {
         let key = RecordKey::for_index(n);
@@ -338,10 +340,8 @@ async fn a_hinted_claim_that_leads_to_an_empty_node_is_dropped_not_handed_on() {
     // GIVEN three nodes, and an n whose order is [a, b, c], claimed on b with a pointer
     // to c 100 s ago (a was down), whose record never landed on c
     let (_emulators, deps) = three_nodes().await;
-    let ring = Ring::new(&REGIONS);
     let n = 91;
-    let order = ring.order(shard_of(n));
-    let (a, b, c) = (order[0], order[1], order[2]);
+    let (a, b, c) = order_of(n);
     let store = |i: usize| &deps.service.nodes()[i].store;
     let key = RecordKey::for_index(n);
     store(b)

@@ -42,6 +42,18 @@ impl Setup {
     }
 }
 
+/// The cluster over `nodes`, storing away from the local node (remote_first), with the
+/// target node reached at `endpoint` instead of its emulator.
+fn remote_first_with_target_at(
+    nodes: &[(&str, &primescaler_tests::Emulator)],
+    target: usize,
+    endpoint: String,
+) -> primescaler_cluster::ClusterConfig {
+    let mut cluster = cluster_config(nodes, Strategy::RemoteFirst, REGIONS[LOCAL_NODE]);
+    cluster.nodes[target].endpoint = Some(endpoint);
+    cluster
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     const LATE: Duration = Duration::from_millis(1_500);
@@ -62,8 +74,7 @@ async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     // the 300 ms node budget
     let proxy = FaultProxy::start(emulators[target].endpoint()).await;
     proxy.set(Fault::LateAnswers(LATE));
-    let mut cluster = cluster_config(&nodes, Strategy::RemoteFirst, REGIONS[local]);
-    cluster.nodes[target].endpoint = Some(proxy.endpoint());
+    let mut cluster = remote_first_with_target_at(&nodes, target, proxy.endpoint());
     cluster.node_timeout = Duration::from_millis(300);
     let deps = deps_over(cluster, &table).await;
 
@@ -111,11 +122,8 @@ async fn a_target_that_refuses_the_connection_has_the_claim_withdrawn_and_n_stor
         target,
     } = Setup::over(&nodes).await;
     let local = LOCAL_NODE;
-    let mut cluster = cluster_config(&nodes, Strategy::RemoteFirst, REGIONS[local]);
-    cluster.nodes[target].endpoint = Some(format!(
-        "http://127.0.0.1:{}",
-        primescaler_tests::free_port()
-    ));
+    let nowhere = format!("http://127.0.0.1:{}", primescaler_tests::free_port());
+    let cluster = remote_first_with_target_at(&nodes, target, nowhere);
     let deps = deps_over(cluster, &table).await;
 
     // WHEN n is asked for

@@ -266,10 +266,9 @@ impl<S, C> ClusterService<S, C> {
         if !node.breaker.allow() {
             return Err(CallError::Down { sent: false });
         }
-        let answered = |breaker: &Breaker| breaker.record_success();
         match call.await {
             Ok(value) => {
-                answered(&node.breaker);
+                node.breaker.record_success();
                 Ok(value)
             }
             Err(StoreError::Unavailable(why)) => {
@@ -285,12 +284,12 @@ impl<S, C> ClusterService<S, C> {
             // The node answered: it is up, but this call goes elsewhere.
             Err(StoreError::Busy(why)) => {
                 tracing::warn!(node = %node.name, reason = %why, "node is busy; passed over for this call");
-                answered(&node.breaker);
+                node.breaker.record_success();
                 Err(CallError::Busy)
             }
             Err(failed) => {
                 tracing::error!(node = %node.name, error = %failed, "node call failed");
-                answered(&node.breaker);
+                node.breaker.record_success();
                 Err(CallError::Failed(failed))
             }
         }

@@ -188,11 +188,11 @@ impl DynamoStore {
             .expression_attribute_names("#n", item::N)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(PutOutcome::Stored),
-            Err(e) if condition_failed(&e) => Ok(PutOutcome::AlreadyPresent),
-            Err(e) => Err(store_error("PutItem", e)),
-        }
+        Ok(if applied("PutItem", result)? {
+            PutOutcome::Stored
+        } else {
+            PutOutcome::AlreadyPresent
+        })
     }
 }
 
@@ -264,11 +264,7 @@ impl RepointPointer for DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match moved {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("UpdateItem", e)),
-        }
+        applied("UpdateItem", moved)
     }
 }
 
@@ -290,11 +286,7 @@ impl DropPointer for DynamoStore {
             .set_expression_attribute_values(Some(values))
             .send()
             .await;
-        match dropped {
-            Ok(_) => Ok(true),
-            Err(e) if condition_failed(&e) => Ok(false),
-            Err(e) => Err(store_error("DeleteItem", e)),
-        }
+        applied("DeleteItem", dropped)
     }
 }
 
@@ -546,6 +538,20 @@ impl ClearRecords for DynamoStore {
 }
 
 /// Whether a conditional write was refused because its condition did not hold.
+/// Whether a conditional write was applied: `false` when its condition failed (a clean
+/// "no"), a store error for anything else.
+fn applied<T, E, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(true),
+        Err(e) if condition_failed(&e) => Ok(false),
+        Err(e) => Err(store_error(operation, e)),
+    }
+}
+
 fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error
         .as_service_error()

@@ -165,7 +165,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 written_at_ms,
                 ..
             }) => match self.index_of(&node) {
-                Some(holder) if self.holds_record(holder, key).await? => holder,
+                // (A node the hint names was just read: it is not read again.)
+                Some(holder)
+                    if holding.contains(&holder) || self.holds_record(holder, key).await? =>
+                {
+                    holder
+                }
                 // The claim leads to a node without the record (its write never landed,
                 // or the node came back empty): the hinted copy, if any, is the one.
                 Some(_) if hinted.is_some() => hinted?,
