@@ -423,7 +423,7 @@ async fn a_pointer_to_a_lost_record_is_dropped_once_old_and_its_n_stored_again()
     for (n, written_at_ms) in [(young, now), (old, now - 600_000)] {
         let outcome = stores[home(n)]
             .store
-            .put_pointer_if_absent(RecordKey::for_index(n), next(n), written_at_ms)
+            .put_pointer_if_absent(RecordKey::for_index(n), next(n), written_at_ms, 0)
             .await
             .expect("write a pointer");
         assert_eq!(outcome, PutOutcome::Stored);

@@ -169,11 +169,12 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
             n,
             hinted_at_ms: ms_ago(Duration::from_secs(120)),
             holders: vec![REGIONS[c].into()],
+            writes: 0,
         })
         .await
         .unwrap();
     let pointed = store(a)
-        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)))
+        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
         .await
         .unwrap();
     assert_eq!(pointed, primescaler_core::PutOutcome::Stored);
@@ -230,6 +231,7 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
                 n,
                 hinted_at_ms: ms_ago(Duration::from_secs(5)),
                 holders: vec![REGIONS[ARBITER].into()],
+                writes: 0,
             })
             .await
             .unwrap();
@@ -282,7 +284,7 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
     for n in [whole, cut_off] {
         let key = RecordKey::for_index(n);
         let pointed = store(b)
-            .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)))
+            .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
             .await
             .unwrap();
         assert_eq!(pointed, primescaler_core::PutOutcome::Stored);
@@ -292,6 +294,7 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
                 n,
                 hinted_at_ms: ms_ago(Duration::from_secs(100)),
                 holders: vec![REGIONS[c].into()],
+                writes: 0,
             })
             .await
             .unwrap();
@@ -345,7 +348,7 @@ async fn a_hinted_claim_that_leads_to_an_empty_node_is_dropped_not_handed_on() {
     let store = |i: usize| &deps.service.nodes()[i].store;
     let key = RecordKey::for_index(n);
     store(b)
-        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)))
+        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
         .await
         .unwrap();
     store(b)
@@ -353,6 +356,7 @@ async fn a_hinted_claim_that_leads_to_an_empty_node_is_dropped_not_handed_on() {
             n,
             hinted_at_ms: ms_ago(Duration::from_secs(100)),
             holders: vec![REGIONS[c].into()],
+            writes: 0,
         })
         .await
         .unwrap();

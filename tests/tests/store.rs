@@ -22,7 +22,7 @@ async fn a_pointer_is_dropped_only_while_it_is_the_same_pointer() {
     let store = store(&emulator).await;
     let key = RecordKey::for_index(9);
     let t = 1_795_000_000_000;
-    let outcome = store.put_pointer_if_absent(key, "eu-west-1", t).await;
+    let outcome = store.put_pointer_if_absent(key, "eu-west-1", t, 0).await;
     assert_eq!(outcome, Ok(PutOutcome::Stored));
 
     // WHEN it is dropped as another time's pointer, or as a pointer to another node
@@ -36,7 +36,8 @@ async fn a_pointer_is_dropped_only_while_it_is_the_same_pointer() {
         Ok(Some(StoredEntry::Pointer {
             key,
             node: "eu-west-1".into(),
-            written_at_ms: t
+            written_at_ms: t,
+            claim: 0,
         }))
     );
 

@@ -64,7 +64,7 @@ where
     match route {
         Route::GetPrime(n) => {
             let deadline = request_deadline(request, deps.deadline, started);
-            let lookup = service.get_or_compute_by(n, deadline).await?;
+            let lookup = service.get_or_compute_by(n, deadline.into()).await?;
             let latency_ms = started.elapsed().as_secs_f64() * 1e3;
             tracing::info!(
                 request_id = request.lambda_context_ref().map(|c| c.request_id.as_str()),

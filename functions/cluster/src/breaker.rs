@@ -2,7 +2,9 @@
 //! one probe request is let through; its outcome closes or reopens the breaker.
 
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use crate::clock::Instant;
 
 /// What a breaker lets through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,11 +9,14 @@
 //! the UI's grid from every node at once.
 
 pub mod breaker;
+pub mod clock;
 pub mod config;
 pub mod grid;
 pub mod placement;
 pub mod service;
 pub mod strategy;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use breaker::{Breaker, BreakerState};
 pub use config::{ClusterConfig, NodeConfig};

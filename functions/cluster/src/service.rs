@@ -26,9 +26,10 @@
 //! The first hit ends this.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use std::hash::{BuildHasher, Hasher};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use primescaler_core::{
     AddCounters, ClearRecords, Computation, CountChange, DropHint, DropPointer, EvictRecord,
@@ -46,6 +47,7 @@ pub use handoff::HandoffReport;
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
 
 use crate::breaker::{Breaker, BreakerState, Trip};
+use crate::clock::Instant;
 use crate::placement::Ring;
 use crate::strategy::Strategy;
 
@@ -111,8 +113,15 @@ pub const WRITE_GRACE: Duration = Duration::from_secs(60);
 
 /// Whether something written at `written_at_ms` is older than [`WRITE_GRACE`].
 fn past_write_grace(written_at_ms: u64) -> bool {
-    primescaler_core::record::now_ms().saturating_sub(written_at_ms)
-        >= WRITE_GRACE.as_millis() as u64
+    crate::clock::now_ms().saturating_sub(written_at_ms) >= WRITE_GRACE.as_millis() as u64
+}
+
+/// A random number from the standard library's per-process random keys: where an
+/// instance's claim tokens start.
+fn random_start() -> u64 {
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u64(crate::clock::now_ms());
+    hasher.finish()
 }
 
 /// Misses in a row after which an instance computes a cheap n before reading it.
@@ -156,8 +165,9 @@ enum Resolved {
     Found(PrimeRecord, usize),
     /// Nothing to answer: no entry, or the way to the record passes a node that is down.
     Missing,
-    /// A pointer (to `node`, written at `written_at_ms`) whose node is unknown, or is up
-    /// and holds nothing for n.
+    /// A pointer (to `node`, written at `written_at_ms`) on the node read, whose way leads
+    /// to no record: its node is unknown, or is up and holds nothing for n (or a pointer
+    /// that leads nowhere).
     Dangling { node: String, written_at_ms: u64 },
 }
 
@@ -187,6 +197,9 @@ pub struct ClusterService<S, C> {
     local: usize,
     calculator: C,
     turn: AtomicUsize,
+    /// The next claim token: random per instance, then counted, so that no two claims
+    /// anywhere share one.
+    next_claim: AtomicU64,
     pending: Mutex<PendingCounters>,
     /// Computations of this instance, under way or just done, shared by the requests
     /// for one n that missed it at about the same time; kept for [`RECENT_COMPUTATION`].
@@ -214,6 +227,7 @@ impl<S, C> ClusterService<S, C> {
             local,
             calculator,
             turn: AtomicUsize::new(0),
+            next_claim: AtomicU64::new(random_start()),
             in_flight: Mutex::new(HashMap::new()),
             miss_streak: AtomicU32::new(0),
         }
@@ -238,6 +252,16 @@ impl<S, C> ClusterService<S, C> {
     /// The strategy for new records.
     pub fn strategy(&self) -> Strategy {
         self.strategy
+    }
+
+    /// A token for one claim, unique to it (never 0, which marks no claim).
+    fn claim_token(&self) -> u64 {
+        loop {
+            let token = self.next_claim.fetch_add(1, Ordering::Relaxed);
+            if token != 0 {
+                return token;
+            }
+        }
     }
 
     /// The local node's name.

@@ -46,6 +46,11 @@ pub enum StoredEntry {
         /// written before pointers carried their time). A pointer is written before its
         /// record, so a young pointer with no record behind it may be a write under way.
         written_at_ms: u64,
+        /// The token of the claim that wrote it (0 when no claim did, or for a pointer
+        /// written before pointers carried one): a claim that meets a pointer with its
+        /// own token knows the pointer for its own write, landed by an attempt whose
+        /// answer was lost, and not a rival's.
+        claim: u64,
     },
 }
 
@@ -90,13 +95,14 @@ pub trait PutRecordIfAbsent {
 
 /// Writes a pointer only where nothing exists.
 pub trait PutPointerIfAbsent {
-    /// Stores a pointer from `key` to `node`, written at `written_at_ms`, unless an entry
-    /// already exists at `key`.
+    /// Stores a pointer from `key` to `node`, written at `written_at_ms` by the claim
+    /// with token `claim`, unless an entry already exists at `key`.
     fn put_pointer_if_absent(
         &self,
         key: RecordKey,
         node: &str,
         written_at_ms: u64,
+        claim: u64,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 }
 
@@ -178,12 +184,16 @@ pub struct Hint {
     /// hints written before hints named them): handoff finds every copy they name, even
     /// when the arbiter's entry leads elsewhere or is gone.
     pub holders: Vec<String>,
+    /// How many times the hint was written, as the store counts them (0 in a hint about
+    /// to be written): a hint is dropped only if no claim wrote it again since it was read.
+    pub writes: u64,
 }
 
 /// Leaves a handoff hint.
 pub trait PutHint {
     /// Writes `hint`; a hint already there for the same n keeps the holders it named
-    /// and gains these, and takes this hint's time.
+    /// and gains these, and takes this hint's time. Either way its count of writes goes
+    /// up by one.
     fn put_hint(&self, hint: Hint) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
@@ -201,8 +211,10 @@ pub trait ListHints {
 
 /// Removes a handoff hint once it is handed off.
 pub trait DropHint {
-    /// Deletes the hint for `n`, if there is one.
-    fn drop_hint(&self, n: u64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Deletes `hint` if it is still as it was read (written no more times since);
+    /// answers whether it was deleted. A claim that wrote the hint again meanwhile
+    /// announced a write that the handoff that read it has not seen: the hint stays.
+    fn drop_hint(&self, hint: &Hint) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// A node's activity counters, kept in its own store so that they add up across every

@@ -22,9 +22,14 @@ pub const AT: &str = "at";
 pub const HINTED_AT: &str = "hinted_at";
 /// A hint's attribute: the nodes its record was written to (a string set).
 pub const HOLDERS: &str = "holders";
+/// A hint's attribute: how many times it was written (absent on hints written before
+/// hints counted their writes, read as 0).
+pub const WRITES: &str = "writes";
 /// On a pointer: when it was written (ms since the Unix epoch); absent on pointers
 /// written before pointers carried their time.
 pub const POINTED_AT: &str = "pointed_at";
+/// On a pointer: the token of the claim that wrote it (absent when no claim did).
+pub const CLAIM: &str = "claim";
 
 /// On a grid record only (`n <= GRID_MAX_N`): the partition key of the sparse [`GRID_INDEX`],
 /// `n % GRID_PARTS`. Items without it (records outside the grid, pointers, hints, the
@@ -98,6 +103,9 @@ pub fn hint_item(hint: &Hint) -> Item {
     if !hint.holders.is_empty() {
         item.insert(HOLDERS.into(), AttributeValue::Ss(hint.holders.clone()));
     }
+    if hint.writes > 0 {
+        item.insert(WRITES.into(), number(hint.writes));
+    }
     item
 }
 
@@ -110,13 +118,21 @@ pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
             .and_then(|v| v.as_ss().ok())
             .cloned()
             .unwrap_or_default(),
+        writes: if item.contains_key(WRITES) {
+            read_number(item, WRITES)?
+        } else {
+            0
+        },
     })
 }
 
-pub fn pointer_item(key: RecordKey, node: &str, written_at_ms: u64) -> Item {
+pub fn pointer_item(key: RecordKey, node: &str, written_at_ms: u64, claim: u64) -> Item {
     let mut item = key_item(key);
     item.insert(AT.into(), AttributeValue::S(node.to_string()));
     item.insert(POINTED_AT.into(), number(written_at_ms));
+    if claim != 0 {
+        item.insert(CLAIM.into(), number(claim));
+    }
     item
 }
 
@@ -128,6 +144,11 @@ pub fn item_entry(item: &Item) -> Result<StoredEntry, StoreError> {
             node: node.clone(),
             written_at_ms: if item.contains_key(POINTED_AT) {
                 read_number(item, POINTED_AT)?
+            } else {
+                0
+            },
+            claim: if item.contains_key(CLAIM) {
+                read_number(item, CLAIM)?
             } else {
                 0
             },
@@ -195,11 +216,13 @@ mod tests {
             n: 8_887,
             hinted_at_ms: 1_700_000_000_000,
             holders: vec!["eu-west-1".into()],
+            writes: 3,
         };
         let item = hint_item(&hint);
         assert_eq!(item_hint(&item), Ok(hint));
         let old = Hint {
             holders: Vec::new(),
+            writes: 0,
             ..item_hint(&item).unwrap()
         };
         assert_eq!(
@@ -233,11 +256,12 @@ mod tests {
     fn a_pointer_round_trips_through_an_item() {
         let key = RecordKey::for_index(77);
         assert_eq!(
-            item_entry(&pointer_item(key, "eu-west-1", 1_795_000_000_000)),
+            item_entry(&pointer_item(key, "eu-west-1", 1_795_000_000_000, u64::MAX)),
             Ok(StoredEntry::Pointer {
                 key,
                 node: "eu-west-1".into(),
                 written_at_ms: 1_795_000_000_000,
+                claim: u64::MAX,
             })
         );
     }
@@ -245,7 +269,7 @@ mod tests {
     #[test]
     fn a_pointer_without_its_time_reads_as_written_at_zero() {
         let key = RecordKey::for_index(77);
-        let mut item = pointer_item(key, "eu-west-1", 5);
+        let mut item = pointer_item(key, "eu-west-1", 5, 0);
         item.remove(POINTED_AT);
         assert_eq!(
             item_entry(&item),
@@ -253,6 +277,7 @@ mod tests {
                 key,
                 node: "eu-west-1".into(),
                 written_at_ms: 0,
+                claim: 0,
             })
         );
     }
@@ -286,7 +311,7 @@ mod tests {
         );
         assert_eq!(record(10_001).get(GRID_PART), None);
         assert_eq!(
-            pointer_item(RecordKey::for_index(5), "eu-west-1", 1).get(GRID_PART),
+            pointer_item(RecordKey::for_index(5), "eu-west-1", 1, 7).get(GRID_PART),
             None
         );
         assert_eq!(
@@ -294,6 +319,7 @@ mod tests {
                 n: 5,
                 hinted_at_ms: 1,
                 holders: Vec::new(),
+                writes: 0,
             })
             .get(GRID_PART),
             None

@@ -208,8 +208,9 @@ impl PutPointerIfAbsent for DynamoStore {
         key: RecordKey,
         node: &str,
         written_at_ms: u64,
+        claim: u64,
     ) -> Result<PutOutcome, StoreError> {
-        self.put_if_absent(item::pointer_item(key, node, written_at_ms))
+        self.put_if_absent(item::pointer_item(key, node, written_at_ms, claim))
             .await
     }
 }
@@ -403,12 +404,14 @@ impl PutHint for DynamoStore {
             .table_name(&self.table)
             .set_key(Some(item::key_item(RecordKey::hint(hint.n))))
             .expression_attribute_names("#t", item::HINTED_AT)
-            .expression_attribute_values(":t", AttributeValue::N(hint.hinted_at_ms.to_string()));
+            .expression_attribute_values(":t", AttributeValue::N(hint.hinted_at_ms.to_string()))
+            .expression_attribute_names("#w", item::WRITES)
+            .expression_attribute_values(":one", AttributeValue::N("1".into()));
         update = if hint.holders.is_empty() {
-            update.update_expression("SET #t = :t")
+            update.update_expression("SET #t = :t ADD #w :one")
         } else {
             update
-                .update_expression("SET #t = :t ADD #h :h")
+                .update_expression("SET #t = :t ADD #w :one, #h :h")
                 .expression_attribute_names("#h", item::HOLDERS)
                 .expression_attribute_values(":h", AttributeValue::Ss(hint.holders.clone()))
         };
@@ -440,15 +443,21 @@ impl ListHints for DynamoStore {
 }
 
 impl DropHint for DynamoStore {
-    async fn drop_hint(&self, n: u64) -> Result<(), StoreError> {
-        self.client
+    async fn drop_hint(&self, hint: &Hint) -> Result<bool, StoreError> {
+        let delete = self
+            .client
             .delete_item()
             .table_name(&self.table)
-            .set_key(Some(item::key_item(RecordKey::hint(n))))
-            .send()
-            .await
-            .map_err(|e| store_error("DeleteItem", e))?;
-        Ok(())
+            .set_key(Some(item::key_item(RecordKey::hint(hint.n))))
+            .expression_attribute_names("#w", item::WRITES);
+        let delete = if hint.writes == 0 {
+            delete.condition_expression("attribute_not_exists(#w)")
+        } else {
+            delete
+                .condition_expression("#w = :w")
+                .expression_attribute_values(":w", AttributeValue::N(hint.writes.to_string()))
+        };
+        applied("DeleteItem", delete.send().await)
     }
 }
 

@@ -47,6 +47,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let key = fresh.key;
         // Each round either stores, reads back a rival's record, or marks a node down.
         for _ in 0..2 * order.len() + 1 {
+            // This round's own pointer on the arbiter, once it is there.
+            let mut our_pointer = None;
             let Some(arbiter) = order.iter().copied().find(|i| !down.contains(i)) else {
                 break;
             };
@@ -58,8 +60,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             if arbiter != order[0] {
                 let hint = Hint {
                     n: key.n,
-                    hinted_at_ms: primescaler_core::record::now_ms(),
+                    hinted_at_ms: crate::clock::now_ms(),
                     holders: vec![self.nodes[target].name.clone()],
+                    writes: 0,
                 };
                 match self
                     .guard(arbiter, self.nodes[arbiter].store.put_hint(hint))
@@ -73,7 +76,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     Err(CallError::Failed(e)) => return Err(e.into()),
                 }
             }
-            let claimed_at = primescaler_core::record::now_ms();
+            let claimed_at = crate::clock::now_ms();
             let claimed = if target == arbiter {
                 self.put_counted(arbiter, &fresh).await
             } else {
@@ -91,6 +94,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     ));
                 }
                 Ok(PutOutcome::Stored) => {
+                    our_pointer = Some(claimed_at);
                     match self.put_counted(target, &fresh).await {
                         Ok(PutOutcome::Stored) => {
                             return Ok(self.answer(
@@ -136,6 +140,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             // Another request claimed n first: answer with its record once it is there.
             match self.resolve_entry(key, arbiter, down).await? {
                 Resolved::Found(record, holder) => {
+                    // This claim's target had an entry of its own (it was n's arbiter
+                    // while this one was down) that leads to the record: this claim now
+                    // leads there straight.
+                    if let Some(claimed_at) = our_pointer.filter(|_| holder != target) {
+                        self.repoint_claim(key, arbiter, (target, claimed_at), holder)
+                            .await;
+                    }
                     return Ok(self.answer(record, holder, Source::Cache, down, None));
                 }
                 // Or the claim is a pointer whose record is gone: drop it, and claim again.
@@ -155,10 +166,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         )))
     }
 
-    /// Puts this request's pointer to `target` on `arbiter`, written at `claimed_at`. A
-    /// pointer found there that is this very one (same node, same time) is this request's
-    /// own, landed by an attempt whose answer was lost and met by the client's retry: it
-    /// counts as stored, not as a rival's claim.
+    /// Puts this request's pointer to `target` on `arbiter`, written at `claimed_at`, with
+    /// a token of its own. A pointer found there that is this very one (same node, same
+    /// time, same token) is this request's own, landed by an attempt whose answer was lost
+    /// and met by the client's retry: it counts as stored, not as a rival's claim. (Node
+    /// and time alone are not enough: the simulation found a handoff's pointer written in
+    /// the same millisecond, taken for the claim's own.)
     async fn claim_with_pointer(
         &self,
         key: RecordKey,
@@ -168,10 +181,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     ) -> Result<PutOutcome, CallError> {
         let target_name = &self.nodes[target].name;
         let store = &self.nodes[arbiter].store;
+        let token = self.claim_token();
         let claimed = self
             .guard(
                 arbiter,
-                store.put_pointer_if_absent(key, target_name, claimed_at),
+                store.put_pointer_if_absent(key, target_name, claimed_at, token),
             )
             .await?;
         if claimed == PutOutcome::Stored {
@@ -179,14 +193,38 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         }
         let ours = matches!(
             self.guard(arbiter, store.get_entry(key)).await?,
-            Some(StoredEntry::Pointer { node, written_at_ms, .. })
-                if node == *target_name && written_at_ms == claimed_at
+            Some(StoredEntry::Pointer { node, written_at_ms, claim, .. })
+                if node == *target_name && written_at_ms == claimed_at && claim == token
         );
         Ok(if ours {
             PutOutcome::Stored
         } else {
             PutOutcome::AlreadyPresent
         })
+    }
+
+    /// Moves this request's claim on `arbiter` (its pointer to `from`, written at the
+    /// time given) to `to`, in place, if it is still that very pointer. Best effort: a
+    /// claim left as it was still leads to the record, through `from`.
+    async fn repoint_claim(&self, key: RecordKey, arbiter: usize, from: (usize, u64), to: usize) {
+        let moved = self
+            .guard(
+                arbiter,
+                self.nodes[arbiter].store.repoint_pointer(
+                    key,
+                    &self.nodes[from.0].name,
+                    from.1,
+                    &self.nodes[to].name,
+                    crate::clock::now_ms(),
+                ),
+            )
+            .await;
+        if !matches!(moved, Ok(true)) {
+            tracing::info!(
+                n = key.n,
+                "a claim through another node's pointer was left as it was"
+            );
+        }
     }
 
     /// Withdraws this request's claim on `arbiter` (its pointer to `target`, written at

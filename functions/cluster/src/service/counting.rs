@@ -5,8 +5,6 @@
 //! No request ever counts records with a scan: `GET /stats` and the grid read one small
 //! item per node.
 
-use std::time::Instant;
-
 use futures::future::join_all;
 use primescaler_core::{
     NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, RecordChange, in_grid,
@@ -14,6 +12,7 @@ use primescaler_core::{
 
 use super::{COUNTER_FLUSH_EVERY, CallError, ClusterService, NodeReport, NodeStore};
 use crate::breaker::BreakerState;
+use crate::clock::Instant;
 
 impl<S, C> ClusterService<S, C> {
     pub(super) fn count(&self, node: usize, delta: NodeCounters) {

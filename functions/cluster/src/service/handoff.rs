@@ -22,12 +22,15 @@
 //! budget, and begins with a different node each minute, so that no node's hints wait
 //! behind the others' for long.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use futures::stream::{self, StreamExt};
-use primescaler_core::{Hint, PrimeCalculator, PutOutcome, RecordKey, StoredEntry, in_grid};
+use primescaler_core::{Hint, PrimeCalculator, RecordKey, StoredEntry};
 
 use super::{CallError, ClusterService, NodeStore, past_write_grace};
+use crate::clock::Instant;
+
+mod copies;
 
 /// How many hints one page of a pass reads from a node.
 pub const HANDOFF_PAGE: u32 = 32;
@@ -84,7 +87,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let stop_at = Instant::now() + budget;
         let mut report = HandoffReport::default();
         // A different first node each minute.
-        let first = (primescaler_core::record::now_ms() / 60_000) as usize % self.nodes.len();
+        let first = (crate::clock::now_ms() / 60_000) as usize % self.nodes.len();
         for arbiter in (0..self.nodes.len()).map(|k| (first + k) % self.nodes.len()) {
             let mut after = None;
             loop {
@@ -186,12 +189,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     )
                     .await
                     .ok()?;
-                    self.drop_hint(arbiter, n).await?;
-                    return Some(Handoff::Settled);
+                    return self.drop_hint(arbiter, &hint).await;
                 }
                 None => {
-                    self.drop_hint(arbiter, n).await?;
-                    return Some(Handoff::Settled);
+                    return self.drop_hint(arbiter, &hint).await;
                 }
             },
             // A removal cut off part of the way has moved the arbiter's pointer away
@@ -201,16 +202,42 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             None if !past_write_grace(hint.hinted_at_ms) => return Some(Handoff::Kept),
             // Nothing was stored after all, or it was evicted since.
             None => {
-                self.drop_hint(arbiter, n).await?;
-                return Some(Handoff::Settled);
+                return self.drop_hint(arbiter, &hint).await;
             }
         };
         // A copy the hint names that the arbiter does not lead to, still there: a
         // removal cut off after moving the pointers, or a claim that lost its pointer.
-        // It is a double: remove it (one a pass; the hint stays for the next).
-        if let Some(&double) = holding.iter().find(|&&node| node != holder) {
-            return self.remove_double(key, arbiter, double, holder).await;
+        // It is a double: remove it, then hand off the copy that stays, as any other
+        // (found by a seed of the simulation: dropping the hint with the double left
+        // the copy that stays a double of an earlier node's, for good).
+        let mut removed: Option<usize> = None;
+        for &double in holding.iter().filter(|&&node| node != holder) {
+            match self.remove_double(key, None, double, holder).await? {
+                Handoff::DoubleRemoved { pointers_moved } => {
+                    *removed.get_or_insert(0) += pointers_moved;
+                }
+                other => return Some(other),
+            }
         }
+        let handed_off = self.hand_off_copy(key, arbiter, holder, &hint).await?;
+        Some(match (removed, handed_off) {
+            (Some(pointers_moved), Handoff::Settled | Handoff::Kept) => {
+                Handoff::DoubleRemoved { pointers_moved }
+            }
+            (_, outcome) => outcome,
+        })
+    }
+
+    /// Hands off `holder`'s copy of n, hinted on `arbiter`: removes it if an earlier node
+    /// has a copy of its own, else makes every earlier node lead to it, then drops the
+    /// hint.
+    async fn hand_off_copy(
+        &self,
+        key: RecordKey,
+        arbiter: usize,
+        holder: usize,
+        hint: &Hint,
+    ) -> Option<Handoff> {
         let order = self.placement.order(key.shard);
         let earlier: Vec<usize> = order
             .iter()
@@ -224,7 +251,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             let mut down = Vec::new();
             match self.resolve(key, node, &mut down).await {
                 Ok(Some((_, other))) if other != holder => {
-                    return self.remove_double(key, arbiter, holder, other).await;
+                    return self
+                        .remove_double(key, Some((arbiter, hint)), holder, other)
+                        .await;
                 }
                 Ok(_) if down.is_empty() => {}
                 // Down, or leading to a node that is down: try again in a later pass.
@@ -235,122 +264,15 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             // A node that is down may hold a copy of its own: write no pointer yet.
             return Some(Handoff::Kept);
         }
-        // Then point every earlier node at the record.
+        // Then make every earlier node lead straight to the record.
         for &node in &earlier {
-            let claimed = self
-                .guard(
-                    node,
-                    self.nodes[node].store.put_pointer_if_absent(
-                        key,
-                        &self.nodes[holder].name,
-                        primescaler_core::record::now_ms(),
-                    ),
-                )
-                .await;
-            match claimed {
-                Ok(PutOutcome::Stored) => {}
-                // An entry appeared since the look above: keep the hint unless it leads
-                // to the same record; a later pass looks again (and finds the double).
-                Ok(PutOutcome::AlreadyPresent) => {
-                    let mut down = Vec::new();
-                    if !matches!(
-                        self.resolve(key, node, &mut down).await,
-                        Ok(Some((_, other))) if other == holder
-                    ) {
-                        kept = true;
-                    }
-                }
-                Err(_) => kept = true,
+            if self.point_at(key, node, holder).await != Some(true) {
+                kept = true;
             }
         }
         if kept {
             return Some(Handoff::Kept);
         }
-        self.drop_hint(arbiter, n).await?;
-        Some(Handoff::Settled)
-    }
-
-    /// Whether `node` holds n's record itself (`None` when it did not answer).
-    async fn holds_record(&self, node: usize, key: RecordKey) -> Option<bool> {
-        let entry = self
-            .guard(node, self.nodes[node].store.get_entry(key))
-            .await
-            .ok()?;
-        Some(matches!(entry, Some(StoredEntry::Record(_))))
-    }
-
-    /// n is stored on `other` (reached through an earlier node) and on `holder` (hinted
-    /// on `arbiter`): moves every pointer to `holder` on the nodes before it to `other`,
-    /// in place; then, once `other` is seen still holding the record, removes `holder`'s
-    /// copy; then the hint. Stopped at any step, it is taken up again by the next pass.
-    async fn remove_double(
-        &self,
-        key: RecordKey,
-        arbiter: usize,
-        holder: usize,
-        other: usize,
-    ) -> Option<Handoff> {
-        // The copy that stays must be there before anything is moved to it.
-        if !self.holds_record(other, key).await? {
-            return Some(Handoff::Kept);
-        }
-        let order = self.placement.order(key.shard);
-        let holder_name = &self.nodes[holder].name;
-        let mut pointers_moved = 0;
-        for &node in order.iter().take_while(|&&i| i != holder) {
-            let entry = self
-                .guard(node, self.nodes[node].store.get_entry(key))
-                .await
-                .ok()?;
-            let Some(StoredEntry::Pointer {
-                node: to,
-                written_at_ms,
-                ..
-            }) = entry
-            else {
-                continue;
-            };
-            if to != *holder_name {
-                continue;
-            }
-            let moved = self
-                .guard(
-                    node,
-                    self.nodes[node].store.repoint_pointer(
-                        key,
-                        holder_name,
-                        written_at_ms,
-                        &self.nodes[other].name,
-                        primescaler_core::record::now_ms(),
-                    ),
-                )
-                .await
-                .ok()?;
-            if !moved {
-                // It changed since it was read: look again in the next pass.
-                return Some(Handoff::Kept);
-            }
-            pointers_moved += 1;
-        }
-        // And still there before the other one goes.
-        if !self.holds_record(other, key).await? {
-            return Some(Handoff::Kept);
-        }
-        if self
-            .guard(holder, self.nodes[holder].store.evict_record(key))
-            .await
-            .ok()?
-        {
-            self.count_removed(holder, 1, in_grid(key.n)).await;
-        }
-        self.drop_hint(arbiter, key.n).await?;
-        Some(Handoff::DoubleRemoved { pointers_moved })
-    }
-
-    /// Drops the hint for `n` on `arbiter`; `None` when the node did not answer.
-    async fn drop_hint(&self, arbiter: usize, n: u64) -> Option<()> {
-        self.guard(arbiter, self.nodes[arbiter].store.drop_hint(n))
-            .await
-            .ok()
+        self.drop_hint(arbiter, hint).await
     }
 }

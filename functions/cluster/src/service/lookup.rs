@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Instant;
 
 use primescaler_core::{
     Computation, ComputeError, Lookup, NodeCounters, PrimeCalculator, PrimeRecord, RecordKey,
@@ -11,6 +10,7 @@ use primescaler_core::{
 };
 
 use super::{CallError, ClusterService, DEFAULT_DEADLINE, NodeStore, RECENT_COMPUTATION, Resolved};
+use crate::clock::Instant;
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Reads n's entry on node `i`, following a pointer; answers the record and the
@@ -27,47 +27,62 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         })
     }
 
-    /// Reads n's entry on node `i` and follows a pointer; a node found down is added to
-    /// `down`.
+    /// Reads n's entry on node `i` and follows its pointer, and the pointer found there if
+    /// any (a claim made on a node while an earlier one was down can lead to a node that
+    /// was itself an arbiter then), visiting each node once; a node found down is added
+    /// to `down`. A way that ends at no record is `Dangling`, naming `i`'s own pointer:
+    /// the one a caller on `i` can drop.
     pub(super) async fn resolve_entry(
         &self,
         key: RecordKey,
         i: usize,
         down: &mut Vec<usize>,
     ) -> Result<Resolved, ServiceError> {
-        let (node, written_at_ms) = match self.guard(i, self.nodes[i].store.get_entry(key)).await {
-            Ok(Some(StoredEntry::Record(record))) => return Ok(Resolved::Found(record, i)),
-            Ok(Some(StoredEntry::Pointer {
-                node,
-                written_at_ms,
-                ..
-            })) => (node, written_at_ms),
-            Ok(None) => return Ok(Resolved::Missing),
-            Err(CallError::Down { .. } | CallError::Busy) => {
-                down.push(i);
-                return Ok(Resolved::Missing);
+        let mut at = i;
+        let mut first: Option<(String, u64)> = None;
+        let mut visited = vec![i];
+        loop {
+            let (node, written_at_ms) =
+                match self.guard(at, self.nodes[at].store.get_entry(key)).await {
+                    Ok(Some(StoredEntry::Record(record))) => {
+                        return Ok(Resolved::Found(record, at));
+                    }
+                    Ok(Some(StoredEntry::Pointer {
+                        node,
+                        written_at_ms,
+                        ..
+                    })) => (node, written_at_ms),
+                    Ok(None) => break,
+                    Err(CallError::Down { .. } | CallError::Busy) => {
+                        down.push(at);
+                        return Ok(Resolved::Missing);
+                    }
+                    Err(CallError::Failed(e)) => return Err(e.into()),
+                };
+            let next = self.index_of(&node);
+            let first = first.get_or_insert((node, written_at_ms));
+            match next {
+                Some(j) if !visited.contains(&j) => {
+                    visited.push(j);
+                    at = j;
+                }
+                // An unknown node, or a way back to a node already read.
+                _ => {
+                    let (node, written_at_ms) = first.clone();
+                    return Ok(Resolved::Dangling {
+                        node,
+                        written_at_ms,
+                    });
+                }
             }
-            Err(CallError::Failed(e)) => return Err(e.into()),
-        };
-        let Some(j) = self.index_of(&node) else {
-            return Ok(Resolved::Dangling {
-                node,
-                written_at_ms,
-            });
-        };
-        match self.guard(j, self.nodes[j].store.get_entry(key)).await {
-            Ok(Some(StoredEntry::Record(record))) => Ok(Resolved::Found(record, j)),
-            Ok(Some(StoredEntry::Pointer { .. })) => Ok(Resolved::Missing),
-            Ok(None) => Ok(Resolved::Dangling {
-                node,
-                written_at_ms,
-            }),
-            Err(CallError::Down { .. } | CallError::Busy) => {
-                down.push(j);
-                Ok(Resolved::Missing)
-            }
-            Err(CallError::Failed(e)) => Err(e.into()),
         }
+        Ok(match first {
+            None => Resolved::Missing,
+            Some((node, written_at_ms)) => Resolved::Dangling {
+                node,
+                written_at_ms,
+            },
+        })
     }
 
     /// The answer for `record`, held by node `holder`, counted on that node.
@@ -143,7 +158,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let mut down: Vec<usize> = Vec::new();
         let read_by = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 3;
         if !self.writes_first(n) {
-            let found = tokio::time::timeout_at(read_by.into(), self.find(key, &order, &mut down))
+            let found = tokio::time::timeout_at(read_by, self.find(key, &order, &mut down))
                 .await
                 .unwrap_or_else(|_| {
                     tracing::warn!(n, "the lookup ran out of its share of the deadline");
@@ -158,7 +173,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
 
         let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
-        let fresh = PrimeRecord::new(n, computation, primescaler_core::record::now_ms());
+        let fresh = PrimeRecord::new(n, computation, crate::clock::now_ms());
         let stored = if order.iter().all(|i| down.contains(i)) {
             Err(ServiceError::NoNodeReachable(format!(
                 "all {} nodes are down",
@@ -166,7 +181,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             )))
         } else {
             tokio::time::timeout_at(
-                deadline.into(),
+                deadline,
                 self.store_once(&order, fresh.clone(), fallback_reason.clone(), &mut down),
             )
             .await
