@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -56,6 +56,11 @@ ui:
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## faults: the whole fault matrix (4 strategies x 6 faults, two instance processes per
+## cell), written to docs/faults.md; make test runs a slice of it
+faults: tools reference-tools
+	cargo run -p primescaler-tests --bin fault_matrix
 
 ## sim: the deterministic simulation over 100,000 seeds (make test plays 10,000);
 ## SIM_SEEDS=k for another count, SIM_SEED=s to replay one seed with its log

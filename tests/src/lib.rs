@@ -14,6 +14,7 @@
 pub mod bench;
 pub mod cluster;
 pub mod events;
+pub mod faults;
 pub mod iam;
 pub mod proxy;
 

@@ -104,7 +104,9 @@ fn every_seed_answers_right_and_stores_each_n_once() {
 ///   announced (hints count their writes, and are dropped only unchanged);
 /// - 15180: a claim's pointer, since withdrawn, was taken by handoff for the way to the
 ///   hinted copy (a claim counts once past its grace); and a pointer with the same node
-///   and time as a claim's was taken for that claim's own (claims carry a token).
+///   and time as a claim's was taken for that claim's own (claims carry a token);
+/// - 26010: the same withdrawn claim, under remote_first, after which the hinted copy
+///   was removed as a double of the record the claim's request then stored.
 const SEEDS_THAT_FOUND_BUGS: [u64; 7] = [67, 8, 303, 66, 249, 15_180, 26_010];
 
 #[test]

@@ -76,6 +76,14 @@ impl ApiConfig {
                 needed.as_millis()
             )));
         }
+        if cluster.write_grace <= deadline {
+            return Err(ConfigError(format!(
+                "WRITE_GRACE_MS ({} ms) must be longer than REQUEST_DEADLINE_MS ({} ms): a \
+                 request's writes are under way until its deadline",
+                cluster.write_grace.as_millis(),
+                deadline.as_millis()
+            )));
+        }
         Ok(Self {
             cluster,
             table,

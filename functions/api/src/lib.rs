@@ -114,7 +114,8 @@ impl LiveDeps {
             });
         }
         let calculator = GuardedCalculator::new(config.guard);
-        let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator);
+        let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator)
+            .with_write_grace(cluster.write_grace);
         Self::new(service, config.max_n)
             .with_reset_token(config.reset_token.clone())
             .with_deadline(config.deadline)

@@ -59,3 +59,33 @@ fn a_thousand_random_n_up_to_10_12_agree_with_primecount() {
         assert_eq!(ours, reference, "n = {n} (seed {seed})");
     }
 }
+
+#[test]
+fn random_n_up_to_10_9_agree_with_a_sieve_independent_of_primecount() {
+    // GIVEN 40 random n, log-uniform over 1..=10^9, and p(10^9) itself: primecount finds
+    // p(n) by counting π(x) with its combinatorial algorithms (and so does our primary,
+    // through libprimecount); primesieve's `-n` walks a segmented sieve up to it, which
+    // shares none of that (the seed is printed to replay a failure)
+    let seed = std::env::var("REFERENCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("REFERENCE_SEED={seed}");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut cases: Vec<u64> = (0..40)
+        .map(|_| 10f64.powf(rng.f64() * 9.0).round().max(1.0) as u64)
+        .collect();
+    cases.push(1_000_000_000);
+
+    for n in cases {
+        // WHEN the primary answers n
+        let ours = primary::nth_prime(n).expect("the primary answers");
+
+        // THEN primesieve's sieve finds the same nth prime
+        let sieved: u64 = run("primesieve", &[&n.to_string(), "-n", "-q"])
+            .trim()
+            .parse()
+            .expect("primesieve prints the nth prime");
+        assert_eq!(ours, sieved, "n = {n} (seed {seed})");
+    }
+}

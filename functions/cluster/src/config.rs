@@ -8,6 +8,7 @@
 //! | `NODE_ENDPOINTS` | none | `region=url,…`: a DynamoDB endpoint per node (emulators) |
 //! | `NODE_TIMEOUT_MS` | `500` | the time budget of one call to a node |
 //! | `BREAKER_COOLDOWN_MS` | `2000` | how long a failed node is skipped |
+//! | `WRITE_GRACE_MS` | `60000` | how long a pointer or hint with nothing behind it may be a write under way |
 
 use std::time::Duration;
 
@@ -37,6 +38,9 @@ pub struct ClusterConfig {
     pub node_timeout: Duration,
     /// How long a failed node is skipped before it is probed again.
     pub breaker_cooldown: Duration,
+    /// How long a pointer or hint with nothing behind it is taken for a write under way
+    /// ([`crate::service::WRITE_GRACE`] unless set; tests of convergence shorten it).
+    pub write_grace: Duration,
     /// The keys that sign calls to nodes with an explicit endpoint (emulators):
     /// `EMULATOR_ACCESS_KEY_ID` and `EMULATOR_SECRET_ACCESS_KEY`, for an emulator that
     /// enforces IAM; `None` signs with dummy keys.
@@ -106,6 +110,7 @@ impl ClusterConfig {
                 "BREAKER_COOLDOWN_MS",
                 Duration::from_millis(2_000),
             )?,
+            write_grace: read_millis(&lookup, "WRITE_GRACE_MS", crate::service::WRITE_GRACE)?,
             emulator_keys: match (
                 lookup("EMULATOR_ACCESS_KEY_ID"),
                 lookup("EMULATOR_SECRET_ACCESS_KEY"),

@@ -9,8 +9,8 @@
 //!    the record is written there conditionally; otherwise a pointer to the target is
 //!    written there conditionally, then the record on the target. A lost race reads
 //!    back the winner's record; a claim that turns out to be a pointer to a lost record
-//!    (older than [`WRITE_GRACE`], its node up and empty of n) is dropped, and n is
-//!    claimed again.
+//!    (every pointer on its way older than the write grace, [`WRITE_GRACE`] by default,
+//!    and the way ending at no record) is dropped, and n is claimed again.
 //!
 //! Reading the arbiter alone is enough because the arbiter always holds an entry for a
 //! stored n, with one exception: while n's earlier nodes are down, n is stored past
@@ -111,11 +111,6 @@ const COUNTER_FLUSH_EVERY: Duration = Duration::from_secs(1);
 /// take. A younger one may be a write under way.
 pub const WRITE_GRACE: Duration = Duration::from_secs(60);
 
-/// Whether something written at `written_at_ms` is older than [`WRITE_GRACE`].
-fn past_write_grace(written_at_ms: u64) -> bool {
-    crate::clock::now_ms().saturating_sub(written_at_ms) >= WRITE_GRACE.as_millis() as u64
-}
-
 /// A random number from the standard library's per-process random keys: where an
 /// instance's claim tokens start.
 fn random_start() -> u64 {
@@ -167,8 +162,13 @@ enum Resolved {
     Missing,
     /// A pointer (to `node`, written at `written_at_ms`) on the node read, whose way leads
     /// to no record: its node is unknown, or is up and holds nothing for n (or a pointer
-    /// that leads nowhere).
-    Dangling { node: String, written_at_ms: u64 },
+    /// that leads nowhere). `newest_ms` is when the youngest pointer on the way was
+    /// written: until it is past the grace, a write along the way may be under way.
+    Dangling {
+        node: String,
+        written_at_ms: u64,
+        newest_ms: u64,
+    },
 }
 
 enum CallError {
@@ -206,6 +206,8 @@ pub struct ClusterService<S, C> {
     in_flight: Mutex<HashMap<u64, (Instant, SharedComputation)>>,
     /// This instance's lookups that missed in a row (a hit sets it back to zero).
     miss_streak: AtomicU32,
+    /// How long a pointer or hint with nothing behind it may be a write under way.
+    write_grace: Duration,
 }
 
 impl<S, C> ClusterService<S, C> {
@@ -230,7 +232,21 @@ impl<S, C> ClusterService<S, C> {
             next_claim: AtomicU64::new(random_start()),
             in_flight: Mutex::new(HashMap::new()),
             miss_streak: AtomicU32::new(0),
+            write_grace: WRITE_GRACE,
         }
+    }
+
+    /// The same service, taking pointers and hints with nothing behind them for writes
+    /// under way for `grace` instead of [`WRITE_GRACE`]: far longer than a request's
+    /// deadline, or a write under way would be taken for a lost one.
+    pub fn with_write_grace(mut self, grace: Duration) -> Self {
+        self.write_grace = grace;
+        self
+    }
+
+    /// Whether something written at `written_at_ms` is older than the write grace.
+    fn past_write_grace(&self, written_at_ms: u64) -> bool {
+        crate::clock::now_ms().saturating_sub(written_at_ms) >= self.write_grace.as_millis() as u64
     }
 
     /// Whether this instance would compute n before reading it: after

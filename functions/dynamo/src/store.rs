@@ -568,9 +568,10 @@ fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool 
 }
 
 /// Maps an SDK error to a store error, named with its operation and its code: a call
-/// that could not be sent, or a missing table, is `Unavailable` (the node is down, and
-/// nothing was applied); a timeout or a cut response is `Lost` (the node is taken for
-/// down, and a write may have landed);
+/// whose connection could not be made (refused, unreachable), or a missing table, is
+/// `Unavailable` (the node is down, and nothing was applied); a timeout, a cut response
+/// or a connection that failed once made is `Lost` (the node is taken for down, and a
+/// write may have landed);
 /// throttling or a transient server error, once the client's retries are spent, is
 /// `Busy` (the node is up); anything else (access denied, a validation error) is
 /// `Failed`.
@@ -581,7 +582,19 @@ where
 {
     let message = format!("{operation}: {}", DisplayErrorContext(&error));
     match &error {
-        SdkError::DispatchFailure(_) => StoreError::Unavailable(message),
+        // A connection that was never made sent nothing. Any other failure to dispatch
+        // (a pooled connection closed or reset under the request) may have come after
+        // the request went out: taken for a lost answer, so that a write that landed is
+        // never taken for one that did not. (The fault matrix found a record stored a
+        // second time after a connection closed while its answer was held.)
+        SdkError::DispatchFailure(failure)
+            if failure
+                .as_connector_error()
+                .is_some_and(|e| never_connected(e)) =>
+        {
+            StoreError::Unavailable(message)
+        }
+        SdkError::DispatchFailure(_) => StoreError::Lost(message),
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => StoreError::Lost(message),
         SdkError::ServiceError(service) => match service.err().code() {
             // The node's table is missing: the node is not usable (yet).
@@ -597,4 +610,26 @@ where
         },
         _ => StoreError::Failed(message),
     }
+}
+
+/// Whether `error` says the connection was refused or could not be opened at all: a
+/// `std::io::Error` of such a kind somewhere in its chain of sources.
+fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind;
+    let mut source = Some(error);
+    while let Some(current) = source {
+        if let Some(io) = current.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ErrorKind::ConnectionRefused
+                    | ErrorKind::AddrNotAvailable
+                    | ErrorKind::HostUnreachable
+                    | ErrorKind::NetworkUnreachable
+            )
+        {
+            return true;
+        }
+        source = current.source();
+    }
+    false
 }

@@ -10,7 +10,7 @@ use primescaler_core::{
     StoredEntry,
 };
 
-use super::{CallError, ClusterService, NodeStore, Resolved, past_write_grace};
+use super::{CallError, ClusterService, NodeStore, Resolved};
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Stores `fresh` once, through n's arbiter, where the strategy says; answers the
@@ -153,10 +153,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 Resolved::Dangling {
                     node,
                     written_at_ms,
-                } => {
+                    newest_ms,
+                } if self.past_write_grace(newest_ms) => {
                     self.drop_dangling_pointer(key, arbiter, &node, written_at_ms, down)
                         .await?;
                 }
+                // A write along the way may still be under way.
+                Resolved::Dangling { .. } => {}
                 Resolved::Missing => {}
             }
         }
@@ -271,7 +274,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         written_at_ms: u64,
         down: &mut Vec<usize>,
     ) -> Result<(), ServiceError> {
-        if !past_write_grace(written_at_ms) {
+        if !self.past_write_grace(written_at_ms) {
             return Ok(());
         }
         match self

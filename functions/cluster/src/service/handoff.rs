@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{Hint, PrimeCalculator, RecordKey, StoredEntry};
 
-use super::{CallError, ClusterService, NodeStore, past_write_grace};
+use super::{CallError, ClusterService, NodeStore, Resolved};
 use crate::clock::Instant;
 
 mod copies;
@@ -66,8 +66,10 @@ pub struct HandoffReport {
 enum Handoff {
     /// Every earlier node leads to n's record; the hint is gone.
     Settled,
-    /// An earlier node had its own copy; the pointers to the hinted one lead to that
-    /// copy now, and the hinted one and the hint are gone.
+    /// A copy was removed as a double (an earlier node had its own, or the hint named a
+    /// copy its arbiter no longer leads to); the pointers to it lead to the copy that
+    /// stays. The hint is gone once the copy that stays is handed off too; a hint whose
+    /// drop found it written again stays for the next pass.
     DoubleRemoved { pointers_moved: usize },
     /// An earlier node is down or leads nowhere, or the announced write may still be
     /// under way: the hint stays.
@@ -177,20 +179,27 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 // The claim leads to a node without the record (its write never landed,
                 // or the node came back empty): the hinted copy, if any, is the one.
                 Some(_) if hinted.is_some() => hinted?,
-                Some(_) if !past_write_grace(written_at_ms) => return Some(Handoff::Kept),
-                // A claim past its grace that leads nowhere: drop it (only that very
-                // pointer), so that the next request stores n again.
-                Some(_) => {
-                    self.guard(
-                        arbiter,
-                        self.nodes[arbiter]
-                            .store
-                            .drop_pointer(key, &node, written_at_ms),
-                    )
-                    .await
-                    .ok()?;
-                    return self.drop_hint(arbiter, &hint).await;
-                }
+                // Or on, through that node's own pointer, to the record.
+                Some(_) => match self.resolve_entry(key, arbiter, &mut Vec::new()).await {
+                    Ok(Resolved::Found(_, holder)) => holder,
+                    Ok(Resolved::Dangling { newest_ms, .. })
+                        if self.past_write_grace(newest_ms) =>
+                    {
+                        // A claim past its grace that leads nowhere: drop it (only that
+                        // very pointer), so that the next request stores n again.
+                        self.guard(
+                            arbiter,
+                            self.nodes[arbiter]
+                                .store
+                                .drop_pointer(key, &node, written_at_ms),
+                        )
+                        .await
+                        .ok()?;
+                        return self.drop_hint(arbiter, &hint).await;
+                    }
+                    // A write along the way may be under way, or a node is down.
+                    _ => return Some(Handoff::Kept),
+                },
                 None => {
                     return self.drop_hint(arbiter, &hint).await;
                 }
@@ -199,7 +208,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             // already; the hint still names the copy.
             None if hinted.is_some() => hinted?,
             // The write it announces may still be under way.
-            None if !past_write_grace(hint.hinted_at_ms) => return Some(Handoff::Kept),
+            None if !self.past_write_grace(hint.hinted_at_ms) => return Some(Handoff::Kept),
             // Nothing was stored after all, or it was evicted since.
             None => {
                 return self.drop_hint(arbiter, &hint).await;
@@ -224,7 +233,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             (Some(pointers_moved), Handoff::Settled | Handoff::Kept) => {
                 Handoff::DoubleRemoved { pointers_moved }
             }
-            (_, outcome) => outcome,
+            (Some(before), Handoff::DoubleRemoved { pointers_moved }) => Handoff::DoubleRemoved {
+                pointers_moved: before + pointers_moved,
+            },
+            (None, outcome) => outcome,
         })
     }
 

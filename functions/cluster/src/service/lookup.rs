@@ -40,6 +40,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     ) -> Result<Resolved, ServiceError> {
         let mut at = i;
         let mut first: Option<(String, u64)> = None;
+        let mut newest_ms = 0;
         let mut visited = vec![i];
         loop {
             let (node, written_at_ms) =
@@ -60,6 +61,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     Err(CallError::Failed(e)) => return Err(e.into()),
                 };
             let next = self.index_of(&node);
+            newest_ms = newest_ms.max(written_at_ms);
             let first = first.get_or_insert((node, written_at_ms));
             match next {
                 Some(j) if !visited.contains(&j) => {
@@ -72,6 +74,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     return Ok(Resolved::Dangling {
                         node,
                         written_at_ms,
+                        newest_ms,
                     });
                 }
             }
@@ -81,6 +84,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             Some((node, written_at_ms)) => Resolved::Dangling {
                 node,
                 written_at_ms,
+                newest_ms,
             },
         })
     }

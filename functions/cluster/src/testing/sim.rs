@@ -149,8 +149,8 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
     (rates, partitions)
 }
 
-/// Runs handoff passes until one finds no hint left (a pass removes one double per
-/// hint, and the next hands the hint off), eight at most.
+/// Runs handoff passes until one finds no hint to act on (a hint kept for a write under
+/// way, or written again meanwhile, waits for a later pass), eight at most.
 async fn converge(upkeep: &Instance) {
     for _ in 0..8 {
         let pass = upkeep.hand_off().await;

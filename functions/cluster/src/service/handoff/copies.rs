@@ -5,7 +5,7 @@
 use primescaler_core::{Hint, PrimeCalculator, PutOutcome, RecordKey, StoredEntry, in_grid};
 
 use super::Handoff;
-use crate::service::{ClusterService, NodeStore, Resolved, past_write_grace};
+use crate::service::{ClusterService, NodeStore, Resolved};
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Makes `node`'s entry for n lead straight to `holder`'s record: a pointer written
@@ -40,12 +40,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             // it stores n elsewhere): it counts once past its grace. (Found by a seed of
             // the simulation: a hint settled on a claim that was then withdrawn left the
             // hinted copy a double.)
-            return Some(claim == 0 || past_write_grace(written_at_ms));
+            return Some(claim == 0 || self.past_write_grace(written_at_ms));
         }
         let mut down = Vec::new();
         let leads = match self.resolve_entry(key, node, &mut down).await.ok()? {
             Resolved::Found(_, found) => found == holder,
-            Resolved::Dangling { .. } => past_write_grace(written_at_ms),
+            Resolved::Dangling { newest_ms, .. } => self.past_write_grace(newest_ms),
             Resolved::Missing => false,
         };
         if !leads {

@@ -1,0 +1,97 @@
+//! `make faults`: the whole fault matrix, every strategy against every fault, written to
+//! docs/faults.md. `FAULT_CELLS_AT_ONCE` sets how many cells run at once (default 3).
+
+use std::time::Instant;
+
+use primescaler_tests::Emulator;
+use primescaler_tests::cluster::reference_primes;
+use primescaler_tests::faults::{FAULTS, Plan, STRATEGIES, instance_binary, run_cells, table};
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    let at_once = std::env::var("FAULT_CELLS_AT_ONCE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let emulators = [
+        Emulator::start().await,
+        Emulator::start().await,
+        Emulator::start().await,
+    ];
+    let cells: Vec<_> = STRATEGIES
+        .iter()
+        .flat_map(|&strategy| FAULTS.iter().map(move |&fault| (strategy, fault)))
+        .collect();
+    let plan = Plan {
+        per_phase: 80,
+        concurrency: 8,
+        hot: 60,
+    };
+    let started = Instant::now();
+    let done = run_cells(
+        &emulators,
+        &instance_binary(),
+        &cells,
+        at_once,
+        plan,
+        &reference_primes(),
+    )
+    .await;
+    let clean = done.iter().filter(|c| c.findings.is_clean()).count();
+    let mut details = String::new();
+    for cell in done.iter().filter(|c| !c.findings.is_clean()) {
+        details.push_str(&format!(
+            "- {} under {}: {}\n",
+            cell.fault.name(),
+            cell.strategy.as_str(),
+            cell.findings
+        ));
+    }
+    let page = format!(
+        "# The fault matrix\n\n\
+         Written by `make faults` (`cargo run -p primescaler-tests --bin fault_matrix`), \
+         {cells} cells, {at_once} at a time, in {took:.0} s on this machine: **{clean} of {cells} clean**.\n\n\
+         Each cell: three nodes (dynalite emulators), a fresh table, two API instances in \
+         processes of their own (`api_instance`, beside us-east-1 and eu-west-1), each \
+         reaching each node through a fault proxy of its own (`tests/src/proxy.rs`). \
+         {per_phase} requests per phase, {concurrency} at a time over both instances, n \
+         drawn mostly from 1..={hot} (so that the instances race on the same n) and now \
+         and then from 1..=10,000: first with every proxy passing, then with the fault on \
+         the victim node (us-east-1), then healed. The instances' node budget is 400 ms, \
+         their breaker cool-down 500 ms and their write grace 13 s (60 s deployed). Then \
+         the write grace passes, the upkeep runs until it keeps nothing, a clean instance \
+         asks every n once more, and the simulation's checker \
+         (`primescaler_cluster::testing::checker`) reads every node.\n\n\
+         The faults: *refused*, connections to the victim closed at once; *black hole*, \
+         requests taken and never answered; *lost answers*, requests passed (writes land) \
+         and answers held 1.5 s, past every attempt; *cut answers*, requests passed and \
+         half of each answer sent before the connection closes; *throttled*, every call \
+         answered `ThrottlingException` by the proxy; *partition*, the first instance's \
+         way to the victim black-holed while the second still reaches it (the node keeps \
+         its data).\n\n\
+         Columns: *failed over*, answers that passed over a node (the fault was met); *non-200*, valid requests not answered 200 (target 0); *wrong primes*, \
+         answers checked against primesieve; *not stored*, answers that said \
+         `\"stored\": false` (right, and allowed); *doubles*, n stored on more than one \
+         node; *lost*, n answered stored and then missing, or not stored by the clean \
+         read; *orphans*, records their arbiter does not lead to; *dangling pointers*, \
+         pointers to a node without the record; *hints left*, hints not drained.\n\n\
+         {table}\n{details}",
+        cells = done.len(),
+        took = started.elapsed().as_secs_f64(),
+        per_phase = plan.per_phase,
+        concurrency = plan.concurrency,
+        hot = plan.hot,
+        table = table(&done),
+    );
+    let path = primescaler_tests::workspace_root().join("docs/faults.md");
+    std::fs::write(&path, page).expect("write docs/faults.md");
+    println!("{}", table(&done));
+    println!(
+        "{clean} of {} clean; written to {}",
+        done.len(),
+        path.display()
+    );
+    if clean != done.len() {
+        std::process::exit(1);
+    }
+}
