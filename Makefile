@@ -60,6 +60,7 @@ dev: tools
 ## faults: the whole fault matrix (4 strategies x 6 faults, two instance processes per
 ## cell), written to docs/faults.md; make test runs a slice of it
 faults: tools reference-tools
+	cargo build -p primescaler-tests --bins
 	cargo run -p primescaler-tests --bin fault_matrix
 
 ## sim: the deterministic simulation over 100,000 seeds (make test plays 10,000);

@@ -11,13 +11,17 @@ Actions are kept as written. Resources are widened to "*", because moto checks e
 DynamoDB call against the resource "*", which no table ARN matches; the table and index
 ARNs are checked by cfn-lint and by the request tests of the adapter instead.
 
+With --actions, it starts no user and prints every function's allowed actions instead,
+sorted: {"ApiFunction": ["dynamodb:DeleteItem", ...], ...}. The static policy check
+(tests/policy) compares them with the operations each function's binary can call.
+
 Usage: users.py ENDPOINT [TEMPLATE]
+       users.py --actions [TEMPLATE]
 """
 
 import json
 import sys
 
-import boto3
 import yaml
 
 ACCOUNT_KEYS = {"aws_access_key_id": "unsigned", "aws_secret_access_key": "unsigned"}
@@ -77,7 +81,28 @@ def create_user(iam, name, statements):
     return [key["AccessKeyId"], key["SecretAccessKey"]]
 
 
+def function_actions(template_path):
+    """Each function's allowed actions, sorted, by logical id (Allow statements only)."""
+    return {
+        name: sorted(
+            {
+                action
+                for statement in statements
+                if statement["Effect"] == "Allow"
+                for action in statement["Action"]
+            }
+        )
+        for name, statements in function_policies(template_path).items()
+    }
+
+
 def main():
+    if sys.argv[1] == "--actions":
+        template = sys.argv[2] if len(sys.argv) > 2 else "template.yaml"
+        print(json.dumps(function_actions(template)))
+        return
+    import boto3
+
     endpoint = sys.argv[1]
     template = sys.argv[2] if len(sys.argv) > 2 else "template.yaml"
     unsigned = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1", **ACCOUNT_KEYS)

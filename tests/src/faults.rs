@@ -152,7 +152,7 @@ impl Instance {
             .iter()
             .map(|n| format!("{}={}", n.name, n.endpoint.as_deref().unwrap_or_default()))
             .collect();
-        let child = Command::new(binary)
+        let mut child = Command::new(binary)
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("API_PORT", port.to_string())
@@ -179,6 +179,9 @@ impl Instance {
             .await
             .is_ok_and(|r| r.status().is_success())
         {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{} exited before it answered ({status})", binary.display());
+            }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "the instance at {url} answers its health check"

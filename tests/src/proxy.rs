@@ -1,24 +1,26 @@
 //! A fault proxy on loopback, in front of one emulator: it passes bytes both ways, or
-//! refuses connections, or takes requests and never answers, or lets every request
-//! reach the emulator (so a write lands) and delays its answer past the caller's
-//! timeout, or cuts that answer off halfway, or answers every request itself with
-//! DynamoDB's throttling error. The fault can be changed while it runs: a change closes
-//! the connections taken before it (a client's pooled connections included), so that
-//! every request from then on meets the new fault.
+//! refuses connections (its port is closed), or takes requests and never answers, or
+//! lets every request reach the emulator (so a write lands) and delays its answer past
+//! the caller's timeout, or cuts that answer off halfway, or answers every request
+//! itself with DynamoDB's throttling error. The fault can be changed while it runs:
+//! connections taken before a change are not used for another request (one read on
+//! them afterwards is not passed on, and the connection is closed), so that every
+//! request from then on meets the new fault.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
 
 /// What the proxy does to the connections it takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
     /// Bytes pass both ways.
     None,
-    /// Connections are closed as soon as they are taken.
+    /// Connections are refused: the proxy's port is closed until the fault changes.
     Refuse,
     /// Requests are read and never passed on or answered.
     BlackHole,
@@ -38,7 +40,7 @@ const THROTTLED: &str = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#Throttli
 /// A running proxy; it stops when dropped.
 pub struct FaultProxy {
     address: SocketAddr,
-    fault: Arc<Mutex<(Fault, u64)>>,
+    fault: Arc<watch::Sender<(Fault, u64)>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -53,13 +55,8 @@ impl FaultProxy {
             .await
             .expect("bind a loopback port");
         let address = listener.local_addr().expect("the proxy's address");
-        let fault = Arc::new(Mutex::new((Fault::None, 0)));
-        let shared = Arc::clone(&fault);
-        let task = tokio::spawn(async move {
-            while let Ok((client, _)) = listener.accept().await {
-                tokio::spawn(serve(client, upstream, Arc::clone(&shared)));
-            }
-        });
+        let fault = Arc::new(watch::Sender::new((Fault::None, 0)));
+        let task = tokio::spawn(accept(listener, upstream, Arc::clone(&fault)));
         Self {
             address,
             fault,
@@ -72,13 +69,16 @@ impl FaultProxy {
         format!("http://{}", self.address)
     }
 
-    /// Applies `fault` from now on: connections taken before are closed (a request
-    /// read on one afterwards is not passed on).
+    /// Applies `fault` from now on: connections taken before are not used for another
+    /// request.
     pub fn set(&self, fault: Fault) {
-        let mut current = self.fault.lock().expect("fault lock");
-        if current.0 != fault {
-            *current = (fault, current.1 + 1);
-        }
+        self.fault.send_if_modified(|current| {
+            let changed = current.0 != fault;
+            if changed {
+                *current = (fault, current.1 + 1);
+            }
+            changed
+        });
     }
 }
 
@@ -89,17 +89,57 @@ impl Drop for FaultProxy {
 }
 
 /// The fault now, and how many changes came before it.
-type Shared = Arc<Mutex<(Fault, u64)>>;
+type Shared = Arc<watch::Sender<(Fault, u64)>>;
 
 /// Whether the fault changed since `generation`.
 fn changed(fault: &Shared, generation: u64) -> bool {
-    fault.lock().expect("fault lock").1 != generation
+    fault.borrow().1 != generation
+}
+
+/// Takes connections and serves each under the fault of the moment. While the fault is
+/// `Refuse`, the port is closed (a connection to it is refused by the system), and it is
+/// bound again when the fault changes.
+async fn accept(mut listener: TcpListener, upstream: SocketAddr, fault: Shared) {
+    let address = listener.local_addr().expect("the proxy's address");
+    let mut changes = fault.subscribe();
+    loop {
+        if changes.borrow_and_update().0 == Fault::Refuse {
+            drop(listener);
+            while changes.borrow_and_update().0 == Fault::Refuse {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+            listener = rebind(address).await;
+            continue;
+        }
+        tokio::select! {
+            taken = listener.accept() => match taken {
+                Ok((client, _)) => {
+                    tokio::spawn(serve(client, upstream, Arc::clone(&fault)));
+                }
+                Err(_) => return,
+            },
+            change = changes.changed() => if change.is_err() { return },
+        }
+    }
+}
+
+/// Binds `address` again (the system may hold it for a moment after it was closed).
+async fn rebind(address: SocketAddr) -> TcpListener {
+    for _ in 0..100 {
+        if let Ok(listener) = TcpListener::bind(address).await {
+            return listener;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the fault proxy could not bind {address} again");
 }
 
 /// One client connection: refused or black-holed under the fault it was taken with;
 /// otherwise passed on, each answer held as long as the fault says when it comes.
 async fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Shared) {
-    let (taken_with, generation) = *fault.lock().expect("fault lock");
+    let (taken_with, generation) = *fault.borrow();
     match taken_with {
         Fault::Refuse => return,
         Fault::BlackHole => {
@@ -160,16 +200,41 @@ async fn serve(mut client: TcpStream, upstream: SocketAddr, fault: Shared) {
 }
 
 /// Answers the first request on `client` with DynamoDB's throttling error, without
-/// passing it on, and closes the connection (the SDK's retry opens another).
+/// passing it on, and closes the connection (the SDK's retry opens another). The whole
+/// request is read first (its headers and its `content-length`), so that the client
+/// meets the answer, not a connection closed under its request.
 async fn throttle(mut client: TcpStream) {
     let answer = format!(
         "HTTP/1.1 400 Bad Request\r\ncontent-type: application/x-amz-json-1.0\r\n\
          x-amzn-requestid: throttled\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{THROTTLED}",
         THROTTLED.len()
     );
-    let mut request = [0u8; 16 * 1024];
-    if matches!(client.read(&mut request).await, Ok(read) if read > 0) {
+    if read_request(&mut client).await {
         let _ = client.write_all(answer.as_bytes()).await;
     }
     let _ = client.shutdown().await;
+}
+
+/// Reads one HTTP/1.1 request from `client`: its headers, then as many bytes as its
+/// `content-length` says. Whether a whole request came.
+async fn read_request(client: &mut TcpStream) -> bool {
+    let mut request = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+            let headers = String::from_utf8_lossy(&request[..end]).to_ascii_lowercase();
+            let length: usize = headers
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse().ok())
+                .unwrap_or(0);
+            if request.len() >= end + 4 + length {
+                return true;
+            }
+        }
+        match client.read(&mut buffer).await {
+            Ok(0) | Err(_) => return false,
+            Ok(read) => request.extend_from_slice(&buffer[..read]),
+        }
+    }
 }

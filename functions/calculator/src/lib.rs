@@ -2,8 +2,8 @@
 //!
 //! - [`primary`]: libprimecount (Gourdon's algorithm and a segmented sieve), through the
 //!   `primecount` crate, single-threaded. Chosen by measurement: see `docs/benchmarks.md`.
-//! - [`sieve`]: the fallback, a segmented sieve of Eratosthenes in plain Rust: simple,
-//!   obviously correct, tested on its own, and able to stop at a deadline.
+//! - [`sieve`]: the fallback, `primal`'s segmented sieve of Eratosthenes walked prime
+//!   by prime, which shares no code with libprimecount and can stop at a deadline.
 //! - [`guarded`]: the runner that tries the primary under a time budget, catches its
 //!   panics, checks its answer ([`check`]), and falls back to the sieve.
 //! - [`fault`]: injected primary failures, to show and test the fallback.

@@ -103,5 +103,14 @@ pub async fn connect(settings: &ClientSettings) -> Client {
     if let Some((key, secret)) = &settings.static_credentials {
         loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "static"));
     }
-    Client::new(&loader.load().await)
+    client_from(&loader.load().await)
+}
+
+/// A client for `config`, with the adapter's interceptor: a call that an earlier attempt
+/// may have delivered never reads as refused (see `attempts.rs`).
+pub(crate) fn client_from(config: &aws_config::SdkConfig) -> Client {
+    let config = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(crate::attempts::SentAttempts)
+        .build();
+    Client::from_conf(config)
 }

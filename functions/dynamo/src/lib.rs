@@ -14,6 +14,7 @@
 //! No type of the AWS SDK crosses this crate's public API except the client itself,
 //! which `main` builds once and hands in.
 
+mod attempts;
 mod client;
 mod item;
 mod store;

@@ -614,7 +614,7 @@ where
 
 /// Whether `error` says the connection was refused or could not be opened at all: a
 /// `std::io::Error` of such a kind somewhere in its chain of sources.
-fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn never_connected(error: &(dyn std::error::Error + 'static)) -> bool {
     use std::io::ErrorKind;
     let mut source = Some(error);
     while let Some(current) = source {

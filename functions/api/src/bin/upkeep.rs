@@ -9,7 +9,10 @@ use serde_json::Value;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_http::tracing::init_default_subscriber();
-    let deps = Arc::new(primescaler_api::LiveDeps::from_env().await?);
+    // Not `LiveDeps::from_env`: the upkeep clears nothing, so it never reads the reset
+    // token, and its policy grants no Secrets Manager read (tests/policy_actions.rs).
+    let config = primescaler_api::ApiConfig::from_env()?;
+    let deps = Arc::new(primescaler_api::LiveDeps::connect(&config).await);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);
         async move { Ok::<Value, Error>(primescaler_api::upkeep(&deps, event.payload).await) }

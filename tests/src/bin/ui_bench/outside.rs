@@ -18,9 +18,7 @@ pub(crate) const OUTSIDE: u64 = 100_000;
 pub(crate) async fn store_outside_the_grid(stack: &Stack) {
     let first = 10_001u64;
     let last = first + OUTSIDE - 1;
-    let primes = primescaler_calculator::sieve::primes_up_to(
-        primescaler_calculator::sieve::nth_prime_upper_bound(last),
-    );
+    let primes = primescaler_calculator::sieve::first_primes(last as usize);
     let mut clients = Vec::new();
     for node in &stack.config.cluster.nodes {
         let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref());
