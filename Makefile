@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start build-arm64 sam-build clean
+.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -37,6 +37,7 @@ $(EMULATOR_TOOLS): infra/package.json infra/package-lock.json
 ## reference-tools: Debian's primesieve and primecount, the calculators' references
 reference-tools:
 	@command -v primesieve >/dev/null && command -v primecount >/dev/null || { \
+	  echo "[make] installing primesieve and primecount (apt, about a minute, once)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq primesieve primecount >/dev/null; }
@@ -44,6 +45,7 @@ reference-tools:
 ## browser: Debian's Chromium and ChromeDriver, for the UI suite
 browser:
 	@command -v chromium >/dev/null || { \
+	  echo "[make] installing chromium and chromium-driver (apt, a minute or two, once)"; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
@@ -124,6 +126,11 @@ bench-emulators: tools test-tools
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
 bench-cold-start: tools
 	infra/bench-cold-start.sh
+
+## bench-first-run: make dev (BENCH_FIRST_RUN_TEST=1: and make test) on a fresh clone with
+## nothing cached, step by step; writes docs/benchmarks.md
+bench-first-run:
+	infra/bench-first-run.sh
 
 ## build-arm64: the release zip of each function, as deployed (not run in CI)
 build-arm64: tools ui

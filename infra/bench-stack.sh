@@ -26,11 +26,11 @@ start_bench_stack() {
   bench_stack_pid=$!
   trap stop_bench_stack EXIT
   for _ in $(seq 1200); do
-    grep -q "PrimeScaler API:" "$log" && break
+    grep -q "the page is interactive" "$log" && break
     kill -0 "$bench_stack_pid" 2>/dev/null || { cat "$log"; exit 1; }
     sleep 1
   done
-  grep -q "PrimeScaler API:" "$log" || { cat "$log"; echo "the stack never became ready"; exit 1; }
+  grep -q "the page is interactive" "$log" || { cat "$log"; echo "the stack never became ready"; exit 1; }
   export BENCH_API="http://127.0.0.1:$PORT"
   export NODE_ENDPOINTS="us-east-1=http://127.0.0.1:$EMULATOR_PORT,eu-west-1=http://127.0.0.1:$((EMULATOR_PORT + 1)),ap-southeast-2=http://127.0.0.1:$((EMULATOR_PORT + 2))"
   export LOCAL_NODE=us-east-1 AWS_REGION=us-east-1 TABLE_NAME=primescaler-primes

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Builds the UI's browser half into target/site/pkg, the steps cargo-leptos would run:
-#   1. the hydrate crate for wasm32 (profile wasm-release);
+#   1. the hydrate crate for wasm32 (profile wasm-release). A profile without LTO and
+#      wasm-opt was tried for make dev: from nothing it built in 111 to 131 s against
+#      107 s for this one (the dependencies dominate), so both use this one;
 #   2. wasm-bindgen (the CLI pinned to Cargo.lock's wasm-bindgen, in .tools/);
 #   3. wasm-opt -Oz (npm binaryen);
 #   4. Tailwind CSS (npm tailwindcss), from ui/style/main.css and the class names in ui/app.
 # It installs what is missing first: the wasm32 target, the CLI and ui/node_modules.
+# `infra/build-ui.sh css` does step 4 alone (seconds), so that a page served before its
+# code is built is styled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +16,20 @@ SITE=target/site/pkg
 WASM=target/wasm32-unknown-unknown/wasm-release/primescaler_ui_frontend.wasm
 TOOLS=.tools
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+
+css() {
+  mkdir -p "$SITE"
+  (cd ui && node_modules/.bin/tailwindcss --input style/main.css --output "../$SITE/primescaler.css" --minify 2>/dev/null)
+}
+
+if [[ ! -f ui/node_modules/.package-lock.json || ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
+  echo "build-ui: installing ui/node_modules (Tailwind, binaryen, playwright-core)"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+if [[ "${1:-}" == css ]]; then
+  css
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "build-ui: adding the wasm32-unknown-unknown target"
@@ -21,18 +39,20 @@ if [[ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $BIN
   echo "build-ui: installing wasm-bindgen-cli $BINDGEN_VERSION into $TOOLS (a few minutes, once)"
   cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --root "$TOOLS" --quiet
 fi
-if [[ ! -f ui/node_modules/.package-lock.json || ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then
-  echo "build-ui: installing ui/node_modules (Tailwind, binaryen, playwright-core)"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
-fi
-
 cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
-if [[ ! -f "$SITE/primescaler_bg.wasm" || "$WASM" -nt "$SITE/primescaler_bg.wasm" ]]; then
-  "$TOOLS/bin/wasm-bindgen" "$WASM" --target web --no-typescript --out-dir "$SITE" --out-name primescaler
+# The JS goes last: a debug build of the UI function serves the page's code (and the page
+# hydrates) once both are there.
+if [[ ! -f "$SITE/primescaler.js" || "$WASM" -nt "$SITE/primescaler_bg.wasm" ]]; then
+  staging="target/site/staging"
+  rm -rf "$staging" && mkdir -p "$staging"
+  "$TOOLS/bin/wasm-bindgen" "$WASM" --target web --no-typescript --out-dir "$staging" --out-name primescaler
   ui/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
-    "$SITE/primescaler_bg.wasm" -o "$SITE/primescaler_bg.wasm"
+    "$staging/primescaler_bg.wasm" -o "$staging/primescaler_bg.wasm"
+  rm -f "$SITE/primescaler.js"
+  mv "$staging/primescaler_bg.wasm" "$SITE/primescaler_bg.wasm"
+  mv "$staging/primescaler.js" "$SITE/primescaler.js"
 fi
-(cd ui && node_modules/.bin/tailwindcss --input style/main.css --output "../$SITE/primescaler.css" --minify 2>/dev/null)
+css
 echo "build-ui: $(du -b "$SITE/primescaler_bg.wasm" | cut -f1) bytes of wasm, $(du -b "$SITE/primescaler.js" | cut -f1) of JS, $(du -b "$SITE/primescaler.css" | cut -f1) of CSS in $SITE"

@@ -67,7 +67,8 @@ emulator_groups=()
 containers=()
 stopping=0
 
-log() { printf '[dev] %s\n' "$*" >&2; }
+# Each line carries the time since start, so that a slow first run never looks hung.
+log() { printf '[dev %dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
 cleanup() {
   [ "$stopping" = 1 ] && return
@@ -163,16 +164,20 @@ for i in "${!node_list[@]}"; do
 done
 log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
-cargo run -q -p primescaler-bootstrap --bin create-tables
-log "building the UI's wasm, JS and CSS"
-infra/build-ui.sh
+log "creating the tables (the first build compiles the AWS SDK: 2 to 4 minutes on 2 cores)"
+# Not `-p primescaler-bootstrap`: with no package named, cargo resolves features over the
+# whole workspace, as `cargo lambda watch` does for the functions, so that their build
+# reuses every crate this one compiles (the AWS SDK first) instead of compiling it again.
+cargo run -q --bin create-tables
+log "styling the page (Tailwind)"
+infra/build-ui.sh css
 
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 # Benchmarks build once and ignore later edits to the tree.
 [ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release --ignore-changes)
 start_group functions cargo lambda watch "${watch_flags[@]}"
 groups+=("$last_group")
-log "building the functions (the first build takes a few minutes)"
+log "building the functions (the first build: 2 to 4 minutes more)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"
 wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/grid"
 
@@ -185,6 +190,16 @@ fi
 echo "Reset token (DELETE needs 'Authorization: Bearer <token>'): $RESET_TOKEN"
 echo "PrimeScaler UI: http://localhost:$PORT/"
 echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /nodes, /health)"
+
+# The grid is live now; the page's code (wasm) comes next, and the page, which says so
+# meanwhile, reloads itself until it is there.
+if [ -f target/site/pkg/primescaler.js ]; then
+  log "updating the page's code"
+else
+  log "building the page's code (the first build: 4 to 5 minutes more; the page reloads itself until it is there)"
+fi
+infra/build-ui.sh >&2
+log "the page is interactive: http://localhost:$PORT/"
 
 parent="${DEV_PARENT_PID:-}"
 # The upkeep function's schedule, as EventBridge Scheduler runs it in AWS: one handoff

@@ -32,11 +32,11 @@ stop_dev() { kill -TERM "$dev_pid" 2>/dev/null || true; wait "$dev_pid" 2>/dev/n
 trap stop_dev EXIT
 
 for _ in $(seq 900); do
-  grep -q "PrimeScaler API:" "$log" && break
+  grep -q "the page is interactive" "$log" && break
   kill -0 "$dev_pid" 2>/dev/null || { cat "$log"; echo "FAIL infra/dev.sh exited early"; exit 1; }
   sleep 1
 done
-grep -q "PrimeScaler API:" "$log" || { cat "$log"; echo "FAIL infra/dev.sh never became ready"; exit 1; }
+grep -q "the page is interactive" "$log" || { cat "$log"; echo "FAIL infra/dev.sh never became ready"; exit 1; }
 check "make dev prints the reset token" "$(grep -c "Reset token.*$RESET_TOKEN" "$log")" 1
 
 get() { curl -s --max-time 60 "$base$1"; }

@@ -5,6 +5,10 @@ use primescaler_cluster::ClusterConfig;
 use std::time::Duration;
 
 use primescaler_cluster::service::DEFAULT_DEADLINE;
+
+/// How far apart two instances' clocks may be when one judges the age of the other's
+/// write (Lambda's clocks are kept within milliseconds; this leaves a wide margin).
+pub const CLOCK_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 use primescaler_core::settings::read_millis;
 use primescaler_core::{read_max_n, read_table_name};
 use thiserror::Error;
@@ -76,12 +80,14 @@ impl ApiConfig {
                 needed.as_millis()
             )));
         }
-        if cluster.write_grace <= deadline {
+        if cluster.write_grace < deadline + CLOCK_MARGIN {
             return Err(ConfigError(format!(
-                "WRITE_GRACE_MS ({} ms) must be longer than REQUEST_DEADLINE_MS ({} ms): a \
-                 request's writes are under way until its deadline",
+                "WRITE_GRACE_MS ({} ms) must be at least REQUEST_DEADLINE_MS ({} ms) plus {} ms: \
+                 a request's writes are under way until its deadline, and another instance \
+                 judges their age by its own clock",
                 cluster.write_grace.as_millis(),
-                deadline.as_millis()
+                deadline.as_millis(),
+                CLOCK_MARGIN.as_millis()
             )));
         }
         Ok(Self {
@@ -152,6 +158,17 @@ mod tests {
         assert!(read(&[("AWS_REGION", "us-east-1"), ("PRIMARY_FAULT_RATE", "2")]).is_err());
         // A deadline too short for the calculators' budgets.
         assert!(read(&[("AWS_REGION", "us-east-1"), ("REQUEST_DEADLINE_MS", "9000")]).is_err());
+        // A write grace that a request's writes, or another instance's clock, could outlast.
+        let with_grace = |grace: &'static str| {
+            read(&[
+                ("AWS_REGION", "us-east-1"),
+                ("REQUEST_DEADLINE_MS", "12000"),
+                ("WRITE_GRACE_MS", grace),
+            ])
+        };
+        assert!(with_grace("12000").is_err());
+        assert!(with_grace("12999").is_err());
+        assert!(with_grace("13000").is_ok());
         // The token comes from the environment or from a secret, never both.
         assert!(
             read(&[

@@ -16,12 +16,17 @@ pub const ASSET_FILES: [&str; 3] = ["primescaler.js", "primescaler_bg.wasm", "pr
 struct Site;
 
 /// A digest of the page's assets: their links carry it as `?v=`, so that a browser may
-/// keep them for a year and still never use a stale one.
+/// keep them for a year and still never use a stale one. It also says whether the page's
+/// code (its JS and wasm) is there: a debug build serves the page before `make ui` has
+/// built it (`make dev` starts the functions first).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AssetVersion(String);
+pub struct AssetVersion {
+    digest: String,
+    page_code: bool,
+}
 
 impl AssetVersion {
-    /// The version of the assets as they are now (`none` when they are not built).
+    /// The version of the assets as they are now.
     pub fn current() -> Self {
         let mut digest = String::new();
         for file in ASSET_FILES {
@@ -34,14 +39,31 @@ impl AssetVersion {
             }
         }
         if digest.is_empty() {
-            digest = "none".into();
+            return Self::none();
         }
-        Self(digest)
+        Self {
+            digest,
+            page_code: Site::get("primescaler.js").is_some()
+                && Site::get("primescaler_bg.wasm").is_some(),
+        }
+    }
+
+    /// The version when no asset is built yet (`none`).
+    pub fn none() -> Self {
+        Self {
+            digest: "none".into(),
+            page_code: false,
+        }
     }
 
     /// The version as text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.digest
+    }
+
+    /// Whether the page's JS and wasm are built, so that the page can hydrate.
+    pub fn has_page_code(&self) -> bool {
+        self.page_code
     }
 }
 

@@ -47,6 +47,26 @@ pub fn render_page(state: &PageState, version: &AssetVersion) -> String {
     let initial = state.clone();
     let body = Owner::new().with(move || view! { <App initial=initial /> }.to_html());
     let v = version.as_str();
+    // Until the page's code is built (a first `make dev` serves the grid before it builds
+    // the wasm), the page says so and reloads itself every few seconds.
+    let (code_head, notice, boot) = if version.has_page_code() {
+        (
+            format!(
+                r#"<link rel="modulepreload" href="/pkg/primescaler.js?v={v}">
+<link rel="preload" href="/pkg/primescaler_bg.wasm?v={v}" as="fetch" type="application/wasm" crossorigin>"#
+            ),
+            String::new(),
+            format!(r#"<script type="module">{}</script>"#, boot_script(version)),
+        )
+    } else {
+        (
+            format!(r#"<meta http-equiv="refresh" content="{BUILDING_RELOAD_SECONDS}">"#),
+            format!(
+                r#"<p id="building" role="status" class="m-2 rounded bg-amber-100 p-2 text-sm">This grid is live, but the page's code is still being built (make dev builds it after the functions): its controls and live updates come when it is ready. The page reloads itself every {BUILDING_RELOAD_SECONDS} seconds until then.</p>"#
+            ),
+            String::new(),
+        )
+    };
     format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -56,17 +76,19 @@ pub fn render_page(state: &PageState, version: &AssetVersion) -> String {
 <title>PrimeScaler</title>
 <link rel="icon" href="data:,">
 <link rel="stylesheet" href="/pkg/primescaler.css?v={v}">
-<link rel="modulepreload" href="/pkg/primescaler.js?v={v}">
-<link rel="preload" href="/pkg/primescaler_bg.wasm?v={v}" as="fetch" type="application/wasm" crossorigin>
+{code_head}
 </head>
 <body class="bg-white text-slate-900">
+{notice}
 <div id="app">{body}</div>
 <script id="page-state" type="application/json">{state}</script>
-<script type="module">{boot}</script>
+{boot}
 </body>
 </html>
 "#,
         state = state.to_script_json(),
-        boot = boot_script(version),
     )
 }
+
+/// How often a page served before its code is built reloads itself.
+const BUILDING_RELOAD_SECONDS: u32 = 10;

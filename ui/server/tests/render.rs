@@ -43,6 +43,26 @@ async fn the_page_has_every_cell_with_its_hooks_and_the_state_to_hydrate_from() 
     );
     assert!(html.contains(&state.to_script_json()));
     assert!(html.contains(r#"id="reset-button""#));
+    // (make test builds the page's code first: this page hydrates, it does not reload)
+    assert!(AssetVersion::current().has_page_code());
+    assert!(html.contains(r#"<script type="module">"#));
+    assert!(!html.contains(r#"http-equiv="refresh""#));
+    assert!(!html.contains(r#"id="building""#));
+}
+
+#[tokio::test]
+async fn a_page_served_before_its_code_is_built_shows_the_grid_says_so_and_reloads() {
+    // GIVEN no page code built yet (a first `make dev` serves the grid before the wasm)
+    let version = AssetVersion::none();
+    // WHEN the page is rendered
+    let html = render_page(&state(), &version);
+    // THEN the grid is there, a notice says why nothing moves yet, the page reloads itself,
+    // and it asks for no script it would not find
+    assert_eq!(html.matches("role=\"gridcell\"").count(), 10_000);
+    assert!(html.contains(r#"id="building" role="status""#));
+    assert!(html.contains(r#"<meta http-equiv="refresh" content="10">"#));
+    assert!(!html.contains(r#"<script type="module">"#));
+    assert!(!html.contains("primescaler.js"));
 }
 
 #[tokio::test]
