@@ -87,7 +87,7 @@ lint: tools ui
 	cargo clippy -p primescaler-ui-frontend -p primescaler-ui-app --features primescaler-ui-app/hydrate \
 	  --target wasm32-unknown-unknown -- -D warnings
 
-unit: tools test-tools reference-tools
+unit: tools test-tools reference-tools ui
 	cargo test
 
 template: test-tools

@@ -35,22 +35,22 @@ fresh dev
   cd "$work/dev"
   export CARGO_HOME="$work/dev-cargo" npm_config_cache="$work/dev-npm"
   start=$(date +%s)
-  # In a session of its own, whose id is written down, so that all of it can be stopped.
+  # In a session of its own, whose id is written down, so that all of it can be stopped
+  # however this part ends.
   PORT="$port" EMULATOR_PORT=$((port + 10)) setsid bash -c 'echo $$ >"$1"; exec make dev' _ "$work/dev.pid" \
     2>&1 | stamp "$start" >"$work/dev.log" &
-  live=""
-  for _ in $(seq 1800); do
+  trap 'kill -TERM -- "-$(cat "$work/dev.pid" 2>/dev/null)" 2>/dev/null || true; sleep 3' EXIT
+  while ! grep -q "the page is interactive" "$work/dev.log"; do
     t=$(($(date +%s) - start))
-    if [ -z "$live" ] && curl -sf "http://127.0.0.1:$port/" 2>/dev/null | grep -q 'role="gridcell"'; then
-      live=$t
-      echo "$t LIVE" >>"$work/dev.log"
+    # (Not `curl | grep -q`: under pipefail, grep leaving early fails the pipeline.)
+    if [ ! -f "$work/live" ] && curl -sf -o "$work/page.html" "http://127.0.0.1:$port/" 2>/dev/null &&
+      grep -q 'role="gridcell"' "$work/page.html"; then
+      echo "$t" >"$work/live"
     fi
-    if grep -q "the page is interactive" "$work/dev.log"; then break; fi
+    grep -q "did not build" "$work/dev.log" && { echo "the page's code did not build"; exit 1; }
     [ "$t" -gt 2400 ] && { echo "make dev did not finish within 40 minutes"; exit 1; }
     sleep 1
   done
-  kill -TERM -- "-$(cat "$work/dev.pid")" 2>/dev/null || true
-  sleep 3
 )
 
 # --- the reference: a bare lambda_http hello world, as cold ---
@@ -106,7 +106,8 @@ def fmt(s):
     return "—" if s is None else f"{s // 60} m {s % 60:02d} s"
 
 dev = lines("dev.log")
-live = first(dev, r"^LIVE$")
+live_file = work / "live"
+live = int(live_file.read_text()) if live_file.exists() else None
 interactive = first(dev, r"the page is interactive")
 dev_marks = [
     ("tools: cargo-lambda and CMake (pip), dynalite (npm)", r"\[make\] installing cargo-lambda"),
@@ -181,4 +182,5 @@ print("written to docs/benchmarks.md")
 PY
 mkdir -p "$root/target/first-run"
 cp "$work"/*.log "$root/target/first-run/"
+cp "$work/live" "$root/target/first-run/" 2>/dev/null || true
 rm -rf "$work"

@@ -17,9 +17,11 @@ WASM=target/wasm32-unknown-unknown/wasm-release/primescaler_ui_frontend.wasm
 TOOLS=.tools
 BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
+# Written beside, then moved in whole: a running `make dev` may serve it meanwhile.
 css() {
   mkdir -p "$SITE"
-  (cd ui && node_modules/.bin/tailwindcss --input style/main.css --output "../$SITE/primescaler.css" --minify 2>/dev/null)
+  (cd ui && node_modules/.bin/tailwindcss --input style/main.css --output "../$SITE/.primescaler.css" --minify 2>/dev/null)
+  mv "$SITE/.primescaler.css" "$SITE/primescaler.css"
 }
 
 if [[ ! -f ui/node_modules/.package-lock.json || ui/package-lock.json -nt ui/node_modules/.package-lock.json ]]; then

@@ -169,8 +169,14 @@ log "creating the tables (the first build compiles the AWS SDK: 2 to 4 minutes o
 # whole workspace, as `cargo lambda watch` does for the functions, so that their build
 # reuses every crate this one compiles (the AWS SDK first) instead of compiling it again.
 cargo run -q --bin create-tables
-log "styling the page (Tailwind)"
-infra/build-ui.sh css
+if [ "${WATCH_RELEASE:-0}" = 1 ]; then
+  # A release build of the UI function embeds the page's code, so it comes first.
+  log "building the page's code (release functions embed it)"
+  infra/build-ui.sh
+else
+  log "styling the page (Tailwind)"
+  infra/build-ui.sh css
+fi
 
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 # Benchmarks build once and ignore later edits to the tree.
@@ -198,8 +204,11 @@ if [ -f target/site/pkg/primescaler.js ]; then
 else
   log "building the page's code (the first build: 4 to 5 minutes more; the page reloads itself until it is there)"
 fi
-infra/build-ui.sh >&2
-log "the page is interactive: http://localhost:$PORT/"
+if infra/build-ui.sh >&2; then
+  log "the page is interactive: http://localhost:$PORT/"
+else
+  log "the page's code did not build (see above): the grid is still served; fix it and run 'make ui'"
+fi
 
 parent="${DEV_PARENT_PID:-}"
 # The upkeep function's schedule, as EventBridge Scheduler runs it in AWS: one handoff

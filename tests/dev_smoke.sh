@@ -33,6 +33,7 @@ trap stop_dev EXIT
 
 for _ in $(seq 900); do
   grep -q "the page is interactive" "$log" && break
+  grep -q "the page's code did not build" "$log" && { cat "$log"; echo "FAIL the page's code did not build"; exit 1; }
   kill -0 "$dev_pid" 2>/dev/null || { cat "$log"; echo "FAIL infra/dev.sh exited early"; exit 1; }
   sleep 1
 done

@@ -51,9 +51,7 @@ impl FaultProxy {
             .trim_start_matches("http://")
             .parse()
             .expect("an upstream host:port");
-        let listener = TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .expect("bind a loopback port");
+        let listener = bind_below_ephemeral().await;
         let address = listener.local_addr().expect("the proxy's address");
         let fault = Arc::new(watch::Sender::new((Fault::None, 0)));
         let task = tokio::spawn(accept(listener, upstream, Arc::clone(&fault)));
@@ -125,9 +123,25 @@ async fn accept(mut listener: TcpListener, upstream: SocketAddr, fault: Shared) 
     }
 }
 
+/// Ports for proxies, below Linux's ephemeral range (32768 and up): while a proxy refuses,
+/// its port is closed, and no outgoing connection (which takes an ephemeral port) can
+/// take it meanwhile.
+const PROXY_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A listener on a free loopback port of [`PROXY_PORTS`].
+async fn bind_below_ephemeral() -> TcpListener {
+    for _ in 0..1_000 {
+        let port = fastrand::u16(PROXY_PORTS);
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            return listener;
+        }
+    }
+    panic!("no free loopback port in {PROXY_PORTS:?}");
+}
+
 /// Binds `address` again (the system may hold it for a moment after it was closed).
 async fn rebind(address: SocketAddr) -> TcpListener {
-    for _ in 0..100 {
+    for _ in 0..250 {
         if let Ok(listener) = TcpListener::bind(address).await {
             return listener;
         }

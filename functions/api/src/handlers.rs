@@ -13,7 +13,7 @@ use subtle::ConstantTimeEq;
 use crate::Deps;
 use crate::error::ApiError;
 use crate::metrics::RequestMetrics;
-use crate::routes::{Route, format_cursor, parse_cursor, parse_limit};
+use crate::routes::{Route, format_cursor, parse_cursor, parse_limit, parse_node_names};
 
 /// Serves one request. Every failure becomes a JSON error response; the `Err` arm is
 /// never used, so the runtime never reports a failed invocation for a bad request.
@@ -149,6 +149,19 @@ where
                 body["totals"] = counters_json(&total);
             }
             Ok(body)
+        }
+        Route::Placement => {
+            let query = request.query_string_parameters();
+            let proposed = parse_node_names(single(&query, "nodes")?)?;
+            let current: Vec<&str> = service.nodes().iter().map(|n| n.name.as_str()).collect();
+            let what_if = primescaler_cluster::what_if::what_if(&current, &proposed);
+            Ok(json!({
+                "nodes": proposed,
+                "current": current,
+                "cells": what_if.cells,
+                "moved": what_if.moved,
+                "moved_mod_n": what_if.moved_mod_n,
+            }))
         }
         Route::Health => Ok(json!({
             "status": "ok",

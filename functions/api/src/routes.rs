@@ -2,6 +2,7 @@
 
 use lambda_http::http::{Method, StatusCode};
 use primescaler_cluster::ClusterCursor;
+use primescaler_cluster::what_if::MAX_WHAT_IF_NODES;
 use primescaler_core::{RecordKey, parse_index};
 
 use crate::error::ApiError;
@@ -28,6 +29,8 @@ pub enum Route {
     Nodes,
     /// `GET /health`: liveness.
     Health,
+    /// `GET /placement?nodes=a,b,c`: what the grid would look like on those nodes.
+    Placement,
 }
 
 impl Route {
@@ -60,6 +63,7 @@ impl Route {
             ["stats"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Stats),
             ["nodes"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Nodes),
             ["health"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Health),
+            ["placement"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Placement),
             _ => Err(ApiError::not_found(path)),
         }
     }
@@ -88,6 +92,48 @@ pub fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
                 format!("limit must be a whole number from 1 to {MAX_PAGE_LIMIT}"),
             )
         })
+}
+
+/// Reads the `nodes` of `GET /placement`: 1 to [`MAX_WHAT_IF_NODES`] distinct region
+/// names (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`: lowercase words joined by
+/// hyphens, the last a number), comma-separated.
+pub fn parse_node_names(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
+    let invalid = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_nodes", why);
+    let raw = raw.ok_or_else(|| invalid("nodes is required: ?nodes=us-east-1,eu-west-1".into()))?;
+    let names: Vec<String> = raw.split(',').map(|name| name.trim().to_string()).collect();
+    if names.len() > MAX_WHAT_IF_NODES {
+        return Err(invalid(format!(
+            "nodes names {} nodes; at most {MAX_WHAT_IF_NODES}",
+            names.len()
+        )));
+    }
+    for (i, name) in names.iter().enumerate() {
+        if !is_region_name(name) {
+            return Err(invalid(format!(
+                "nodes must be region names such as us-east-1, not {name:?}"
+            )));
+        }
+        if names[..i].contains(name) {
+            return Err(invalid(format!("nodes names {name} twice")));
+        }
+    }
+    Ok(names)
+}
+
+/// Whether `name` has the shape of an AWS region name: two to four lowercase words then
+/// a number of one or two digits, joined by hyphens, at most 32 characters.
+fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    name.len() <= 32
+        && (2..=4).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Formats a scan position as the opaque `next` cursor: `{node}` for the start of a
@@ -163,6 +209,7 @@ mod tests {
             (Method::GET, "/stats", Route::Stats),
             (Method::GET, "/health", Route::Health),
             (Method::GET, "/nodes", Route::Nodes),
+            (Method::GET, "/placement", Route::Placement),
         ];
         for (method, path, route) in cases {
             assert_eq!(
@@ -211,6 +258,43 @@ mod tests {
         let error = Route::parse(&Method::POST, "/primes/abc", MAX).unwrap_err();
         assert_eq!(error.status, StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(error.allow, Some("GET, DELETE"));
+    }
+
+    #[test]
+    fn node_lists_are_region_names_each_once_and_at_most_32() {
+        assert_eq!(
+            parse_node_names(Some("us-east-1,eu-west-1, us-gov-west-1")),
+            Ok(vec![
+                "us-east-1".to_string(),
+                "eu-west-1".to_string(),
+                "us-gov-west-1".to_string()
+            ])
+        );
+        let many = |k: usize| {
+            (0..k)
+                .map(|i| format!("us-east-{i}"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        assert!(parse_node_names(Some(&many(32))).is_ok());
+        for bad in [
+            None,
+            Some(""),
+            Some("us-east-1,"),
+            Some("us-east-1,us-east-1"),
+            Some("US-EAST-1"),
+            Some("useast1"),
+            Some("us-east"),
+            Some("us-east-100"),
+            Some("us--east-1"),
+            Some("us-east-1;drop"),
+            Some("a-b-c-d-e-1"),
+            Some(many(33).as_str()),
+        ] {
+            let error = parse_node_names(bad).unwrap_err();
+            assert_eq!(error.status, StatusCode::BAD_REQUEST, "{bad:?}");
+            assert_eq!(error.code, "invalid_nodes", "{bad:?}");
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //!
 //! Chosen by measurement (`make bench-calculator`, docs/benchmarks.md): the walk is 3 to
 //! 5 times faster than the segmented sieve written here before it, and within its 4 s
-//! budget it reaches n ≈ 5 × 10^8 where that one reached 1.5 × 10^8. primal's own
+//! budget it reaches n ≈ 5 × 10^8 on a whole core, where that one reached 1.5 × 10^8. primal's own
 //! `StreamingSieve::nth_prime` is faster still (1.4 to 3.5 times), but it cannot be
 //! stopped: a fallback that overran its budget would keep a core busy after its request
 //! had been answered.

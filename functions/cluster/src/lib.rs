@@ -6,7 +6,8 @@
 //! record is stored; reads always start at the home node and go on down the order, so a
 //! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail.
 //! [`ClusterService`] holds the get-or-compute rules over all of it; [`GridReader`] reads
-//! the UI's grid from every node at once.
+//! the UI's grid from every node at once; [`what_if`] lays a proposed node set over the
+//! grid without changing the cluster.
 
 pub mod breaker;
 pub mod clock;
@@ -17,6 +18,7 @@ pub mod service;
 pub mod strategy;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod what_if;
 
 pub use breaker::{Breaker, BreakerState};
 pub use config::{ClusterConfig, NodeConfig};

@@ -109,8 +109,8 @@ pub struct Mismatch {
 }
 
 impl Mismatch {
-    /// Compares `called` with `allowed`. A wildcard action (`dynamodb:*`) is refused:
-    /// the policies name their actions.
+    /// Compares `called` with `allowed`, name by name: a wildcard action (`dynamodb:*`)
+    /// is not expanded, so it shows as allowed but never called.
     pub fn between(called: &BTreeSet<String>, allowed: &BTreeSet<String>) -> Self {
         Self {
             not_allowed: called.difference(allowed).cloned().collect(),

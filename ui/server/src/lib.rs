@@ -130,14 +130,17 @@ async fn page<S: UiStore>(State(deps): State<Arc<UiDeps<S>>>) -> Response {
         max_n: deps.max_n,
         strategy: deps.strategy.clone(),
     };
-    let html = render_page(&state, &AssetVersion::current());
+    // One reading of the assets for both: the policy must hash the very script the page
+    // holds, even while `make ui` rewrites them.
+    let version = AssetVersion::current();
+    let html = render_page(&state, &version);
     (
         [
             (header::CONTENT_TYPE, "text/html; charset=utf-8".to_string()),
             (header::CACHE_CONTROL, cache.to_string()),
             (
                 header::CONTENT_SECURITY_POLICY,
-                content_security_policy(&AssetVersion::current()),
+                content_security_policy(&version),
             ),
         ],
         html,
