@@ -39,11 +39,27 @@ fresh dev
   # however this part ends.
   PORT="$port" EMULATOR_PORT=$((port + 10)) setsid bash -c 'echo $$ >"$1"; exec make dev' _ "$work/dev.pid" \
     2>&1 | stamp "$start" >"$work/dev.log" &
-  trap 'kill -TERM -- "-$(cat "$work/dev.pid" 2>/dev/null)" 2>/dev/null || true; sleep 3' EXIT
+  # Stops the group, and waits (bounded) until dev.sh has cleaned up, so that nothing of
+  # it competes with the reference build that follows.
+  stop_dev() {
+    local group
+    group="$(cat "$work/dev.pid" 2>/dev/null)" || return 0
+    kill -TERM -- "-$group" 2>/dev/null || return 0
+    for _ in $(seq 150); do
+      kill -0 -- "-$group" 2>/dev/null || return 0
+      sleep 0.1
+    done
+    kill -KILL -- "-$group" 2>/dev/null || true
+  }
+  trap stop_dev EXIT
   while ! grep -q "the page is interactive" "$work/dev.log"; do
     t=$(($(date +%s) - start))
+    if [ -f "$work/dev.pid" ] && ! kill -0 -- "-$(cat "$work/dev.pid")" 2>/dev/null; then
+      echo "make dev exited before the page was interactive; see $work/dev.log"
+      exit 1
+    fi
     # (Not `curl | grep -q`: under pipefail, grep leaving early fails the pipeline.)
-    if [ ! -f "$work/live" ] && curl -sf -o "$work/page.html" "http://127.0.0.1:$port/" 2>/dev/null &&
+    if [ ! -f "$work/live" ] && curl -sf --max-time 10 -o "$work/page.html" "http://127.0.0.1:$port/" 2>/dev/null &&
       grep -q 'role="gridcell"' "$work/page.html"; then
       echo "$t" >"$work/live"
     fi

@@ -110,4 +110,5 @@ async fn a_bad_node_list_is_a_400_with_a_json_error() {
     }
     let (status, body) = get(&deps, "/placement?nodes=us-east-1&nodes=eu-west-1").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"], "repeated_parameter");
 }
