@@ -53,7 +53,7 @@ pub async fn deps_over(cluster: ClusterConfig, table: &str) -> LiveDeps {
     .await
 }
 
-/// One emulator per region (LocalStack or moto, as the fixture picks).
+/// One emulator per region (dynalite, or what `PRIMESCALER_EMULATOR` picks).
 pub async fn three_emulators() -> [Emulator; 3] {
     [
         Emulator::start().await,

@@ -3,13 +3,13 @@
 
 use std::collections::HashMap;
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::config::{Credentials, Region};
 use primescaler_dynamo::{Client, connect};
+use primescaler_policy_check::users_py;
 
-use crate::{Emulator, EmulatorKind, free_port, workspace_root};
+use crate::{Emulator, EmulatorKind, free_port};
 
 /// The unsigned calls moto allows before it checks every call: `users.py` makes them
 /// (an admin user, its policy, its keys).
@@ -43,20 +43,9 @@ impl IamEmulator {
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let root = workspace_root();
-        let output = Command::new(root.join(".venv/bin/python"))
-            .arg(root.join("tests/iam/users.py"))
-            .arg(emulator.endpoint())
-            .arg(root.join("template.yaml"))
-            .output()
-            .expect("run tests/iam/users.py (make test-tools installs its Python)");
-        assert!(
-            output.status.success(),
-            "users.py failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
         let keys: HashMap<String, (String, String)> =
-            serde_json::from_slice(&output.stdout).expect("users.py prints JSON");
+            serde_json::from_slice(&users_py(&[emulator.endpoint()]))
+                .expect("users.py prints JSON");
         Self { emulator, keys }
     }
 

@@ -8,18 +8,13 @@
 use std::path::Path;
 
 use primescaler_cluster::Strategy;
-use primescaler_tests::Emulator;
-use primescaler_tests::cluster::reference_primes;
+use primescaler_tests::cluster::{reference_primes, three_emulators};
 use primescaler_tests::faults::{FAULTS, Plan, run_cells, table};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_fault_under_two_strategies_answers_right_and_stores_each_n_once() {
     // GIVEN three nodes' emulators, and each fault paired with one of two strategies
-    let emulators = [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ];
+    let emulators = three_emulators().await;
     let cells: Vec<_> = FAULTS
         .iter()
         .enumerate()

@@ -14,6 +14,30 @@ fn run(program: &str, args: &[&str]) -> String {
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
+/// The random cases' seed (`REFERENCE_SEED`, or a fresh one), printed so that a failure
+/// replays, and a generator seeded with it.
+fn seeded() -> (u64, fastrand::Rng) {
+    let seed = std::env::var("REFERENCE_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    println!("REFERENCE_SEED={seed}");
+    (seed, fastrand::Rng::with_seed(seed))
+}
+
+/// `count` n drawn log-uniform over 1..=10^`max_exponent`, so that every magnitude is
+/// covered.
+fn log_uniform(rng: &mut fastrand::Rng, count: usize, max_exponent: u32) -> Vec<u64> {
+    (0..count)
+        .map(|_| {
+            10f64
+                .powf(rng.f64() * f64::from(max_exponent))
+                .round()
+                .max(1.0) as u64
+        })
+        .collect()
+}
+
 #[test]
 fn every_grid_n_agrees_with_primesieve() {
     // GIVEN the primes up to p(10,000) = 104,729, listed by primesieve
@@ -36,15 +60,8 @@ fn every_grid_n_agrees_with_primesieve() {
 fn a_thousand_random_n_up_to_10_12_agree_with_primecount() {
     // GIVEN 1,000 random n, log-uniform over 1..=10^12 (every magnitude is covered),
     // plus a few uniform ones near the top; the seed is printed to replay a failure
-    let seed = std::env::var("REFERENCE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| fastrand::u64(..));
-    println!("REFERENCE_SEED={seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut cases: Vec<u64> = (0..990)
-        .map(|_| 10f64.powf(rng.f64() * 12.0).round().max(1.0) as u64)
-        .collect();
+    let (seed, mut rng) = seeded();
+    let mut cases = log_uniform(&mut rng, 990, 12);
     cases.extend((0..10).map(|_| rng.u64(1..=1_000_000_000_000)));
 
     for n in cases {
@@ -65,16 +82,11 @@ fn random_n_up_to_10_9_agree_with_a_sieve_independent_of_primecount() {
     // GIVEN 40 random n, log-uniform over 1..=10^9, and p(10^9) itself: primecount finds
     // p(n) by counting π(x) with its combinatorial algorithms (and so does our primary,
     // through libprimecount); primesieve's `-n` walks a segmented sieve up to it, which
-    // shares none of that (the seed is printed to replay a failure)
-    let seed = std::env::var("REFERENCE_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| fastrand::u64(..));
-    println!("REFERENCE_SEED={seed}");
-    let mut rng = fastrand::Rng::with_seed(seed);
-    let mut cases: Vec<u64> = (0..40)
-        .map(|_| 10f64.powf(rng.f64() * 9.0).round().max(1.0) as u64)
-        .collect();
+    // shares none of the counting (libprimecount ends with a short sieve of
+    // libprimesieve's, so the two are not wholly independent); the seed is printed to
+    // replay a failure
+    let (seed, mut rng) = seeded();
+    let mut cases = log_uniform(&mut rng, 40, 9);
     cases.push(1_000_000_000);
 
     for n in cases {

@@ -78,25 +78,35 @@ fn workspace_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Every function's allowed actions in template.yaml, by logical id, as
-/// `tests/iam/users.py --actions` reads them (the same reading the run-time tests use).
+/// Runs `tests/iam/users.py` with the project's Python (`.venv`) on `args` then the
+/// workspace's template.yaml, and answers what it printed: the one reading of the
+/// template's policies that the static check and the IAM tests share.
 ///
 /// # Panics
-/// When the project's Python (`.venv`, installed by `make test-tools`) cannot run it.
-pub fn policy_actions() -> BTreeMap<String, BTreeSet<String>> {
+/// When that Python (installed by `make test-tools`) cannot run it, or it fails.
+pub fn users_py(args: &[&str]) -> Vec<u8> {
     let root = workspace_root();
     let output = Command::new(root.join(".venv/bin/python"))
         .arg(root.join("tests/iam/users.py"))
-        .arg("--actions")
+        .args(args)
         .arg(root.join("template.yaml"))
         .output()
         .expect("run tests/iam/users.py (make test-tools installs its Python)");
     assert!(
         output.status.success(),
-        "users.py --actions failed: {}",
+        "users.py {args:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
-    serde_json::from_slice(&output.stdout).expect("users.py --actions prints JSON")
+    output.stdout
+}
+
+/// Every function's allowed actions in template.yaml, by logical id, as
+/// `tests/iam/users.py --actions` reads them (the same reading the run-time tests use).
+///
+/// # Panics
+/// When [`users_py`] does.
+pub fn policy_actions() -> BTreeMap<String, BTreeSet<String>> {
+    serde_json::from_slice(&users_py(&["--actions"])).expect("users.py --actions prints JSON")
 }
 
 /// What differs between a binary's operations and its policy's actions.

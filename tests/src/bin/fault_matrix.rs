@@ -3,8 +3,7 @@
 
 use std::time::Instant;
 
-use primescaler_tests::Emulator;
-use primescaler_tests::cluster::reference_primes;
+use primescaler_tests::cluster::{reference_primes, three_emulators};
 use primescaler_tests::faults::{FAULTS, Plan, STRATEGIES, instance_binary, run_cells, table};
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -13,11 +12,7 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let emulators = [
-        Emulator::start().await,
-        Emulator::start().await,
-        Emulator::start().await,
-    ];
+    let emulators = three_emulators().await;
     let cells: Vec<_> = STRATEGIES
         .iter()
         .flat_map(|&strategy| FAULTS.iter().map(move |&fault| (strategy, fault)))
