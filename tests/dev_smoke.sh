@@ -78,13 +78,13 @@ NODES=us-east-1,eu-west-1,ap-southeast-2 LOCAL_NODE=us-east-1 AWS_REGION=us-east
 slow_ui_pid=$!
 stop_dev() { kill -TERM "$slow_ui_pid" 2>/dev/null || true; kill -TERM "$dev_pid" 2>/dev/null || true; wait "$dev_pid" 2>/dev/null || true; }
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$slow_port/pkg/none" && break; sleep 0.1; done
-if BASE_URL="$base" RESET_TOKEN="$RESET_TOKEN" SLOW_UI_URL="http://127.0.0.1:$slow_port" SLOW_READ_MS=3000 node --test --test-concurrency=1 tests/ui/grid.test.mjs >target/ui-test.log 2>&1; then
+if BASE_URL="$base" RESET_TOKEN="$RESET_TOKEN" SLOW_UI_URL="http://127.0.0.1:$slow_port" SLOW_READ_MS=3000 node --test --test-concurrency=1 tests/ui/grid.test.mjs tests/ui/scale.test.mjs >target/ui-test.log 2>&1; then
   check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" pass pass
 else
   cat target/ui-test.log
   check "the UI suite passes in headless Chromium (target/ui-test.log, target/ui-screens/)" fail pass
 fi
-grep -E '^# (time to interactive|idle page|another session|first paint)' target/ui-test.log || true
+grep -E '^# (time to interactive|idle page|another session|first paint|ring-open|what-if)' target/ui-test.log || true
 
 # 64 concurrent requests for one uncached n leave exactly one item.
 seq 64 | xargs -P 64 -I{} curl -s -o "target/dev-smoke-{}.json" "$base/primes/4242"
@@ -118,6 +118,14 @@ for n in $(seq 1 60); do
 done
 check "with $victim down, n = 1..60 still answer the right prime" "$wrong" 0
 check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
+# The page's served-from mode shows where those answers went: exactly the cells whose
+# home is down, on their successors (tests/ui/failover.test.mjs).
+if BASE_URL="$base" DOWN_NODE="$victim" node --test tests/ui/failover.test.mjs >target/ui-failover-test.log 2>&1; then
+  check "the served-from mode shows the failed-over cells (target/ui-failover-test.log)" pass pass
+else
+  cat target/ui-failover-test.log
+  check "the served-from mode shows the failed-over cells (target/ui-failover-test.log)" fail pass
+fi
 # The upkeep function (run every minute by dev.sh, and by `make upkeep` on demand) reads
 # the hints those requests left, and keeps the ones that wait on the node that is down.
 upkeep="$(infra/upkeep.sh)"

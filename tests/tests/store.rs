@@ -1,9 +1,10 @@
-//! The DynamoDB store's conditional pointer operations, against a real emulator.
+//! The DynamoDB store's conditional pointer operations, and its grid read, against a
+//! real emulator.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use primescaler_core::{
-    Computation, DropPointer, GetRecord, PrimeRecord, PutOutcome, PutPointerIfAbsent,
-    PutRecordIfAbsent, RecordKey, StoredEntry,
+    Computation, DropPointer, GetRecord, GridRecord, PRIMARY_CALCULATOR, PrimeRecord, PutOutcome,
+    PutPointerIfAbsent, PutRecordIfAbsent, RecordKey, ScanGrid, StoredEntry,
 };
 use primescaler_dynamo::DynamoStore;
 use primescaler_tests::Emulator;
@@ -94,4 +95,41 @@ async fn dropping_a_pointer_never_removes_a_record_and_finds_pointers_without_a_
     );
     assert_eq!(old, Ok(true));
     assert_eq!(store.get_entry(legacy).await, Ok(None));
+}
+
+#[tokio::test]
+async fn the_grid_read_tells_which_records_a_fallback_computed() {
+    // GIVEN n = 3 computed by the primary calculator, n = 4 by the fallback, and n = 20,000
+    // (off the grid) by the fallback
+    let emulator = Emulator::start().await;
+    let store = store(&emulator).await;
+    for (n, prime, calculator) in [
+        (3, 5, PRIMARY_CALCULATOR),
+        (4, 7, "sieve"),
+        (20_000, 224_737, "sieve"),
+    ] {
+        let computation = Computation {
+            prime,
+            calculator: calculator.into(),
+            compute_micros: 1,
+            fallback_reason: None,
+        };
+        let record = PrimeRecord::new(n, computation, 1);
+        assert_eq!(
+            store.put_record_if_absent(&record).await,
+            Ok(PutOutcome::Stored)
+        );
+    }
+
+    // WHEN the grid is read
+    let mut cells = store.scan_grid().await.expect("the grid").cells;
+    cells.sort_by_key(|cell| cell.n);
+
+    // THEN it holds the two grid records, the fallback's marked as such
+    let record = |n, prime, by_fallback| GridRecord {
+        n,
+        prime,
+        by_fallback,
+    };
+    assert_eq!(cells, vec![record(3, 5, false), record(4, 7, true)]);
 }

@@ -41,6 +41,20 @@ async fn serve_ui(config: &UiConfig) -> (String, Arc<LiveUiDeps>) {
     (base, deps)
 }
 
+/// The UI over one node of its own emulator, served over HTTP: its URL, and the emulator
+/// to keep while it serves.
+async fn ui_over_one_node() -> (String, Emulator) {
+    let emulator = Emulator::start().await;
+    let live = [(LIVE[0], &emulator)];
+    let table = fresh_cluster_table(&live).await;
+    let (base, _) = serve_ui(&ui_config(
+        cluster_config(&live, Strategy::ConsistentHash, LIVE[0]),
+        table,
+    ))
+    .await;
+    (base, emulator)
+}
+
 /// The grid as `GET /grid` answers it.
 async fn grid(http: &reqwest::Client, base: &str) -> GridSnapshot {
     let response = http.get(format!("{base}/grid")).send().await.unwrap();
@@ -180,14 +194,7 @@ async fn the_grid_shows_what_each_node_holds_and_names_the_node_that_is_down() {
 #[tokio::test]
 async fn unknown_paths_and_methods_get_json_errors() {
     // GIVEN the UI over one node
-    let emulator = Emulator::start().await;
-    let live = [(LIVE[0], &emulator)];
-    let table = fresh_cluster_table(&live).await;
-    let (base, _) = serve_ui(&ui_config(
-        cluster_config(&live, Strategy::ConsistentHash, LIVE[0]),
-        table,
-    ))
-    .await;
+    let (base, _emulator) = ui_over_one_node().await;
     let http = reqwest::Client::new();
     // WHEN it is asked for things it does not serve, THEN each is a JSON 4xx
     for (method, path, status) in [
@@ -205,6 +212,59 @@ async fn unknown_paths_and_methods_get_json_errors() {
         assert_eq!(response.status().as_u16(), status, "{method} {path}");
         let body: Value = response.json().await.expect("a JSON error");
         assert!(body["message"].is_string(), "{method} {path}: {body}");
+    }
+}
+
+#[tokio::test]
+async fn the_pages_code_goes_as_its_brotli_copy_to_browsers_that_take_it() {
+    // GIVEN the UI, with the page's code built by `make ui` (and its Brotli copies)
+    let (base, _emulator) = ui_over_one_node().await;
+    let http = reqwest::Client::new();
+    let get = |file: &'static str, accept: &'static str| {
+        http.get(format!("{base}/pkg/{file}"))
+            .header("accept-encoding", accept)
+            .send()
+    };
+    for file in ["primescaler_bg.wasm", "primescaler.js", "primescaler.css"] {
+        // WHEN a browser that takes Brotli asks, and one that takes only gzip, and one
+        // that takes neither
+        let brotli = get(file, "gzip, deflate, br, zstd").await.unwrap();
+        let gzip = get(file, "gzip, deflate").await.unwrap();
+        let plain = get(file, "identity").await.unwrap();
+
+        // THEN the first gets Brotli, which unpacks to the very file the last gets as it
+        // is; the second gets gzip; each says it varies by encoding
+        let encoding = |r: &reqwest::Response| {
+            r.headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        assert_eq!(encoding(&brotli).as_deref(), Some("br"), "{file}");
+        assert_eq!(encoding(&gzip).as_deref(), Some("gzip"), "{file}");
+        assert_eq!(encoding(&plain), None, "{file}");
+        assert!(
+            brotli.headers()["vary"]
+                .to_str()
+                .unwrap()
+                .contains("accept-encoding")
+        );
+        let packed = brotli.bytes().await.unwrap();
+        let plain = plain.bytes().await.unwrap();
+        let mut unpacked = Vec::new();
+        brotli_decompressor::BrotliDecompress(&mut &packed[..], &mut unpacked).unwrap();
+        assert_eq!(unpacked, plain, "{file}");
+        // AND it is the copy `make ui` compressed once, not one compressed per request
+        let site = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/site/pkg");
+        let built: Vec<Vec<u8>> = std::fs::read_dir(site)
+            .unwrap()
+            .map(|entry| entry.unwrap().path())
+            .filter(|path| {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                name.starts_with(&format!("{file}.")) && name.ends_with(".br")
+            })
+            .map(|path| std::fs::read(path).unwrap())
+            .collect();
+        assert_eq!(built, vec![packed.to_vec()], "{file}");
     }
 }
 

@@ -1,16 +1,12 @@
 // The page's bulk fill in headless Chromium: "Compute 1..K" at a given concurrency, from
 // a fresh page, timed from the click to the last answer (the page's own figure).
 // Usage: node tests/ui/bulk.mjs BASE_URL K CONCURRENCY  → prints one JSON object.
-import { chromium } from "../../ui/node_modules/playwright-core/index.mjs";
+import { launch } from "./browser.mjs";
 
 const [base, kText, concurrencyText] = process.argv.slice(2);
 const k = Math.min(Math.max(Number(kText) || 1000, 1), 10000);
 const concurrency = Math.min(Math.max(Number(concurrencyText) || 16, 1), 64);
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-});
+const browser = await launch();
 const page = await (await browser.newContext()).newPage();
 await page.goto(`${base}/`, { timeout: 60000 });
 await page.waitForSelector("html[data-hydrated]", { timeout: 60000 });

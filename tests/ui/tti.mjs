@@ -2,15 +2,11 @@
 // server-rendered HTML with its script removed (what the browser needs just to show
 // the grid). Each load uses a fresh browser context, so nothing is cached.
 // Usage: node tests/ui/tti.mjs BASE_URL RUNS  → prints one JSON object.
-import { chromium } from "../../ui/node_modules/playwright-core/index.mjs";
+import { launch } from "./browser.mjs";
 
 const [base, runsText] = process.argv.slice(2);
 const runs = Math.min(Math.max(Number(runsText) || 5, 1), 50);
-const browser = await chromium.launch({
-  executablePath: "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-quic", "--no-first-run", "--disable-sync"],
-});
+const browser = await launch();
 const html = await (await fetch(`${base}/`)).text();
 const staticHtml = html.replace(/<script type="module">[\s\S]*?<\/script>/, "");
 

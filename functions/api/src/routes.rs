@@ -2,7 +2,7 @@
 
 use lambda_http::http::{Method, StatusCode};
 use primescaler_cluster::ClusterCursor;
-use primescaler_cluster::what_if::MAX_WHAT_IF_NODES;
+use primescaler_cluster::what_if::check_node_names;
 use primescaler_core::{RecordKey, parse_index};
 
 use crate::error::ApiError;
@@ -94,46 +94,14 @@ pub fn parse_limit(raw: Option<&str>) -> Result<u32, ApiError> {
         })
 }
 
-/// Reads the `nodes` of `GET /placement`: 1 to [`MAX_WHAT_IF_NODES`] distinct region
-/// names (`us-east-1`, `ap-southeast-2`, `us-gov-west-1`: lowercase words joined by
-/// hyphens, the last a number), comma-separated.
+/// Reads the `nodes` of `GET /placement`: 1 to [`MAX_WHAT_IF_NODES`](primescaler_cluster::what_if::MAX_WHAT_IF_NODES) distinct region
+/// names, comma-separated ([`check_node_names`], the rule the page's control uses too).
 pub fn parse_node_names(raw: Option<&str>) -> Result<Vec<String>, ApiError> {
     let invalid = |why: String| ApiError::new(StatusCode::BAD_REQUEST, "invalid_nodes", why);
     let raw = raw.ok_or_else(|| invalid("nodes is required: ?nodes=us-east-1,eu-west-1".into()))?;
     let names: Vec<String> = raw.split(',').map(|name| name.trim().to_string()).collect();
-    if names.len() > MAX_WHAT_IF_NODES {
-        return Err(invalid(format!(
-            "nodes names {} nodes; at most {MAX_WHAT_IF_NODES}",
-            names.len()
-        )));
-    }
-    for (i, name) in names.iter().enumerate() {
-        if !is_region_name(name) {
-            return Err(invalid(format!(
-                "nodes must be region names such as us-east-1, not {name:?}"
-            )));
-        }
-        if names[..i].contains(name) {
-            return Err(invalid(format!("nodes names {name} twice")));
-        }
-    }
+    check_node_names(&names).map_err(|why| invalid(why.to_string()))?;
     Ok(names)
-}
-
-/// Whether `name` has the shape of an AWS region name: two to four lowercase words then
-/// a number of one or two digits, joined by hyphens, at most 32 characters.
-fn is_region_name(name: &str) -> bool {
-    let parts: Vec<&str> = name.split('-').collect();
-    let Some((number, words)) = parts.split_last() else {
-        return false;
-    };
-    name.len() <= 32
-        && (2..=4).contains(&words.len())
-        && words
-            .iter()
-            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
-        && (1..=2).contains(&number.len())
-        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// Formats a scan position as the opaque `next` cursor: `{node}` for the start of a

@@ -12,7 +12,7 @@ use crate::fault::{FaultInjection, FaultKind};
 use crate::{primary, sieve};
 
 /// The name reported when libprimecount answered.
-pub const PRIMARY_NAME: &str = "primecount";
+pub const PRIMARY_NAME: &str = primescaler_core::PRIMARY_CALCULATOR;
 /// The name reported when the fallback sieve answered.
 pub const FALLBACK_NAME: &str = "sieve";
 

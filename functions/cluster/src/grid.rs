@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures::future::join_all;
-use primescaler_core::{NodeFigures, ReadCounters, ScanGrid, shard_of};
+use primescaler_core::{GridRecord, NodeFigures, ReadCounters, ScanGrid, shard_of};
 
 use crate::placement::Ring;
 
@@ -51,6 +51,8 @@ pub struct GridCell {
     pub prime: u64,
     /// The index of the node that holds the record.
     pub node: usize,
+    /// Whether a calculator other than the primary computed it.
+    pub by_fallback: bool,
 }
 
 /// One read of the whole grid.
@@ -73,8 +75,8 @@ pub struct GridRead {
 struct NodeGrid {
     /// The grid version its cells were scanned at (`None`: never scanned).
     version: Option<u64>,
-    /// Its grid cells, as `(n, prime)`.
-    cells: Vec<(u64, u64)>,
+    /// Its grid cells.
+    cells: Vec<GridRecord>,
     /// When its grid was last scanned.
     scanned_at: Option<Instant>,
     /// When its version was last seen to move.
@@ -224,12 +226,13 @@ impl<S: ScanGrid + ReadCounters + Sync> GridReader<S> {
                 read.down.push(node);
                 continue;
             }
-            read.cells.extend(
-                memory
-                    .cells
-                    .iter()
-                    .map(|&(n, prime)| GridCell { n, prime, node }),
-            );
+            read.cells
+                .extend(memory.cells.iter().map(|record| GridCell {
+                    n: record.n,
+                    prime: record.prime,
+                    node,
+                    by_fallback: record.by_fallback,
+                }));
         }
         drop(known);
         read.cells.sort_unstable_by_key(|cell| cell.n);
@@ -281,7 +284,14 @@ mod tests {
             self.scans.fetch_add(1, Ordering::SeqCst);
             match &self.answer {
                 Answer::Holds(cells) => Ok(GridScan {
-                    cells: cells.clone(),
+                    cells: cells
+                        .iter()
+                        .map(|&(n, prime)| GridRecord {
+                            n,
+                            prime,
+                            by_fallback: false,
+                        })
+                        .collect(),
                     scanned: cells.len() as u64,
                 }),
                 Answer::Fails => Err(StoreError::Unavailable("refused".into())),

@@ -13,16 +13,15 @@ pub mod breaker;
 pub mod clock;
 pub mod config;
 pub mod grid;
-pub mod placement;
+pub use primescaler_placement::{ring as placement, what_if};
 pub mod service;
 pub mod strategy;
 #[cfg(feature = "testing")]
 pub mod testing;
-pub mod what_if;
 
 pub use breaker::{Breaker, BreakerState};
 pub use config::{ClusterConfig, NodeConfig};
 pub use grid::{GridCell, GridRead, GridReader};
-pub use placement::Ring;
+pub use primescaler_placement::Ring;
 pub use service::{ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeReport};
 pub use strategy::Strategy;

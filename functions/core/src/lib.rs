@@ -16,15 +16,15 @@ pub mod store;
 
 pub use index::{InvalidIndex, parse_index};
 pub use record::{
-    COUNTERS_SHARD, Computation, GRID_MAX_N, HINTS_SHARD, Lookup, PrimeRecord, RecordKey, Source,
-    in_grid,
+    COUNTERS_SHARD, Computation, GRID_MAX_N, HINTS_SHARD, Lookup, PRIMARY_CALCULATOR, PrimeRecord,
+    RecordKey, Source, in_grid,
 };
 pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, MAX_N_CEILING, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
     AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
-    GridScan, Hint, ListHints, NodeCounters, NodeFigures, PutHint, PutOutcome, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer, ScanCursor, ScanGrid, ScanPage,
-    ScanRecords, StoreError, StoredEntry,
+    GridRecord, GridScan, Hint, ListHints, NodeCounters, NodeFigures, PutHint, PutOutcome,
+    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer, ScanCursor,
+    ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
 };

@@ -70,6 +70,10 @@ impl RecordKey {
     }
 }
 
+/// The name a record carries when the primary calculator (libprimecount) computed it;
+/// any other name is a fallback's.
+pub const PRIMARY_CALCULATOR: &str = "primecount";
+
 /// What a calculator produced for one n.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Computation {

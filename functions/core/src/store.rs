@@ -150,11 +150,23 @@ pub trait ScanRecords {
     ) -> impl Future<Output = Result<ScanPage, StoreError>> + Send;
 }
 
+/// One grid record, as a grid scan reads it: what the page draws of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GridRecord {
+    /// The index n.
+    pub n: u64,
+    /// The nth prime.
+    pub prime: u64,
+    /// Whether a calculator other than the primary computed it (its `calculator` is
+    /// not [`crate::PRIMARY_CALCULATOR`]).
+    pub by_fallback: bool,
+}
+
 /// One read of a node's grid records.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GridScan {
-    /// Every record with `n <= GRID_MAX_N`, as `(n, prime)`, in no particular order.
-    pub cells: Vec<(u64, u64)>,
+    /// Every record with `n <= GRID_MAX_N`, in no particular order.
+    pub cells: Vec<GridRecord>,
     /// How many items the store read to answer, as it reports them: the grid's own
     /// records only, whatever else the node holds.
     pub scanned: u64,

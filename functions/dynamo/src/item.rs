@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use primescaler_core::{
-    Hint, NodeCounters, NodeFigures, PrimeRecord, RecordKey, StoreError, StoredEntry, in_grid,
+    GridRecord, Hint, NodeCounters, NodeFigures, PRIMARY_CALCULATOR, PrimeRecord, RecordKey,
+    StoreError, StoredEntry, in_grid,
 };
 
 /// A DynamoDB item.
@@ -187,8 +188,15 @@ pub fn item_figures(item: &Item) -> NodeFigures {
 }
 
 /// The `(n, prime)` of an item read with only those two attributes.
-pub fn item_cell(item: &Item) -> Result<(u64, u64), StoreError> {
-    Ok((read_number(item, N)?, read_number(item, PRIME)?))
+pub fn item_cell(item: &Item) -> Result<GridRecord, StoreError> {
+    Ok(GridRecord {
+        n: read_number(item, N)?,
+        prime: read_number(item, PRIME)?,
+        by_fallback: item
+            .get(CALCULATOR)
+            .and_then(|v| v.as_s().ok())
+            .is_some_and(|name| name != PRIMARY_CALCULATOR),
+    })
 }
 
 pub fn item_record(item: &Item) -> Result<PrimeRecord, StoreError> {

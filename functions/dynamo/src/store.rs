@@ -498,9 +498,10 @@ impl DynamoStore {
                 .index_name(item::GRID_INDEX)
                 .segment(segment)
                 .total_segments(i32::from(self.scan_segments))
-                .projection_expression("#n, #p")
+                .projection_expression("#n, #p, #c")
                 .expression_attribute_names("#n", item::N)
-                .expression_attribute_names("#p", item::PRIME);
+                .expression_attribute_names("#p", item::PRIME)
+                .expression_attribute_names("#c", item::CALCULATOR);
             let page = self.send_scan(scan, start.take()).await?;
             read.scanned += u64::try_from(page.scanned_count()).unwrap_or(0);
             for found in page.items() {

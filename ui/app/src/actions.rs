@@ -7,10 +7,11 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use primescaler_core::PRIMARY_CALCULATOR;
 
 use crate::client::{self, CallError, GridPoll};
 use crate::dom;
-use crate::grid::{CellState, Grid};
+use crate::grid::{Asked, CellState, Grid};
 use crate::live::{ACTIVE_EVERY_MS, PollSchedule};
 use crate::model::{GRID_CELLS, PrimeAnswer};
 
@@ -161,14 +162,22 @@ impl Actions {
                             CellState::Cached {
                                 prime: answer.prime,
                                 node,
+                                by_fallback: answer.calculator != PRIMARY_CALCULATOR,
                             },
                         );
+                        let found = if answer.source == "cache" {
+                            Asked::Hit
+                        } else {
+                            Asked::Computed
+                        };
+                        self.grid.note_asked(n, found);
                     }
                     // Right, but not confirmed stored: the cell stays as it was.
                     None => {
                         if let Some(state) = before {
                             self.grid.restore(n, state);
                         }
+                        self.grid.note_asked(n, Asked::NotStored);
                         if show {
                             self.tell(
                                 true,
@@ -215,6 +224,7 @@ impl Actions {
         match client::evict_prime(n, &self.token.get_untracked()).await {
             Ok(()) => {
                 self.grid.set(n, CellState::Empty);
+                self.grid.note_asked(n, Asked::Not);
                 self.tell(false, format!("Evicted n = {n}."));
             }
             Err(error) => {

@@ -8,6 +8,9 @@ use wasm_bindgen::JsCast;
 /// Where the page keeps the reset token between visits.
 const TOKEN_KEY: &str = "primescaler.reset-token";
 
+/// Where this browser remembers that the tour was finished or closed.
+const TOUR_KEY: &str = "primescaler.tour-done";
+
 fn window() -> web_sys::Window {
     web_sys::window().expect("a browser window")
 }
@@ -53,6 +56,37 @@ pub fn paint_cell(n: u64, class: &str, node: Option<&str>) {
         Some(name) => cell.set_attribute("data-node", name),
         None => cell.remove_attribute("data-node"),
     };
+}
+
+/// Starts the performance measure `name` (a mark `name-start`).
+pub fn measure_start(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.mark(&format!("{name}-start"));
+    }
+}
+
+/// Ends the performance measure `name` now.
+pub fn measure_now(name: &str) {
+    if let Some(performance) = window().performance() {
+        let _ = performance.measure_with_start_mark(name, &format!("{name}-start"));
+    }
+}
+
+/// Ends the performance measure `name` once the browser has painted what the current
+/// task changed: the measure (`performance.getEntriesByName(name)`) then holds the
+/// task, the reactive updates it set off, and the style, layout and paint they cost.
+pub fn measure_after_paint(name: &str) {
+    let name = name.to_string();
+    leptos::prelude::request_animation_frame(move || {
+        leptos::prelude::set_timeout(
+            move || {
+                if let Some(performance) = window().performance() {
+                    let _ = performance.measure_with_start_mark(&name, &format!("{name}-start"));
+                }
+            },
+            std::time::Duration::ZERO,
+        );
+    });
 }
 
 /// Moves the grid's one tab stop from the cell for `from` to the cell for `to`.
@@ -109,6 +143,48 @@ pub fn save_token(token: &str) {
             storage.set_item(TOKEN_KEY, token)
         };
     }
+}
+
+/// Whether this browser finished or closed the tour before.
+pub fn tour_done() -> bool {
+    window()
+        .local_storage()
+        .ok()
+        .flatten()
+        .and_then(|s| s.get_item(TOUR_KEY).ok().flatten())
+        .is_some()
+}
+
+/// Remembers, in this browser, that the tour was finished or closed.
+pub fn remember_tour_done() {
+    if let Some(storage) = window().local_storage().ok().flatten() {
+        let _ = storage.set_item(TOUR_KEY, "true");
+    }
+}
+
+/// Sets the attribute `name` of the element with id `id` to `value`, or removes it.
+pub fn set_attribute_of(id: &str, name: &str, value: Option<&str>) {
+    if let Some(element) = window().document().and_then(|d| d.get_element_by_id(id)) {
+        let _ = match value {
+            Some(value) => element.set_attribute(name, value),
+            None => element.remove_attribute(name),
+        };
+    }
+}
+
+/// Moves the keyboard focus to the element with id `id`, once the current updates are
+/// in the page.
+pub fn focus_element(id: &str) {
+    let id = id.to_string();
+    leptos::prelude::request_animation_frame(move || {
+        if let Some(element) = window()
+            .document()
+            .and_then(|d| d.get_element_by_id(&id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
 }
 
 /// Marks the page interactive: `data-hydrated` on `<html>`, and a `hydrated`

@@ -39,7 +39,36 @@ pub enum CellState {
         prime: u64,
         /// The index of the node that holds it.
         node: usize,
+        /// Whether a calculator other than the primary computed it.
+        by_fallback: bool,
     },
+}
+
+/// What this page's own last request for a cell found (the served-from view shows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Asked {
+    /// The page has not asked for it (or its answer was evicted or reset since).
+    #[default]
+    Not,
+    /// A cache hit.
+    Hit,
+    /// Computed and stored by this page's request.
+    Computed,
+    /// Computed, but no node confirmed storing it.
+    NotStored,
+}
+
+/// What the grid's cells are coloured by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum GridMode {
+    /// The node that holds each cell.
+    #[default]
+    Nodes,
+    /// Where a proposed node set would move each cell's home.
+    WhatIf,
+    /// Where each answer came from: home or successor, which calculator, and what this
+    /// page's requests found.
+    ServedFrom,
 }
 
 impl CellState {
@@ -78,6 +107,10 @@ pub struct Grid {
     cleared_here: StoredValue<f64>,
     /// When the last grid read was applied (`performance.now()` ms; 0 before any).
     pub refreshed_at: RwSignal<f64>,
+    /// What this page's own last request for each cell found.
+    asked: StoredValue<Vec<Asked>>,
+    /// What the cells are coloured by.
+    pub mode: RwSignal<GridMode>,
 }
 
 impl Grid {
@@ -90,6 +123,7 @@ impl Grid {
                 states[(cell.n - 1) as usize] = CellState::Cached {
                     prime: cell.prime,
                     node: cell.node,
+                    by_fallback: cell.by_fallback,
                 };
                 counts[cell.node] += 1;
             }
@@ -106,6 +140,36 @@ impl Grid {
             changed_here: StoredValue::new(vec![0.0; GRID_CELLS as usize]),
             cleared_here: StoredValue::new(0.0),
             refreshed_at: RwSignal::new(0.0),
+            asked: StoredValue::new(vec![Asked::Not; GRID_CELLS as usize]),
+            mode: RwSignal::new(GridMode::Nodes),
+        }
+    }
+
+    /// Tracks every change to the grid's cells (or to what the page asked of them).
+    pub fn track(&self) {
+        self.revision.track();
+    }
+
+    /// Reads every cell's state (index n - 1), without tracking.
+    pub fn with_states<R>(&self, read: impl FnOnce(&[CellState]) -> R) -> R {
+        self.cells.with_value(|cells| read(cells))
+    }
+
+    /// Reads what the page's own last request for each cell found (index n - 1),
+    /// without tracking.
+    pub fn with_asked<R>(&self, read: impl FnOnce(&[Asked]) -> R) -> R {
+        self.asked.with_value(|asked| read(asked))
+    }
+
+    /// Notes what the page's own request for `n` found; a no-op off the grid.
+    pub fn note_asked(&self, n: u64, found: Asked) {
+        if let Some(index) = Self::index(n) {
+            let old = self
+                .asked
+                .try_update_value(|asked| std::mem::replace(&mut asked[index], found));
+            if old != Some(found) {
+                self.revision.update(|r| *r += 1);
+            }
         }
     }
 
@@ -210,6 +274,7 @@ impl Grid {
                 wanted[index] = CellState::Cached {
                     prime: cell.prime,
                     node: local[cell.node],
+                    by_fallback: cell.by_fallback,
                 };
             }
         }
@@ -244,6 +309,8 @@ impl Grid {
     /// Empties every cell (after the page's own reset).
     pub fn clear(&self) {
         self.cleared_here.set_value(crate::dom::now_ms());
+        self.asked
+            .update_value(|asked| asked.iter_mut().for_each(|a| *a = Asked::Not));
         self.changed_here
             .update_value(|at| at.iter_mut().for_each(|t| *t = 0.0));
         let mut changed = false;
@@ -297,171 +364,3 @@ impl Grid {
 /// Which cell is under the pointer or the keyboard focus, for the inspector line.
 #[derive(Clone, Copy)]
 pub struct Inspected(pub RwSignal<Option<u64>>);
-
-/// The grid of 10,000 cells. One handler per event serves every cell; the arrow keys
-/// move a roving focus (only one cell is in the tab order), and Enter or Space acts on
-/// the focused cell.
-#[component]
-pub fn GridView(
-    /// Called with n when a cell is clicked or activated from the keyboard.
-    on_toggle: Callback<u64>,
-) -> impl IntoView {
-    let grid = expect_context::<Grid>();
-    let actions = expect_context::<crate::actions::Actions>();
-    let Inspected(inspected) = expect_context::<Inspected>();
-    let focused = StoredValue::new(1u64);
-    let rove = move |next: u64| {
-        let old = focused.get_value();
-        focused.set_value(next);
-        crate::dom::rove_focus(old, next);
-    };
-
-    let on_keydown = move |ev: leptos::ev::KeyboardEvent| {
-        let n = focused.get_value();
-        let column = (n - 1) % GRID_SIDE;
-        let next = match ev.key().as_str() {
-            "Enter" | " " => {
-                ev.prevent_default();
-                on_toggle.run(n);
-                return;
-            }
-            "ArrowRight" if n < GRID_CELLS => n + 1,
-            "ArrowLeft" if n > 1 => n - 1,
-            "ArrowDown" if n + GRID_SIDE <= GRID_CELLS => n + GRID_SIDE,
-            "ArrowUp" if n > GRID_SIDE => n - GRID_SIDE,
-            "Home" => n - column,
-            "End" => n - column + GRID_SIDE - 1,
-            "PageDown" => (n + 10 * GRID_SIDE).min(GRID_CELLS),
-            "PageUp" => n.saturating_sub(10 * GRID_SIDE).max(1),
-            _ => return,
-        };
-        ev.prevent_default();
-        rove(next);
-        crate::dom::focus_cell(next);
-        inspected.set(Some(next));
-    };
-    let on_click = move |ev: leptos::ev::MouseEvent| {
-        if let Some(n) = crate::dom::event_cell(ev.target()) {
-            rove(n);
-            crate::dom::focus_cell(n);
-            on_toggle.run(n);
-        }
-    };
-    let on_point = move |target: Option<web_sys::EventTarget>| {
-        if let Some(n) = crate::dom::event_cell(target) {
-            inspected.set(Some(n));
-        }
-    };
-    let on_focus = move |target: Option<web_sys::EventTarget>| {
-        if let Some(n) = crate::dom::event_cell(target) {
-            inspected.set(Some(n));
-        }
-    };
-    // The browser keeps the server's cells while hydrating, so only the server builds them.
-    let cells = if cfg!(feature = "ssr") {
-        grid.markup()
-    } else {
-        String::new()
-    };
-
-    view! {
-        <div
-            id="grid"
-            role="grid"
-            aria-label="n = 1 to 10,000; a filled cell is cached on the node its colour and shape show"
-            aria-describedby="inspector"
-            class="grid-board"
-            class:bulk=move || actions.progress.get().running
-            on:keydown=on_keydown
-            on:click=on_click
-            on:mouseover=move |ev| on_point(ev.target())
-            on:focusin=move |ev| on_focus(ev.target())
-            inner_html=cells
-        ></div>
-    }
-}
-
-/// The line under the grid that tells the inspected cell's n, prime and node.
-#[component]
-pub fn Inspector() -> impl IntoView {
-    let grid = expect_context::<Grid>();
-    let Inspected(inspected) = expect_context::<Inspected>();
-    let text = move || {
-        let Some(n) = inspected.get() else {
-            return "Point at a cell, or tab into the grid and use the arrow keys.".to_string();
-        };
-        match grid.tracked_state(n) {
-            Some(CellState::Cached { prime, node }) => {
-                format!("n = {n}: prime {prime}, on node {}", grid.node_name(node))
-            }
-            Some(CellState::Pending) => format!("n = {n}: working…"),
-            _ => format!("n = {n}: not cached. Click or press Enter to compute it."),
-        }
-    };
-    view! {
-        <p id="inspector" class="text-sm text-slate-700 min-h-5" aria-live="polite">
-            {text}
-        </p>
-    }
-}
-
-/// The legend: each node's colour and shape, name, cell count, and whether it is down.
-#[component]
-pub fn Legend() -> impl IntoView {
-    let grid = expect_context::<Grid>();
-    let entries = move || {
-        let down = grid.down.get();
-        let counts = grid.counts.get();
-        grid.nodes
-            .get()
-            .into_iter()
-            .enumerate()
-            .map(|(i, name)| {
-                let is_down = down.contains(&i);
-                let count = counts.get(i).copied().unwrap_or(0);
-                let hook = name.clone();
-                view! {
-                    <li class="flex items-center gap-2" data-legend-node=hook>
-                        <span class=format!("swatch n{}", i % NODE_STYLES) aria-hidden="true"></span>
-                        <span class="font-medium">{name}</span>
-                        <span class="text-slate-600">{count}" cells"</span>
-                        {is_down.then(|| view! { <span class="badge-down">"down"</span> })}
-                    </li>
-                }
-            })
-            .collect::<Vec<_>>()
-    };
-    let total = move || grid.counts.get().iter().sum::<usize>();
-    view! {
-        <div class="flex flex-wrap items-center gap-x-6 gap-y-1 text-sm" aria-label="Nodes legend">
-            <p>
-                <span id="active-count" class="font-semibold">{total}</span>
-                " of 10,000 cached"
-            </p>
-            <ul class="flex flex-wrap gap-x-4 gap-y-1">{entries}</ul>
-        </div>
-    }
-}
-
-/// How the grid keeps up: live every second while it changes, less often while it stands
-/// still. States the current interval, so that a viewer knows how soon a change shows.
-#[component]
-pub fn LiveStatus() -> impl IntoView {
-    let grid = expect_context::<Grid>();
-    let actions = expect_context::<crate::actions::Actions>();
-    let every = move || actions.poll_every_ms.get();
-    let text = move || {
-        if grid.unread.get() {
-            return "Loading the grid…".to_string();
-        }
-        let ms = every();
-        if ms <= crate::live::ACTIVE_EVERY_MS {
-            "Live: checking for changes every second".to_string()
-        } else {
-            format!("Quiet: checking for changes every {} s", ms.div_ceil(1000))
-        }
-    };
-    view! {
-        <p id="live-status" class="text-sm text-slate-700" role="status" data-every-ms=every>{text}</p>
-    }
-}

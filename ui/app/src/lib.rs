@@ -14,16 +14,31 @@ pub mod actions;
 pub mod client;
 pub mod dom;
 pub mod grid;
+pub mod grid_view;
+pub mod legend;
 pub mod live;
 pub mod model;
+pub mod overlay;
 pub mod panels;
+pub mod ring;
+pub mod ring_picture;
+pub mod served;
+pub mod tour;
+pub mod what_if;
 
 use leptos::prelude::*;
 
 use crate::actions::Actions;
-use crate::grid::{Grid, GridView, Inspected, Inspector, Legend, LiveStatus};
+use crate::grid::{Grid, Inspected};
+use crate::grid_view::GridView;
+use crate::legend::{GridModePicker, Inspector, Legend, LiveStatus};
 use crate::model::PageState;
+use crate::overlay::Overlay;
 use crate::panels::{BulkPanel, ComputeForm, NodePanel, ResultPanel, TokenField};
+use crate::ring::RingView;
+use crate::served::ServedLegend;
+use crate::tour::Tour;
+use crate::what_if::{Proposal, WhatIfPanel};
 
 /// The whole page body, from the state it starts with.
 #[component]
@@ -36,9 +51,14 @@ pub fn App(
     provide_context(grid);
     provide_context(actions);
     provide_context(Inspected(RwSignal::new(None)));
+    provide_context(Proposal::new());
+    let tour_step = RwSignal::new(None::<usize>);
 
+    let overlay = Overlay::new();
+    provide_context(overlay);
     Effect::new(move |_| {
         dom::mark_hydrated();
+        overlay::warm_up(overlay, grid.nodes.get_untracked());
         // The first poll at once: the page may have been sent before its grid was read,
         // or served from a cache.
         actions.poll_now();
@@ -66,14 +86,21 @@ pub fn App(
                     "One serverless invocation per n, placed on nodes by consistent hashing."
                 </p>
             </div>
-            <button id="reset-button" type="button" class="button-danger" on:click=move |_| actions.reset()>
-                "Reset system"
-            </button>
+            <div class="flex gap-2">
+                <button id="tour-button" type="button" class="button-quiet" on:click=move |_| tour_step.set(Some(0))>
+                    "Tour"
+                </button>
+                <button id="reset-button" type="button" class="button-danger" on:click=move |_| actions.reset()>
+                    "Reset system"
+                </button>
+            </div>
         </header>
         <main class="flex flex-col gap-6 p-6 lg:flex-row">
             <section class="flex flex-col gap-2" aria-labelledby="grid-title">
                 <h2 id="grid-title" class="sr-only">"The grid"</h2>
+                <GridModePicker />
                 <Legend />
+                <ServedLegend />
                 <LiveStatus />
                 <GridView on_toggle=Callback::new(move |n| actions.toggle(n)) />
                 <Inspector />
@@ -85,9 +112,12 @@ pub fn App(
                     })}
                     {down_warning}
                 </div>
+                <Tour step=tour_step />
                 <ComputeForm />
                 <ResultPanel />
                 <BulkPanel />
+                <RingView />
+                <WhatIfPanel />
                 <NodePanel />
                 <TokenField />
             </div>

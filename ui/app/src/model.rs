@@ -11,8 +11,8 @@ pub const GRID_CELLS: u64 = GRID_SIDE * GRID_SIDE;
 // The page's grid is the domain's grid.
 const _: () = assert!(GRID_CELLS == primescaler_core::GRID_MAX_N);
 
-/// One cached cell: its n, its prime and the index of its node in
-/// [`GridSnapshot::nodes`].
+/// One cached cell: its n, its prime, the index of its node in
+/// [`GridSnapshot::nodes`], and whether the fallback calculator computed it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CachedCell {
     /// The index n.
@@ -21,6 +21,8 @@ pub struct CachedCell {
     pub prime: u64,
     /// The index of the node that holds it.
     pub node: usize,
+    /// Whether a calculator other than the primary computed it.
+    pub by_fallback: bool,
 }
 
 /// One node's figures as the grid read found them: its record count and its
@@ -48,7 +50,9 @@ pub struct NodeFigures {
 /// On the wire (`GET /grid` and the page state) the cells go as three columns, `n`,
 /// `prime` and `node`, and `n` and `prime` each as the difference from the previous
 /// cell's (the first from 0). Consecutive cells then cost a few bytes each: a full grid
-/// is about 9 KB gzip, against about 51 KB as `[n, prime, node]` triples.
+/// is about 9 KB gzip, against about 51 KB as `[n, prime, node]` triples. The cells the
+/// fallback computed, rare, go as a list of their n (`fallback`), so the usual grid
+/// pays nothing for them.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(into = "WireSnapshot", try_from = "WireSnapshot")]
 pub struct GridSnapshot {
@@ -79,6 +83,9 @@ struct WireSnapshot {
     prime: Vec<i64>,
     /// Each cell's node index.
     node: Vec<usize>,
+    /// The n of every cell that a calculator other than the primary computed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    fallback: Vec<u64>,
     /// Each node's figures.
     #[serde(default)]
     figures: Vec<Option<NodeFigures>>,
@@ -94,9 +101,13 @@ impl From<GridSnapshot> for WireSnapshot {
             n: Vec::with_capacity(snapshot.cells.len()),
             prime: Vec::with_capacity(snapshot.cells.len()),
             node: Vec::with_capacity(snapshot.cells.len()),
+            fallback: Vec::new(),
             figures: snapshot.figures,
         };
         for cell in snapshot.cells {
+            if cell.by_fallback {
+                wire.fallback.push(cell.n);
+            }
             wire.n.push(cell.n.wrapping_sub(last_n));
             wire.prime.push(cell.prime.wrapping_sub(last_prime) as i64);
             wire.node.push(cell.node);
@@ -130,7 +141,18 @@ impl TryFrom<WireSnapshot> for GridSnapshot {
             }
             n = n.checked_add(dn).ok_or("n overflows")?;
             prime = prime.wrapping_add(dp as u64);
-            cells.push(CachedCell { n, prime, node });
+            cells.push(CachedCell {
+                n,
+                prime,
+                node,
+                by_fallback: false,
+            });
+        }
+        for n in wire.fallback {
+            let at = cells
+                .binary_search_by_key(&n, |cell| cell.n)
+                .map_err(|_| format!("fallback cell {n} is not one of the cells"))?;
+            cells[at].by_fallback = true;
         }
         Ok(Self {
             version: wire.version,
@@ -201,6 +223,7 @@ impl GridSnapshot {
             eat(cell.n);
             eat(cell.prime);
             eat(cell.node as u64);
+            eat(u64::from(cell.by_fallback));
         }
         format!("\"g{hash:016x}\"")
     }
@@ -279,7 +302,12 @@ mod tests {
     use super::*;
 
     fn cell(n: u64, prime: u64, node: usize) -> CachedCell {
-        CachedCell { n, prime, node }
+        CachedCell {
+            n,
+            prime,
+            node,
+            by_fallback: false,
+        }
     }
 
     #[test]
@@ -304,6 +332,37 @@ mod tests {
     }
 
     #[test]
+    fn fallback_cells_go_as_a_list_of_their_n_and_only_when_there_are_some() {
+        // GIVEN a snapshot whose cell 4 the fallback computed
+        let mut by_fallback = cell(4, 7, 1);
+        by_fallback.by_fallback = true;
+        let snapshot = GridSnapshot::new(
+            vec!["a".into(), "b".into()],
+            vec![],
+            vec![cell(3, 5, 0), by_fallback],
+        );
+        // WHEN it is serialised
+        let json = serde_json::to_string(&snapshot).unwrap();
+        // THEN it names 4 alone, reads back the same, and differs in version from all-primary
+        assert!(json.contains(r#""fallback":[4]"#), "{json}");
+        assert_eq!(
+            serde_json::from_str::<GridSnapshot>(&json).unwrap(),
+            snapshot
+        );
+        let primary = GridSnapshot::new(
+            snapshot.nodes.clone(),
+            vec![],
+            vec![cell(3, 5, 0), cell(4, 7, 1)],
+        );
+        assert_ne!(primary.version, snapshot.version);
+        assert!(
+            !serde_json::to_string(&primary)
+                .unwrap()
+                .contains("fallback")
+        );
+    }
+
+    #[test]
     fn an_inconsistent_wire_snapshot_is_refused() {
         let head = r#"{"version":"v","nodes":["a"],"down":[]"#;
         for body in [
@@ -311,6 +370,7 @@ mod tests {
             r#","n":[1,0],"prime":[2,1],"node":[0,0]}"#,
             r#","n":[1],"prime":[2],"node":[1]}"#,
             r#","n":[18446744073709551615,1],"prime":[2,1],"node":[0,0]}"#,
+            r#","n":[1],"prime":[2],"node":[0],"fallback":[2]}"#,
         ] {
             let json = format!("{head}{body}");
             assert!(

@@ -147,7 +147,7 @@ pub fn BulkPanel() -> impl IntoView {
     let progress = actions.progress;
     let running = move || progress.get().running;
     view! {
-        <section class="panel" aria-labelledby="bulk-title">
+        <section id="bulk" class="panel" aria-labelledby="bulk-title">
             <h2 id="bulk-title" class="panel-title">"Scale out: many requests at once"</h2>
             <div class="flex gap-3">
                 <div>

@@ -76,41 +76,81 @@ fn content_type(file: &str) -> &'static str {
     }
 }
 
+/// Whether an `Accept-Encoding` header accepts Brotli (`br`, with no `q=0`).
+pub fn accepts_brotli(accept_encoding: &str) -> bool {
+    accept_encoding.split(',').any(|coding| {
+        let mut parts = coding.split(';').map(str::trim);
+        parts.next() == Some("br")
+            && parts.all(|param| match param.strip_prefix("q=") {
+                Some(weight) => weight.trim().parse::<f32>().is_ok_and(|q| q > 0.0),
+                None => true,
+            })
+    })
+}
+
 /// The answer for `/pkg/{file}?v={version}`, or `None` when there is no such asset.
 /// A link with the current version may be cached for a year; any other is revalidated.
-pub fn response(file: &str, version: Option<&str>) -> Option<Response> {
+/// When the browser accepts Brotli and `make ui` left a Brotli copy of this very file
+/// (`{file}.{sha}.br`, by infra/precompress.mjs), that copy is sent, already compressed.
+pub fn response(file: &str, version: Option<&str>, brotli: bool) -> Option<Response> {
     if !ASSET_FILES.contains(&file) {
         return None;
     }
     let found = Site::get(file)?;
+    let sha: String = found.metadata.sha256_hash()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let packed = brotli
+        .then(|| Site::get(&format!("{file}.{sha}.br")))
+        .flatten();
     let cache = if version == Some(AssetVersion::current().as_str()) {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
     };
-    let etag = format!(
-        "\"{}\"",
-        found.metadata.sha256_hash()[..8]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-    );
-    Some(
-        (
-            StatusCode::OK,
-            [
-                (
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static(content_type(file)),
-                ),
-                (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                (
-                    header::ETAG,
-                    HeaderValue::from_str(&etag).expect("hex is a valid header"),
-                ),
-            ],
-            found.data.into_owned(),
-        )
-            .into_response(),
+    let etag = if packed.is_some() {
+        format!("\"{sha}-br\"")
+    } else {
+        format!("\"{sha}\"")
+    };
+    let mut response = (
+        StatusCode::OK,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(content_type(file)),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
+            (
+                header::ETAG,
+                HeaderValue::from_str(&etag).expect("hex is a valid header"),
+            ),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ],
+        packed.as_ref().unwrap_or(&found).data.to_vec(),
     )
+        .into_response();
+    if packed.is_some() {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+    }
+    Some(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_brotli;
+
+    #[test]
+    fn brotli_is_accepted_when_named_without_a_zero_weight() {
+        assert!(accepts_brotli("gzip, deflate, br, zstd"));
+        assert!(accepts_brotli("br;q=0.5, gzip"));
+        assert!(!accepts_brotli("gzip, deflate"));
+        assert!(!accepts_brotli("br;q=0, gzip"));
+        assert!(!accepts_brotli("br;q=0.0"));
+        assert!(!accepts_brotli("brotli"));
+        assert!(!accepts_brotli(""));
+    }
 }

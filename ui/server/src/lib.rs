@@ -180,8 +180,16 @@ struct AssetQuery {
     v: Option<String>,
 }
 
-async fn asset(Path(file): Path<String>, Query(query): Query<AssetQuery>) -> Response {
-    match assets::response(&file, query.v.as_deref()) {
+async fn asset(
+    Path(file): Path<String>,
+    Query(query): Query<AssetQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let brotli = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(assets::accepts_brotli);
+    match assets::response(&file, query.v.as_deref(), brotli) {
         Some(response) => response,
         None => not_found().await,
     }

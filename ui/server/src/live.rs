@@ -111,6 +111,7 @@ impl<S: ScanGrid + ReadCounters + Sync> LiveGrid<S> {
                 n: c.n,
                 prime: c.prime,
                 node: c.node,
+                by_fallback: c.by_fallback,
             })
             .collect();
         let figures = read

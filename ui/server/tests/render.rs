@@ -11,11 +11,13 @@ fn state() -> PageState {
             n: 1,
             prime: 2,
             node: 0,
+            by_fallback: false,
         },
         CachedCell {
             n: 100,
             prime: 541,
             node: 1,
+            by_fallback: false,
         },
     ];
     PageState {
@@ -77,6 +79,7 @@ async fn cells_are_short_in_n_order_with_one_tab_stop_and_escaped_node_names() {
             n: 2,
             prime: 3,
             node: 0,
+            by_fallback: false,
         }],
     );
     // WHEN both are rendered
@@ -119,4 +122,31 @@ async fn the_policy_lets_the_one_inline_script_run_and_nothing_else_inline() {
     // AND every other script element is data, not code
     assert_eq!(html.matches("<script").count(), 2);
     assert!(html.contains(r#"<script id="page-state" type="application/json">"#));
+}
+
+#[tokio::test]
+async fn every_tour_step_is_about_a_part_of_the_page_and_the_teaching_views_are_there() {
+    // GIVEN the page as the server renders it
+    let html = render_page(&state(), &AssetVersion::current());
+    // THEN the tour has at most five steps, each outlining an element the page has
+    let steps = &primescaler_ui_app::tour::STEPS;
+    assert!(steps.len() <= 5);
+    for step in steps.iter() {
+        assert!(
+            html.contains(&format!(r#"id="{}""#, step.target)),
+            "step {:?} is about #{}, which the page lacks",
+            step.title,
+            step.target
+        );
+    }
+    // AND the ring's control, the what-if control, the modes and the overlay are there
+    for id in [
+        "ring-toggle",
+        "what-if-name",
+        "grid-mode-served",
+        "grid-overlay",
+        "tour-button",
+    ] {
+        assert!(html.contains(&format!(r#"id="{id}""#)), "#{id}");
+    }
 }

@@ -3,9 +3,10 @@
 
 use primescaler_core::{
     AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
-    GridScan, Hint, ListHints, NodeCounters, NodeFigures, PrimeRecord, PutHint, PutOutcome,
-    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey, RepointPointer,
-    ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry, in_grid,
+    GridRecord, GridScan, Hint, ListHints, NodeCounters, NodeFigures, PRIMARY_CALCULATOR,
+    PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters,
+    RecordChange, RecordKey, RepointPointer, ScanCursor, ScanGrid, ScanPage, ScanRecords,
+    StoreError, StoredEntry, in_grid,
 };
 
 use super::{Fate, LOST_AFTER, NodeData, World};
@@ -227,11 +228,15 @@ impl ScanRecords for MemStore {
 impl ScanGrid for MemStore {
     async fn scan_grid(&self) -> Result<GridScan, StoreError> {
         self.call(Operation::Scan, 0, |data| {
-            let cells: Vec<(u64, u64)> = data
+            let cells: Vec<GridRecord> = data
                 .entries
                 .iter()
                 .filter_map(|(n, entry)| match entry {
-                    StoredEntry::Record(record) if in_grid(*n) => Some((*n, record.prime)),
+                    StoredEntry::Record(record) if in_grid(*n) => Some(GridRecord {
+                        n: *n,
+                        prime: record.prime,
+                        by_fallback: record.calculator != PRIMARY_CALCULATOR,
+                    }),
                     _ => None,
                 })
                 .collect();

@@ -1,26 +1,33 @@
-//! The benchmark's runs in headless Chromium: time to interactive and the page's bulk
-//! fill (`tests/ui/tti.mjs`, `tests/ui/bulk.mjs`).
+//! The benchmark's runs in headless Chromium: time to interactive, the page's bulk fill,
+//! and the teaching views on the full grid (`tests/ui/tti.mjs`, `tests/ui/bulk.mjs`,
+//! `tests/ui/views.mjs`).
 
 use std::process::Command;
 
 use primescaler_tests::workspace_root;
 
-use crate::{BROWSER_LOADS, BULK_CONCURRENCY, BULK_K, median};
+use crate::{BROWSER_LOADS, BULK_CONCURRENCY, BULK_K, VIEW_RUNS, median};
+
+/// The JSON that `node tests/ui/{script} {args…}` prints, run from the workspace root.
+fn node_script(script: &str, args: &[&str]) -> serde_json::Value {
+    let output = Command::new("node")
+        .current_dir(workspace_root())
+        .arg(format!("tests/ui/{script}"))
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("node runs tests/ui/{script}: {e}"));
+    assert!(
+        output.status.success(),
+        "{script}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{script} JSON: {e}"))
+}
 
 /// Time to interactive in Chromium: the medians of all, of the browser's share, and of
 /// the reference (the same HTML without its script).
 pub(crate) fn time_to_interactive(base: &str) -> (Vec<f64>, f64, f64, u64) {
-    let output = Command::new("node")
-        .current_dir(workspace_root())
-        .args(["tests/ui/tti.mjs", base, BROWSER_LOADS])
-        .output()
-        .expect("node runs tests/ui/tti.mjs");
-    assert!(
-        output.status.success(),
-        "tti.mjs: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let loads: serde_json::Value = serde_json::from_slice(&output.stdout).expect("tti.mjs JSON");
+    let loads = node_script("tti.mjs", &[base, BROWSER_LOADS]);
     let series = |name: &str| -> Vec<f64> {
         loads[name]
             .as_array()
@@ -44,25 +51,63 @@ pub(crate) fn time_to_interactive(base: &str) -> (Vec<f64>, f64, f64, u64) {
 
 /// The page's bulk fill of 1..=BULK_K in Chromium (`tests/ui/bulk.mjs`), requests/s.
 pub(crate) fn page_bulk_fill(base: &str) -> f64 {
-    let output = Command::new("node")
-        .current_dir(workspace_root())
-        .args([
-            "tests/ui/bulk.mjs",
-            base,
-            &BULK_K.to_string(),
-            &BULK_CONCURRENCY.to_string(),
-        ])
-        .output()
-        .expect("node runs tests/ui/bulk.mjs");
-    assert!(
-        output.status.success(),
-        "bulk.mjs: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let run = node_script(
+        "bulk.mjs",
+        &[base, &BULK_K.to_string(), &BULK_CONCURRENCY.to_string()],
     );
-    let run: serde_json::Value = serde_json::from_slice(&output.stdout).expect("bulk.mjs JSON");
     assert_eq!(
         run["failed"], 0,
         "the page's bulk run failed requests: {run}"
     );
     run["perSecond"].as_f64().expect("a rate")
+}
+
+/// The teaching views on the full grid (`tests/ui/views.mjs`): each series in ms, from
+/// the click to the next paint, and the long animation frames seen meanwhile.
+pub(crate) struct Views {
+    /// Opening the ring view.
+    pub ring_open: Vec<f64>,
+    /// Opening "what if" the first time in a page.
+    pub what_if_first: Vec<f64>,
+    /// Opening it again in the same page.
+    pub what_if_again: Vec<f64>,
+    /// Drawing the what-if overlay alone (both opens).
+    pub what_if_draw: Vec<f64>,
+    /// Switching the grid to "served from".
+    pub served_open: Vec<f64>,
+    /// Each long animation frame (> 50 ms of work): its duration and blocking time.
+    pub long_frames: Vec<(f64, f64)>,
+}
+
+/// Runs `tests/ui/views.mjs` on `base`, [`VIEW_RUNS`] fresh pages.
+pub(crate) fn teaching_views(base: &str) -> Views {
+    let runs = node_script("views.mjs", &[base, VIEW_RUNS]);
+    let series = |name: &str| -> Vec<f64> {
+        let mut values: Vec<f64> = runs[name]
+            .as_array()
+            .expect("a series")
+            .iter()
+            .map(|v| v.as_f64().expect("a measure"))
+            .collect();
+        median(&mut values);
+        values
+    };
+    Views {
+        ring_open: series("ringOpen"),
+        what_if_first: series("whatIfFirst"),
+        what_if_again: series("whatIfAgain"),
+        what_if_draw: series("whatIfDraw"),
+        served_open: series("servedOpen"),
+        long_frames: runs["longFrames"]
+            .as_array()
+            .expect("the long frames")
+            .iter()
+            .map(|f| {
+                (
+                    f["duration"].as_f64().unwrap_or(0.0),
+                    f["blocking"].as_f64().unwrap_or(0.0),
+                )
+            })
+            .collect(),
+    }
 }

@@ -7,8 +7,9 @@
 //!   fill by curl at the same concurrency (`xargs -P`, one curl per n);
 //! - with the grid full: the grid read and server render in process (beside a whole
 //!   table scan of every node, the read before the grid index), an unchanged `GET /grid`
-//!   beside `GET /health` on the same stack, the page's first byte, its weight, and time
-//!   to interactive (`tests/ui/tti.mjs`);
+//!   beside `GET /health` on the same stack, the page's first byte, its weight (gzip and
+//!   Brotli), time to interactive (`tests/ui/tti.mjs`), and opening the ring, what-if and
+//!   served-from views (`tests/ui/views.mjs`);
 //! - 1 and 100 viewers polling once a second, through one UI instance in this process:
 //!   store reads per second, poll latency, and the emulators' memory;
 //! - the grid read before and after 100,000 records outside the grid are stored, beside
@@ -34,23 +35,33 @@ use primescaler_ui::live::FRESH_FOR;
 use primescaler_ui::{ASSET_FILES, AssetVersion, LiveUiDeps, render_page};
 use primescaler_ui_app::model::PageState;
 
-use crate::browser::{page_bulk_fill, time_to_interactive};
+use crate::browser::{page_bulk_fill, teaching_views, time_to_interactive};
 use crate::outside::{OUTSIDE, growth_row, store_outside_the_grid};
-use crate::stack::{Stack, fetch};
+use crate::stack::{Stack, fetch, fetch_encoded};
 use crate::viewers::{Viewing, view};
 
 /// Samples of each timed path.
 const RUNS: usize = 20;
 /// Page loads in Chromium, each in a fresh context (nothing cached).
 const BROWSER_LOADS: &str = "10";
-/// The page-weight budget, gzip.
+/// The page-weight budget, compressed.
 const BUDGET_BYTES: usize = 250 * 1024;
+/// Fresh pages that open the teaching views on the full grid.
+const VIEW_RUNS: &str = "5";
 /// n computed by the bulk-fill comparison, from the page and from the HTTP client.
 const BULK_K: usize = 2_000;
 /// The concurrency of both bulk fills.
 const BULK_CONCURRENCY: usize = 16;
 /// How long the 100 viewers poll; the single viewer polls for a third of it.
 const VIEWING: Duration = Duration::from_secs(60);
+
+/// A sorted series as "median [min, max]", in ms.
+fn spread(sorted: &[f64]) -> String {
+    match (sorted.first(), sorted.last()) {
+        (Some(min), Some(max)) => format!("{:.1} [{min:.1}, {max:.1}]", sorted[sorted.len() / 2]),
+        _ => "—".into(),
+    }
+}
 
 /// The median of `values` (sorted in place).
 pub(crate) fn median(values: &mut [f64]) -> f64 {
@@ -177,7 +188,7 @@ async fn main() {
     // The page's weight.
     let v = version.as_str();
     let mut weight_rows = Vec::new();
-    let mut total_gzip = 0;
+    let (mut total_gzip, mut total_br) = (0, 0);
     let mut files = vec![("page (HTML, 10,000 cells)".to_string(), format!("{base}/"))];
     for file in ASSET_FILES {
         files.push((file.to_string(), format!("{base}/pkg/{file}?v={v}")));
@@ -185,13 +196,16 @@ async fn main() {
     for (name, url) in &files {
         let plain = fetch(&http, url, false).await.len();
         let gzip = fetch(&http, url, true).await.len();
+        let br = fetch_encoded(&http, url, "gzip, deflate, br").await.len();
         total_gzip += gzip;
-        weight_rows.push(format!("| {name} | {plain} | {gzip} |"));
+        total_br += br;
+        weight_rows.push(format!("| {name} | {plain} | {gzip} | {br} |"));
     }
     let grid_json = fetch(&http, &format!("{base}/grid"), true).await.len();
 
     let (tti, browser_share, static_load, failed_loads) = time_to_interactive(&base);
     let tti_median = tti[tti.len() / 2];
+    let views = teaching_views(&base);
 
     // Viewers.
     let one = view(&stack, 1, VIEWING / 3).await;
@@ -306,11 +320,29 @@ async fn main() {
          curl per n) through the same stack, {client_rate:.0} requests/s: curl is \
          {bulk_ratio:.2}× the page (target ≤ 1.5×: {bulk_ok}). Chromium keeps at most six \
          connections to one host over HTTP/1.1, so the page's sixteen workers share six.\n\n\
-         ### Page weight\n\nBytes as sent to a browser that accepts gzip:\n\n\
-         | file | bytes | gzip bytes |\n|---|---|---|\n{weight}\n| **total** | | **{total_gzip}** |\n\n\
-         Total **{total_kb:.1} KB** gzip (target ≤ 250 KB: {weight_ok}). A poll that found a \
-         change is one `GET /grid` of {grid_json} bytes gzip (cells and node figures); an \
-         unchanged one is a 304 with no body.\n",
+         ### Page weight\n\nBytes as sent to a browser that accepts gzip only, and to one that \
+         accepts Brotli too (every current browser over HTTPS, so every deployed page; \
+         Chromium asks for it on loopback as well). The page's code goes as the Brotli copy \
+         `make ui` made once (quality 11); the page itself is compressed per request:\n\n\
+         | file | bytes | gzip bytes | Brotli bytes |\n|---|---|---|---|\n{weight}\n\
+         | **total** | | **{total_gzip}** | **{total_br}** |\n\n\
+         Total **{total_br_kb:.1} KB** with Brotli (target ≤ 250 KB: {weight_ok}), \
+         {total_kb:.1} KB gzip only. A poll that found a change is one `GET /grid` of \
+         {grid_json} bytes gzip (cells and node figures); an unchanged one is a 304 with no \
+         body.\n\n\
+         ### The ring, what if and served from, on the full grid\n\n\
+         {view_runs} fresh pages in headless Chromium (`tests/ui/views.mjs`), each from the \
+         click to the next paint (the page's `performance.measure`, which includes the wait \
+         for the next frame, up to 16.7 ms), medians with [min, max]:\n\n\
+         | view | ms |\n|---|---|\n\
+         | open the ring view | {ring} |\n\
+         | open what if (add a node), first in the page | {what_if_first} |\n\
+         | open what if again | {what_if_again} |\n\
+         | draw the what-if overlay alone (both opens) | {what_if_draw} |\n\
+         | switch the grid to served from | {served} |\n\n\
+         Long animation frames (over 50 ms of main-thread work in one frame) while doing all \
+         that: **{long_frames}** in {view_runs} pages{long_worst} (target: opening the ring \
+         or a what-if adds ≤ 50 ms of main-thread work: {views_ok}).\n",
         date = bench_section::utc_date(),
         nodes = stack.config.cluster.names().join(", "),
         rows = rows.join("\n"),
@@ -340,7 +372,23 @@ async fn main() {
         bulk_ok = verdict(client_rate / page_rate <= 1.5),
         weight = weight_rows.join("\n"),
         total_kb = total_gzip as f64 / 1024.0,
-        weight_ok = verdict(total_gzip <= BUDGET_BYTES),
+        total_br_kb = total_br as f64 / 1024.0,
+        weight_ok = verdict(total_br <= BUDGET_BYTES),
+        view_runs = VIEW_RUNS,
+        ring = spread(&views.ring_open),
+        what_if_first = spread(&views.what_if_first),
+        what_if_again = spread(&views.what_if_again),
+        what_if_draw = spread(&views.what_if_draw),
+        served = spread(&views.served_open),
+        long_frames = views.long_frames.len(),
+        long_worst = views
+            .long_frames
+            .iter()
+            .map(|f| f.0)
+            .reduce(f64::max)
+            .map(|worst| format!(" (the longest {worst:.0} ms)"))
+            .unwrap_or_default(),
+        views_ok = verdict(views.long_frames.is_empty()),
     );
     println!("{section}");
     bench_section::write_section(&workspace_root(), "ui", &section);

@@ -12,11 +12,13 @@ use primescaler_ui::UiConfig;
 /// The body of `GET {url}`, gzip or not. A call that the local Lambda emulation drops
 /// (no answer, or its own bare 500) is made again, at most twice.
 pub(crate) async fn fetch(http: &reqwest::Client, url: &str, gzip: bool) -> Vec<u8> {
+    fetch_encoded(http, url, if gzip { "gzip" } else { "identity" }).await
+}
+
+/// The body of `GET url` as sent to a client that accepts `encoding` (not decoded).
+pub(crate) async fn fetch_encoded(http: &reqwest::Client, url: &str, encoding: &str) -> Vec<u8> {
     for attempt in 1..=3 {
-        let mut request = http.get(url);
-        if gzip {
-            request = request.header("Accept-Encoding", "gzip");
-        }
+        let request = http.get(url).header("Accept-Encoding", encoding);
         match request.send().await {
             Ok(response) if response.status().is_success() => {
                 return response.bytes().await.expect("a body").to_vec();

@@ -8,10 +8,79 @@
 use primescaler_core::shard::mix64;
 use primescaler_core::{GRID_MAX_N, shard_of};
 
-use crate::placement::Ring;
+use crate::ring::Ring;
 
 /// The most nodes a what-if may name.
 pub const MAX_WHAT_IF_NODES: usize = 32;
+
+/// Why a proposed node list is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InvalidNodes {
+    /// It names no node.
+    Empty,
+    /// It names more than [`MAX_WHAT_IF_NODES`] nodes (how many it names).
+    TooMany(usize),
+    /// This name is not shaped like a region name.
+    NotARegion(String),
+    /// This name comes twice.
+    Repeated(String),
+}
+
+impl std::fmt::Display for InvalidNodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            InvalidNodes::Empty => write!(f, "nodes names no node"),
+            InvalidNodes::TooMany(count) => {
+                write!(f, "nodes names {count} nodes; at most {MAX_WHAT_IF_NODES}")
+            }
+            InvalidNodes::NotARegion(name) => {
+                write!(
+                    f,
+                    "nodes must be region names such as us-east-1, not {name:?}"
+                )
+            }
+            InvalidNodes::Repeated(name) => write!(f, "nodes names {name} twice"),
+        }
+    }
+}
+
+/// Checks a proposed node list: 1 to [`MAX_WHAT_IF_NODES`] distinct region names. The
+/// API (`GET /placement`) and the page's what-if control check by this one rule.
+pub fn check_node_names<S: AsRef<str>>(names: &[S]) -> Result<(), InvalidNodes> {
+    if names.is_empty() {
+        return Err(InvalidNodes::Empty);
+    }
+    if names.len() > MAX_WHAT_IF_NODES {
+        return Err(InvalidNodes::TooMany(names.len()));
+    }
+    for (i, name) in names.iter().enumerate() {
+        let name = name.as_ref();
+        if !is_region_name(name) {
+            return Err(InvalidNodes::NotARegion(name.to_string()));
+        }
+        if names[..i].iter().any(|earlier| earlier.as_ref() == name) {
+            return Err(InvalidNodes::Repeated(name.to_string()));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `name` has the shape of an AWS region name (`us-east-1`, `ap-southeast-2`,
+/// `us-gov-west-1`): two to four lowercase words then a number of one or two digits,
+/// joined by hyphens, at most 32 characters.
+pub fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((number, words)) = parts.split_last() else {
+        return false;
+    };
+    name.len() <= 32
+        && (2..=4).contains(&words.len())
+        && words
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && (1..=2).contains(&number.len())
+        && number.bytes().all(|b| b.is_ascii_digit())
+}
 
 /// A proposed node set, laid over the grid.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +104,17 @@ pub fn mod_n_home(n: u64, nodes: usize) -> usize {
 /// # Panics
 /// When either list is empty.
 pub fn what_if<S: AsRef<str>, T: AsRef<str>>(current: &[S], proposed: &[T]) -> WhatIf {
-    let (now, then) = (Ring::new(current), Ring::new(proposed));
+    what_if_on(&Ring::new(current), current, &Ring::new(proposed), proposed)
+}
+
+/// [`what_if`], on the rings over `current` (`now`) and `proposed` (`then`) already
+/// built: the page keeps both while a what-if is open.
+pub fn what_if_on<S: AsRef<str>, T: AsRef<str>>(
+    now: &Ring,
+    current: &[S],
+    then: &Ring,
+    proposed: &[T],
+) -> WhatIf {
     let name_now = |i: usize| current[i].as_ref();
     let name_then = |i: usize| proposed[i].as_ref();
     let mut cells = Vec::with_capacity(GRID_MAX_N as usize);
@@ -90,6 +169,36 @@ mod tests {
             added.moved,
             "every moved cell goes to the new node"
         );
+    }
+
+    #[test]
+    fn node_lists_are_checked_by_one_rule() {
+        assert_eq!(check_node_names(&THREE), Ok(()));
+        assert_eq!(check_node_names(&["us-gov-west-1"]), Ok(()));
+        let none: [&str; 0] = [];
+        assert_eq!(check_node_names(&none), Err(InvalidNodes::Empty));
+        for bad in [
+            "",
+            "US-east-1",
+            "useast1",
+            "us-east-",
+            "us--1",
+            "us-east-100",
+            "a-b-c-d-e-1",
+        ] {
+            assert_eq!(
+                check_node_names(&[bad]),
+                Err(InvalidNodes::NotARegion(bad.into())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            check_node_names(&["us-east-1", "eu-west-1", "us-east-1"]),
+            Err(InvalidNodes::Repeated("us-east-1".into()))
+        );
+        let many: Vec<String> = (0..33).map(|i| format!("zz-node-{i}")).collect();
+        assert_eq!(check_node_names(&many), Err(InvalidNodes::TooMany(33)));
+        assert_eq!(check_node_names(&many[..32]), Ok(()));
     }
 
     #[test]

@@ -72,15 +72,23 @@ impl Ring {
         self.nodes == 0
     }
 
+    /// Every node's points, as (position, node index), sorted by position: the ring
+    /// itself, for drawing it.
+    pub fn points(&self) -> &[(u64, u32)] {
+        &self.points
+    }
+
     /// The shard's place on the ring: the middle of its 1/SHARD_COUNT of the circle.
     /// Shards are below `SHARD_COUNT`, as [`primescaler_core::shard_of`] makes them.
-    fn position(shard: Shard) -> u64 {
+    pub fn position(shard: Shard) -> u64 {
         debug_assert!(shard < SHARD_COUNT, "shard {shard} is out of range");
         let width = u64::MAX / u64::from(SHARD_COUNT) + 1;
         u64::from(shard) * width + width / 2
     }
 
-    fn first_point(&self, shard: Shard) -> usize {
+    /// The index in [`Self::points`] of the shard's first point clockwise: the point
+    /// whose node is the shard's home.
+    pub fn first_point(&self, shard: Shard) -> usize {
         let at = Self::position(shard);
         let i = self.points.partition_point(|&(p, _)| p < at);
         if i == self.points.len() { 0 } else { i }
@@ -89,6 +97,22 @@ impl Ring {
     /// The index of the shard's home node.
     pub fn home(&self, shard: Shard) -> usize {
         self.points[self.first_point(shard)].1 as usize
+    }
+
+    /// How many of the [`SHARD_COUNT`] shards each node is home to, in node order: one
+    /// walk round the ring, as shards and points both go clockwise.
+    pub fn shares(&self) -> Vec<u32> {
+        let mut shares = vec![0u32; self.nodes];
+        let mut point = 0;
+        for shard in 0..SHARD_COUNT {
+            let at = Self::position(shard);
+            while point < self.points.len() && self.points[point].0 < at {
+                point += 1;
+            }
+            let home = self.points.get(point).unwrap_or(&self.points[0]).1;
+            shares[home as usize] += 1;
+        }
+        shares
     }
 
     /// Every node's index, home first, then the failover order: the order in which the
@@ -202,6 +226,27 @@ mod tests {
         }
         assert_eq!(load, vec![9215, 10136, 9337, 9177, 9086, 9370, 9215]);
         assert!(max_over_mean(&load) < 1.09);
+    }
+
+    #[test]
+    fn shares_count_each_nodes_shards_as_home_finds_them() {
+        let placement = Ring::new(&REGIONS[..5]);
+        let mut load = vec![0u32; 5];
+        for shard in 0..SHARD_COUNT {
+            load[placement.home(shard)] += 1;
+        }
+        assert_eq!(placement.shares(), load);
+        // The first point of a shard is at or after it, and the one before it is not.
+        for shard in [0, 1, 12_345, SHARD_COUNT - 1] {
+            let at = Ring::position(shard);
+            let first = placement.first_point(shard);
+            let (position, node) = placement.points()[first];
+            assert_eq!(node as usize, placement.home(shard));
+            assert!(position >= at || first == 0, "shard {shard}");
+            if first > 0 {
+                assert!(placement.points()[first - 1].0 < at, "shard {shard}");
+            }
+        }
     }
 
     proptest! {
