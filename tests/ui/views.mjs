@@ -49,7 +49,7 @@ async function measureIn(page) {
     await waitFor("the what-if figures", async () => (await page.locator("#what-if-moved").count()) === 1);
     await settle();
     one[key] = await measured(page, "what-if-open");
-    one[`${key}Draw`] = await measured(page, "what-if-paint");
+    one[`${key}Draw`] = await measured(page, "overlay-draw");
     await page.click("#what-if-close");
     await settle();
   }

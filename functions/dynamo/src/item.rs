@@ -187,7 +187,8 @@ pub fn item_figures(item: &Item) -> NodeFigures {
     }
 }
 
-/// The `(n, prime)` of an item read with only those two attributes.
+/// The grid record of an item read with its `n`, `prime` and `calculator` alone (a record
+/// without a calculator counts as the primary's).
 pub fn item_cell(item: &Item) -> Result<GridRecord, StoreError> {
     Ok(GridRecord {
         n: read_number(item, N)?,

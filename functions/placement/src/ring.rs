@@ -7,7 +7,8 @@
 //! next node on the ring) and adding one moves to it only the shards it now precedes.
 //! Shards come from Fibonacci hashing of n, which spreads any run of consecutive n
 //! evenly around the ring; with thousands of points per node the arcs are even too.
-//! `benches/placement.rs` measures this against rendezvous hashing and Maglev.
+//! `functions/cluster/benches/placement.rs` measures this against rendezvous hashing and
+//! Maglev.
 
 use primescaler_core::shard::mix64;
 use primescaler_core::{SHARD_COUNT, Shard};

@@ -118,6 +118,12 @@ pub fn event_cell(target: Option<web_sys::EventTarget>) -> Option<u64> {
         .ok()
 }
 
+/// The n of the grid cell that has the keyboard focus, if one has.
+pub fn focused_cell() -> Option<u64> {
+    let active = window().document()?.active_element()?;
+    event_cell(Some(active.into()))
+}
+
 /// Asks the person to confirm `question`.
 pub fn confirm(question: &str) -> bool {
     window().confirm_with_message(question).unwrap_or(false)
@@ -185,6 +191,13 @@ pub fn focus_element(id: &str) {
             let _ = element.focus();
         }
     });
+}
+
+/// Sets the attribute `name` (to "true") on the page's root element.
+pub fn set_attribute_of_root(name: &str) {
+    if let Some(root) = window().document().and_then(|d| d.document_element()) {
+        let _ = root.set_attribute(name, "true");
+    }
 }
 
 /// Marks the page interactive: `data-hydrated` on `<html>`, and a `hydrated`

@@ -3,7 +3,10 @@
 
 use leptos::prelude::*;
 
-use crate::grid::{CellState, Grid, GridMode, Inspected, NODE_STYLES};
+use primescaler_core::shard_of;
+
+use crate::grid::{Asked, CellState, Grid, GridMode, Inspected, NODE_STYLES};
+use crate::what_if::Proposal;
 
 /// What the grid's cells are coloured by: the node that holds them, what a proposed node
 /// set would move, or where each answer came from.
@@ -39,18 +42,60 @@ pub fn GridModePicker() -> impl IntoView {
 #[component]
 pub fn Inspector() -> impl IntoView {
     let grid = expect_context::<Grid>();
+    let proposal = expect_context::<Proposal>();
     let Inspected(inspected) = expect_context::<Inspected>();
     let text = move || {
         let Some(n) = inspected.get() else {
             return "Point at a cell, or tab into the grid and use the arrow keys.".to_string();
         };
-        match grid.tracked_state(n) {
+        let state = grid.tracked_state(n);
+        let mut text = match state {
             Some(CellState::Cached { prime, node, .. }) => {
                 format!("n = {n}: prime {prime}, on node {}", grid.node_name(node))
             }
             Some(CellState::Pending) => format!("n = {n}: working…"),
             _ => format!("n = {n}: not cached. Click or press Enter to compute it."),
+        };
+        // What the overlay draws for it, in words.
+        match grid.mode.get() {
+            GridMode::Nodes => {}
+            GridMode::WhatIf => {
+                let names = proposal.names(grid);
+                let mod_n = proposal.mod_n.get();
+                let to = proposal.moves.with(|m| {
+                    let to = if mod_n { &m.mod_n } else { &m.ring };
+                    to.get((n - 1) as usize).copied().flatten()
+                });
+                text += &match to {
+                    Some(to) => format!(" · would move to {}", names[to as usize]),
+                    None => " · would stay where it lives".to_string(),
+                };
+            }
+            GridMode::ServedFrom => {
+                let names = grid.nodes.get();
+                let home = &names[crate::ring::ring_for(&names).home(shard_of(n))];
+                if let Some(CellState::Cached {
+                    node, by_fallback, ..
+                }) = state
+                {
+                    text += &if grid.node_name(node) == *home {
+                        " · at its home".to_string()
+                    } else {
+                        format!(" · away from its home, {home}")
+                    };
+                    if by_fallback {
+                        text += " · computed by the fallback";
+                    }
+                }
+                text += match grid.with_asked(|a| a.get((n - 1) as usize).copied()) {
+                    Some(Asked::Hit) => " · this page: a hit",
+                    Some(Asked::Computed) => " · this page: computed",
+                    Some(Asked::NotStored) => " · this page: computed, not stored",
+                    _ => "",
+                };
+            }
         }
+        text
     };
     view! {
         <p id="inspector" class="text-sm text-slate-700 min-h-5" aria-live="polite">

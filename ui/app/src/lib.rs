@@ -51,7 +51,7 @@ pub fn App(
     provide_context(grid);
     provide_context(actions);
     provide_context(Inspected(RwSignal::new(None)));
-    provide_context(Proposal::new());
+    provide_context(Proposal::new(grid));
     let tour_step = RwSignal::new(None::<usize>);
 
     let overlay = Overlay::new();

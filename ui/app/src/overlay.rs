@@ -5,7 +5,7 @@
 //! them and a repaint of each, about 130 ms with a full grid on this project's test
 //! machine; drawing the same marks on a canvas costs a few milliseconds, whatever the
 //! grid holds. The cells stay underneath, so pointing, focus and the inspector work as
-//! in the node mode; the canvas outlines the inspected cell itself.
+//! in the node mode; the canvas outlines the cell pointed at and the focused one itself.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -61,10 +61,16 @@ pub fn node_mark(style: usize) -> Mark {
     }
 }
 
-/// The overlay's marks, shared through context.
+/// The overlay's marks, shared through context. Drawing waits for the next frame, so
+/// that many changes in one frame (a bulk run's answers, the pointer crossing cells) cost
+/// one draw.
 #[derive(Clone, Copy)]
 pub struct Overlay {
     marks: StoredValue<Vec<Mark>>,
+    /// The cell under the pointer.
+    pointed: StoredValue<Option<u64>>,
+    /// Whether a draw waits for the next frame.
+    scheduled: StoredValue<bool>,
 }
 
 impl Overlay {
@@ -72,18 +78,43 @@ impl Overlay {
     pub fn new() -> Self {
         Self {
             marks: StoredValue::new(vec![Mark::default(); GRID_CELLS as usize]),
+            pointed: StoredValue::new(None),
+            scheduled: StoredValue::new(false),
         }
     }
 
-    /// Draws `marks` (one per cell, index n - 1), outlining `inspected`.
-    pub fn show(&self, marks: Vec<Mark>, inspected: Option<u64>) {
+    /// Shows `marks` (one per cell, index n - 1) from the next frame on.
+    pub fn show(&self, marks: Vec<Mark>) {
         self.marks.set_value(marks);
-        self.redraw(inspected);
+        self.schedule();
     }
 
-    /// Draws the marks shown last again, outlining `inspected`.
-    pub fn redraw(&self, inspected: Option<u64>) {
-        self.marks.with_value(|marks| draw(marks, inspected));
+    /// Outlines `n`, the cell under the pointer or the inspected one, from the next frame.
+    pub fn point(&self, n: Option<u64>) {
+        self.pointed.set_value(n);
+        self.schedule();
+    }
+
+    /// Draws at the next frame, once however often it is asked meanwhile.
+    fn schedule(&self) {
+        if self.scheduled.get_value() {
+            return;
+        }
+        self.scheduled.set_value(true);
+        let overlay = *self;
+        request_animation_frame(move || {
+            overlay.scheduled.set_value(false);
+            overlay.draw_now();
+        });
+    }
+
+    /// Draws the marks now, outlining the cell pointed at and the one with the keyboard
+    /// focus (the canvas covers the cells' own focus ring).
+    fn draw_now(&self) {
+        crate::dom::measure_start("overlay-draw");
+        let outlined = [self.pointed.get_value(), crate::dom::focused_cell()];
+        self.marks.with_value(|marks| draw(marks, &outlined));
+        crate::dom::measure_now("overlay-draw");
     }
 }
 
@@ -96,7 +127,7 @@ pub fn warm_up(overlay: Overlay, nodes: Vec<String>) {
     };
     let warm = wasm_bindgen::closure::Closure::once_into_js(move || {
         crate::ring::ring_for(&nodes);
-        overlay.redraw(None);
+        overlay.draw_now();
     });
     let _ = window.request_idle_callback(warm.unchecked_ref());
 }
@@ -114,11 +145,12 @@ pub fn OverlayCanvas() -> impl IntoView {
     let grid = expect_context::<Grid>();
     let overlay = expect_context::<Overlay>();
     let Inspected(inspected) = expect_context::<Inspected>();
-    // The mode's own effect draws on a change of mode; this one follows the pointer.
+    // The mode's own effect draws on a change of mode; this one follows the pointer and
+    // the focus (each moves the inspected cell).
     Effect::new(move |_| {
         let at = inspected.get();
         if grid.mode.get_untracked() != GridMode::Nodes {
-            overlay.redraw(at);
+            overlay.point(at);
         }
     });
     view! {
@@ -237,8 +269,8 @@ fn rgba(
 }
 
 /// Draws `marks` on the canvas, pixel by pixel in one buffer put in one call, and
-/// outlines `inspected`.
-fn draw(marks: &[Mark], inspected: Option<u64>) {
+/// outlines the `outlined` cells (2 CSS px, in the gaps round them).
+fn draw(marks: &[Mark], outlined: &[Option<u64>]) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -317,19 +349,21 @@ fn draw(marks: &[Mark], inspected: Option<u64>) {
                 pixels[to..to + s * 4].copy_from_slice(&block[dy * s * 4..(dy + 1) * s * 4]);
             }
         }
-        if let Some(n) = inspected.filter(|n| (1..=GRID_CELLS).contains(n)) {
+        let stroke = (2.0 * ratio).round() as usize;
+        for n in outlined
+            .iter()
+            .flatten()
+            .filter(|n| (1..=GRID_CELLS).contains(*n))
+        {
             let (x0, y0) = at((n - 1) as usize);
-            let (x0, y0) = (x0.saturating_sub(1), y0.saturating_sub(1));
-            let mut put = |x: usize, y: usize| {
-                if x < w && y < h {
-                    pixels[(y * w + x) * 4..(y * w + x) * 4 + 4].copy_from_slice(&dark);
+            let (left, top) = (x0.saturating_sub(stroke), y0.saturating_sub(stroke));
+            for y in top..(y0 + s + stroke).min(h) {
+                for x in left..(x0 + s + stroke).min(w) {
+                    let inside = (x0..x0 + s).contains(&x) && (y0..y0 + s).contains(&y);
+                    if !inside {
+                        pixels[(y * w + x) * 4..(y * w + x) * 4 + 4].copy_from_slice(&dark);
+                    }
                 }
-            };
-            for k in 0..s + 2 {
-                put(x0 + k, y0);
-                put(x0 + k, y0 + s + 1);
-                put(x0, y0 + k);
-                put(x0 + s + 1, y0 + k);
             }
         }
         if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(

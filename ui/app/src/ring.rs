@@ -72,7 +72,7 @@ pub fn RingView() -> impl IntoView {
     let Inspected(inspected) = expect_context::<Inspected>();
     let open = RwSignal::new(false);
     // The ring drawn: the proposed node set while a what-if is open, else the grid's.
-    let names = Memo::new(move |_| proposal.nodes.get().unwrap_or_else(|| grid.nodes.get()));
+    let names = Memo::new(move |_| proposal.names(grid));
     let styles = Memo::new(move |_| styles_of(&grid.nodes.get(), &names.get()));
     let picture = Memo::new(move |_| open.get().then(|| RingPicture::of(&ring_for(&names.get()))));
     let path = Memo::new(move |_| {
@@ -108,7 +108,14 @@ pub fn RingView() -> impl IntoView {
                     Some(CellState::Cached { node, .. }) => Some(grid.node_name(node)),
                     _ => None,
                 };
-                path_html(path, &names.get(), &styles.get(), holder.as_deref())
+                let proposed = proposal.nodes.with(Option::is_some);
+                path_html(
+                    path,
+                    &names.get(),
+                    &styles.get(),
+                    holder.as_deref(),
+                    proposed,
+                )
             }
         })
     };
@@ -132,7 +139,7 @@ pub fn RingView() -> impl IntoView {
                     <div class="ring-needle-layer" inner_html=needle_html></div>
                 </div>
                 <ul id="ring-shares" class="flex w-full flex-col gap-1 text-sm" inner_html=shares></ul>
-                <div id="ring-path" class="text-sm" aria-live="polite" inner_html=told></div>
+                <div id="ring-path" class="text-sm" inner_html=told></div>
             </div>
         </section>
     }

@@ -43,10 +43,10 @@ impl RingPicture {
     /// The picture of `ring`: the home at the middle shard of each bin, with runs of the
     /// same home merged, and every node's share.
     pub fn of(ring: &Ring) -> Self {
-        let per_bin = SHARD_COUNT / BINS;
         let mut arcs: Vec<Arc> = Vec::new();
         for bin in 0..BINS {
-            let node = ring.home(bin * per_bin + per_bin / 2);
+            // The shard at the middle of the bin.
+            let node = ring.home((2 * bin + 1) * SHARD_COUNT / (2 * BINS));
             match arcs.last_mut() {
                 Some(last) if last.node == node => last.end = bin + 1,
                 _ => arcs.push(Arc {
@@ -197,17 +197,25 @@ pub fn shares_html(shares: &[u32], names: &[String], styles: &[usize]) -> String
 
 /// A cell's path, told: n → shard → place on the ring → first point clockwise → home,
 /// where it is held, the ring zoomed in round the shard, and the failover order.
+/// `names` is the ring's node set: the cluster's, or (`proposed`) a what-if's, in which
+/// case the holder is where the cell lives now, not a failover.
 pub fn path_html(
     path: &CellPath,
     names: &[String],
     styles: &[usize],
     holder: Option<&str>,
+    proposed: bool,
 ) -> String {
     let home = &names[path.order[0]];
-    let status = match holder {
-        Some(name) if name == home => "held at its home".to_string(),
-        Some(name) => format!("held by {}, a failover successor", escape(name)),
-        None => "not cached".to_string(),
+    let status = match (holder, proposed) {
+        (Some(name), _) if name == home => "held at its home".to_string(),
+        (Some(name), false) => format!("held by {}, away from its home", escape(name)),
+        (Some(name), true) => format!(
+            "held now by {}; it would live on {}",
+            escape(name),
+            escape(home)
+        ),
+        (None, _) => "not cached".to_string(),
     };
     let mut html = format!(
         r#"<p data-path-n="{n}" data-shard="{shard}" data-home="{home_attr}">n = {n_text} → shard {shard_text} of 65,536 → {degrees:.2}° on the ring → first point clockwise at {point:.2}° → home {home_attr}; {status}.</p>"#,

@@ -13,7 +13,7 @@
 use leptos::prelude::*;
 use primescaler_core::shard_of;
 
-use crate::grid::{Asked, CellState, Grid, GridMode, Inspected};
+use crate::grid::{Asked, CellState, Grid, GridMode};
 use crate::overlay::{Mark, Overlay, Shape};
 use crate::panels::group_digits;
 
@@ -141,7 +141,16 @@ pub fn ServedLegend() -> impl IntoView {
     let grid = expect_context::<Grid>();
     let counts = RwSignal::new(ServedCounts::default());
     let overlay = expect_context::<Overlay>();
-    let Inspected(inspected) = expect_context::<Inspected>();
+    // Under consistent hashing a record away from its home was failed over; the other
+    // strategies place records away from home on purpose.
+    let by_ring = expect_context::<crate::actions::Actions>()
+        .strategy
+        .with_value(|s| s == "consistent_hash");
+    let away = if by_ring {
+        "on a failover successor"
+    } else {
+        "away from its home (the strategy, or a failover)"
+    };
     Effect::new(move |_| {
         if grid.mode.get() != GridMode::ServedFrom {
             return;
@@ -157,10 +166,7 @@ pub fn ServedLegend() -> impl IntoView {
             })
         });
         counts.set(count(&cells));
-        overlay.show(
-            cells.into_iter().map(Served::mark).collect(),
-            inspected.get_untracked(),
-        );
+        overlay.show(cells.into_iter().map(Served::mark).collect());
     });
     let entry = move |id: &'static str,
                       class: &'static str,
@@ -178,7 +184,7 @@ pub fn ServedLegend() -> impl IntoView {
             aria-label="Served-from legend">
             <ul class="flex flex-wrap gap-x-4 gap-y-1">
                 {entry("served-home", "sf-home", "at its home", |c| c.home)}
-                {entry("served-successor", "sf-successor", "on a failover successor", |c| c.successor)}
+                {entry("served-successor", "sf-successor", away, |c| c.successor)}
                 {entry("served-fallback", "sf-fallback", "computed by the fallback", |c| c.fallback)}
             </ul>
             <ul class="flex flex-wrap gap-x-4 gap-y-1">

@@ -67,7 +67,11 @@ pub fn Tour(
 ) -> impl IntoView {
     // Offered once hydrated, unless this browser finished or closed it before.
     let offered = RwSignal::new(false);
-    Effect::new(move |_| offered.set(!crate::dom::tour_done()));
+    Effect::new(move |_| {
+        offered.set(!crate::dom::tour_done());
+        // Said on the page, so that a test knows the offer was decided.
+        crate::dom::set_attribute_of_root("data-tour-checked");
+    });
     let outlined = StoredValue::new(None::<&'static str>);
     Effect::new(move |_| {
         let now = step.get().map(|i| STEPS[i].target);

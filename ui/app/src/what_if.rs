@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use primescaler_core::GRID_MAX_N;
 use primescaler_placement::what_if::{check_node_names, mod_n_home, what_if_on};
 
-use crate::grid::{Grid, GridMode, Inspected, NODE_STYLES};
+use crate::grid::{Grid, GridMode, NODE_STYLES};
 use crate::overlay::{Mark, Overlay, node_mark};
 use crate::panels::group_digits;
 use crate::ring::styles_of;
@@ -22,21 +22,30 @@ pub struct Proposal {
     pub nodes: RwSignal<Option<Vec<String>>>,
     /// Whether the grid shows what `hash(n) mod N` would move instead of the ring.
     pub mod_n: RwSignal<bool>,
+    /// What the proposed set (the grid's own while none is) would move: read by the
+    /// overlay, the counts and the inspector alike, computed once per change, when read.
+    pub moves: Memo<Moves>,
 }
 
 impl Proposal {
-    /// No what-if open.
-    pub fn new() -> Self {
+    /// No what-if open, over `grid`'s nodes.
+    pub fn new(grid: Grid) -> Self {
+        let nodes = RwSignal::new(None::<Vec<String>>);
+        let moves = Memo::new(move |_| {
+            let current = grid.nodes.get();
+            let proposed = nodes.get().unwrap_or_else(|| current.clone());
+            Moves::of(&current, &proposed)
+        });
         Self {
-            nodes: RwSignal::new(None),
+            nodes,
             mod_n: RwSignal::new(false),
+            moves,
         }
     }
-}
 
-impl Default for Proposal {
-    fn default() -> Self {
-        Self::new()
+    /// The proposed node list, or the grid's while none is proposed.
+    pub fn names(&self, grid: Grid) -> Vec<String> {
+        self.nodes.get().unwrap_or_else(|| grid.nodes.get())
     }
 }
 
@@ -52,8 +61,8 @@ pub struct Moves {
     pub moved: usize,
     /// How many would move under `hash(n) mod N`.
     pub moved_mod_n: usize,
-    /// The least any placement must move: the removed nodes' cells, and the added nodes'
-    /// even share of the grid.
+    /// The least any placement must move: the removed nodes' cells, or the added nodes'
+    /// even share of the grid, whichever is more.
     pub ideal: usize,
 }
 
@@ -79,8 +88,10 @@ impl Moves {
             mod_n.push((proposed[mod_then] != *mod_now).then_some(mod_then as u32));
             on_removed += usize::from(!proposed.contains(now));
         }
+        // The removed nodes' cells must move; the added nodes must take their even share.
+        // The same cells can do both (a node swapped for another), hence the larger.
         let added = proposed.iter().filter(|p| !current.contains(p)).count();
-        let ideal = on_removed + GRID_MAX_N as usize * added / proposed.len();
+        let ideal = on_removed.max(GRID_MAX_N as usize * added / proposed.len());
         Self {
             ring,
             mod_n,
@@ -93,22 +104,15 @@ impl Moves {
 
 /// Draws the what-if overlay while the grid is in its what-if mode: each cell that
 /// would move, in the colour and shape of the node it would move to.
-fn paint_overlay(
-    grid: Grid,
-    proposal: Proposal,
-    moves: Memo<Moves>,
-    overlay: Overlay,
-    inspected: RwSignal<Option<u64>>,
-) {
+fn paint_overlay(grid: Grid, proposal: Proposal, overlay: Overlay) {
     Effect::new(move |_| {
         if grid.mode.get() != GridMode::WhatIf {
             return;
         }
-        crate::dom::measure_start("what-if-paint");
         let current = grid.nodes.get();
         let proposed = proposal.nodes.get().unwrap_or_else(|| current.clone());
         let styles = styles_of(&current, &proposed);
-        let marks = moves.with(|moves| {
+        let marks = proposal.moves.with(|moves| {
             let to = if proposal.mod_n.get() {
                 &moves.mod_n
             } else {
@@ -118,8 +122,7 @@ fn paint_overlay(
                 .map(|to| to.map_or_else(Mark::default, |to| node_mark(styles[to as usize])))
                 .collect()
         });
-        overlay.show(marks, inspected.get_untracked());
-        crate::dom::measure_now("what-if-paint");
+        overlay.show(marks);
     });
 }
 
@@ -129,21 +132,7 @@ fn paint_overlay(
 pub fn WhatIfPanel() -> impl IntoView {
     let grid = expect_context::<Grid>();
     let proposal = expect_context::<Proposal>();
-    let Inspected(inspected) = expect_context::<Inspected>();
-    // The proposed set against the grid's (the grid's own while none is proposed): read
-    // by the overlay and the counts alike, computed once per change.
-    let moves = Memo::new(move |_| {
-        let current = grid.nodes.get();
-        let proposed = proposal.nodes.get().unwrap_or_else(|| current.clone());
-        Moves::of(&current, &proposed)
-    });
-    paint_overlay(
-        grid,
-        proposal,
-        moves,
-        expect_context::<Overlay>(),
-        inspected,
-    );
+    paint_overlay(grid, proposal, expect_context::<Overlay>());
     let name = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let listed = move || proposal.nodes.get().unwrap_or_else(|| grid.nodes.get());
@@ -202,7 +191,7 @@ pub fn WhatIfPanel() -> impl IntoView {
     };
     let figures = move || {
         proposal.nodes.with(Option::is_some).then_some(())?;
-        let moves = moves.get();
+        let moves = proposal.moves.get();
         let mod_n = proposal.mod_n.get();
         Some(view! {
             <dl id="what-if-figures" class="facts">
@@ -258,6 +247,7 @@ pub fn WhatIfPanel() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use primescaler_placement::Ring;
 
     fn names(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -268,13 +258,31 @@ mod tests {
         let current = names(&["us-east-1", "eu-west-1", "ap-southeast-2"]);
         let proposed = names(&["us-east-1", "eu-west-1", "ap-southeast-2", "us-west-2"]);
         let moves = Moves::of(&current, &proposed);
-        let laid = primescaler_placement::what_if(&current, &proposed);
-        assert_eq!(moves.moved, laid.moved);
-        assert_eq!(moves.moved_mod_n, laid.moved_mod_n);
+        // Against the two rings' homes, built apart from the page's cache.
+        let (now, then) = (Ring::new(&current), Ring::new(&proposed));
+        for n in 1..=GRID_MAX_N {
+            let shard = primescaler_core::shard_of(n);
+            let moves_to = (proposed[then.home(shard)] != current[now.home(shard)])
+                .then_some(then.home(shard) as u32);
+            assert_eq!(moves.ring[(n - 1) as usize], moves_to, "n = {n}");
+        }
         assert_eq!(moves.ring.iter().flatten().count(), moves.moved);
         assert!(moves.ring.iter().flatten().all(|&to| to == 3));
         assert_eq!(moves.mod_n.iter().flatten().count(), moves.moved_mod_n);
         assert_eq!(moves.ideal, 2_500);
+    }
+
+    #[test]
+    fn swapping_a_node_needs_no_more_than_its_cells_to_move() {
+        let current = names(&["us-east-1", "eu-west-1", "ap-southeast-2"]);
+        let proposed = names(&["us-east-1", "ap-southeast-2", "us-west-2"]);
+        let moves = Moves::of(&current, &proposed);
+        let ring = crate::ring::ring_for(&current);
+        let on_removed = (1..=GRID_MAX_N)
+            .filter(|&n| ring.home(primescaler_core::shard_of(n)) == 1)
+            .count();
+        assert_eq!(moves.ideal, on_removed.max(10_000 / 3));
+        assert!(moves.ideal < 4_000, "{}", moves.ideal);
     }
 
     #[test]

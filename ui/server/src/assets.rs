@@ -80,7 +80,9 @@ fn content_type(file: &str) -> &'static str {
 pub fn accepts_brotli(accept_encoding: &str) -> bool {
     accept_encoding.split(',').any(|coding| {
         let mut parts = coding.split(';').map(str::trim);
-        parts.next() == Some("br")
+        parts
+            .next()
+            .is_some_and(|name| name.eq_ignore_ascii_case("br"))
             && parts.all(|param| match param.strip_prefix("q=") {
                 Some(weight) => weight.trim().parse::<f32>().is_ok_and(|q| q > 0.0),
                 None => true,
@@ -151,6 +153,7 @@ mod tests {
         assert!(!accepts_brotli("br;q=0, gzip"));
         assert!(!accepts_brotli("br;q=0.0"));
         assert!(!accepts_brotli("brotli"));
+        assert!(accepts_brotli("GZIP, BR"));
         assert!(!accepts_brotli(""));
     }
 }
