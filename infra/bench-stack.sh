@@ -11,6 +11,9 @@ export EMULATOR_PORT="${EMULATOR_PORT:-4710}"
 export WATCH_RELEASE="${WATCH_RELEASE:-1}"
 # Under a 64-way fill the emulators answer slowly; the benchmarks measure speed, not failover.
 export NODE_TIMEOUT_MS=5000
+# A request's deadline must hold the calculators' budgets and a read and a write at that
+# node timeout: the API refuses to start otherwise.
+export REQUEST_DEADLINE_MS=20000
 # moto (EMULATOR=moto) takes about a second to scan a node's third of a full grid; let it finish.
 export GRID_SCAN_BUDGET_MS=20000
 export RESET_TOKEN="bench-$$"

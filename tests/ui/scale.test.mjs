@@ -137,6 +137,26 @@ test("what if a node leaves: exactly its cells move, and the least possible is t
   assert.deepEqual((await api("/nodes")).nodes.map((n) => n.node), current);
 });
 
+test("what if ten nodes: every node keeps a style of its own, in the list, the ring and the grid", async () => {
+  const current = (await api("/nodes")).nodes.map((n) => n.node);
+  const more = ["us-west-2", "eu-central-1", "ap-northeast-1", "sa-east-1", "ca-central-1", "ap-south-1", "eu-north-1"];
+  const ten = [...current, ...more].slice(0, 10);
+  for (const name of ten.slice(current.length)) {
+    await page.fill("#what-if-name", name);
+    await page.click("#what-if-add");
+    await waitFor(`${name} proposed`, async () => (await page.locator(`[data-what-if-node="${name}"]`).count()) === 1);
+  }
+  const swatches = await page.$$eval("#what-if-nodes .swatch", (ss) => ss.map((s) => s.className));
+  assert.equal(new Set(swatches).size, 10, swatches.join(" / "));
+  await waitFor("the ring of ten", async () => (await page.locator("#ring-svg [data-ring-node]").count()) === 10);
+  const arcs = await page.$$eval("#ring-svg [data-ring-node]", (ps) => ps.map((p) => p.getAttribute("class")));
+  assert.equal(new Set(arcs).size, 10, arcs.join(" / "));
+  const expected = await api(`/placement?nodes=${ten.join(",")}`);
+  assert.equal(await number("#what-if-moved"), expected.moved);
+  await shot("13b-what-if-ten-nodes");
+  await page.click("#what-if-close");
+});
+
 test("served from: cells stored at their home, and this page's own hits and computations", async () => {
   await page.check("#grid-mode-served");
   await waitFor("the legend", async () => await page.isVisible("#served-legend"));

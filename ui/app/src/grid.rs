@@ -23,8 +23,9 @@ fn named_figures(snapshot: &GridSnapshot) -> Vec<(String, Option<NodeFigures>)> 
 /// or scanned from an index a moment behind) must not undo it on the screen.
 pub const OWN_CHANGE_GRACE_MS: f64 = 5_000.0;
 
-/// How many node colours (and shapes) the stylesheet defines; node i uses style i mod this.
-pub const NODE_STYLES: usize = 6;
+/// How many node styles the stylesheet defines, each a distinct colour and shape pair, so
+/// that a what-if of up to ten nodes stays readable; node i uses style i mod this.
+pub const NODE_STYLES: usize = 10;
 
 /// What one cell shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -29,6 +29,10 @@ pub enum Shape {
     Triangle,
     /// The middle half of the cell, full height.
     Bar,
+    /// A triangle, point down.
+    TriangleDown,
+    /// The middle half of the cell, full width.
+    HalfHeight,
 }
 
 /// What the overlay draws on one cell: nothing but the veil, or a shape in a colour,
@@ -52,7 +56,11 @@ pub fn node_mark(style: usize) -> Mark {
         2 => (Shape::Diamond, "--color-emerald-700"),
         3 => (Shape::Triangle, "--color-fuchsia-700"),
         4 => (Shape::Square, "--color-white"),
-        _ => (Shape::Bar, "--color-yellow-700"),
+        5 => (Shape::Bar, "--color-yellow-700"),
+        6 => (Shape::TriangleDown, "--color-cyan-800"),
+        7 => (Shape::HalfHeight, "--color-rose-600"),
+        8 => (Shape::Circle, "--color-lime-700"),
+        _ => (Shape::Diamond, "--color-violet-500"),
     };
     Mark {
         fill: Some(fill),
@@ -199,6 +207,8 @@ pub fn covers(shape: Shape, dx: u32, dy: u32, s: u32) -> bool {
         Shape::Diamond => ax + ay <= half,
         // Point up: the half-width grows from 0 at the top to `half` at the bottom.
         Shape::Triangle => ax <= y / 2.0,
+        Shape::TriangleDown => ax <= (f64::from(s) - y) / 2.0,
+        Shape::HalfHeight => ay <= half / 2.0,
     }
 }
 
@@ -410,6 +420,17 @@ fn cell_pixels(
 mod tests {
     use super::*;
 
+    #[test]
+    fn every_node_style_is_its_own_colour_and_shape() {
+        let marks: Vec<Mark> = (0..crate::grid::NODE_STYLES).map(node_mark).collect();
+        for (i, a) in marks.iter().enumerate() {
+            for b in &marks[i + 1..] {
+                assert_ne!(a.fill.map(|f| f.1), b.fill.map(|f| f.1), "{a:?} and {b:?}");
+            }
+        }
+        assert_eq!(node_mark(crate::grid::NODE_STYLES), node_mark(0));
+    }
+
     fn area(shape: Shape) -> usize {
         (0..8)
             .flat_map(|dy| (0..8).map(move |dx| (dx, dy)))
@@ -448,5 +469,8 @@ mod tests {
         }
         // The triangle points up: narrow at the top, wide at the bottom.
         assert!(!covers(Shape::Triangle, 0, 0, 8) && covers(Shape::Triangle, 0, 7, 8));
+        assert!(covers(Shape::TriangleDown, 0, 0, 8) && !covers(Shape::TriangleDown, 0, 7, 8));
+        assert_eq!(area(Shape::HalfHeight), 32);
+        assert!(covers(Shape::TriangleDown, 4, 4, 8) && covers(Shape::HalfHeight, 4, 4, 8));
     }
 }
