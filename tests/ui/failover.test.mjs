@@ -53,7 +53,10 @@ test("with a node down, exactly the cells whose home it is show as failed over",
   assert.notEqual(failedOver, colours[atHome - 1]);
   const drawn = colours.flatMap((c, i) => (c === failedOver ? [i + 1] : []));
   assert.deepEqual(drawn, expected);
-  // AND each was a hit for this page (its ring), answered by a node that is up
+  // AND each was a hit for this page (its ring, and the counts: every n of 1..60 a hit,
+  // none computed), answered by a node that is up
+  assert.ok((await number("#served-hits")) >= 60);
+  assert.equal(await number("#served-computed"), 0);
   const edges = await overlayColours(page, true);
   const hitRing = edges[expected[0] - 1];
   assert.notEqual(hitRing, failedOver);

@@ -148,6 +148,9 @@ test("what if ten nodes: every node keeps a style of its own, in the list, the r
   }
   const swatches = await page.$$eval("#what-if-nodes .swatch", (ss) => ss.map((s) => s.className));
   assert.equal(new Set(swatches).size, 10, swatches.join(" / "));
+  // Each its own colour, as the stylesheet paints it.
+  const painted = await page.$$eval("#what-if-nodes .swatch", (ss) => ss.map((s) => getComputedStyle(s).backgroundColor));
+  assert.equal(new Set(painted).size, 10, painted.join(" / "));
   await waitFor("the ring of ten", async () => (await page.locator("#ring-svg [data-ring-node]").count()) === 10);
   const arcs = await page.$$eval("#ring-svg [data-ring-node]", (ps) => ps.map((p) => p.getAttribute("class")));
   assert.equal(new Set(arcs).size, 10, arcs.join(" / "));

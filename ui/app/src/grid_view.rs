@@ -17,6 +17,7 @@ pub fn GridView(
     let grid = expect_context::<Grid>();
     let actions = expect_context::<crate::actions::Actions>();
     let Inspected(inspected) = expect_context::<Inspected>();
+    let overlay = expect_context::<crate::overlay::Overlay>();
     let focused = StoredValue::new(1u64);
     let rove = move |next: u64| {
         let old = focused.get_value();
@@ -85,6 +86,12 @@ pub fn GridView(
             on:click=on_click
             on:mouseover=move |ev| on_point(ev.target())
             on:focusin=move |ev| on_focus(ev.target())
+            on:focusout=move |_| {
+                // The overlay drops the focused cell's outline.
+                if grid.mode.get_untracked() != crate::grid::GridMode::Nodes {
+                    overlay.refresh();
+                }
+            }
             inner_html=cells
         ></div>
         <crate::overlay::OverlayCanvas />

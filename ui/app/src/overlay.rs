@@ -103,6 +103,11 @@ impl Overlay {
         self.schedule();
     }
 
+    /// Draws again at the next frame (the keyboard focus left the grid, say).
+    pub fn refresh(&self) {
+        self.schedule();
+    }
+
     /// Draws at the next frame, once however often it is asked meanwhile.
     fn schedule(&self) {
         if self.scheduled.get_value() {
@@ -155,9 +160,10 @@ pub fn OverlayCanvas() -> impl IntoView {
     let Inspected(inspected) = expect_context::<Inspected>();
     // The mode's own effect draws on a change of mode; this one follows the pointer and
     // the focus (each moves the inspected cell).
+    // A mode switch too: the cell inspected meanwhile is the one to outline.
     Effect::new(move |_| {
         let at = inspected.get();
-        if grid.mode.get_untracked() != GridMode::Nodes {
+        if grid.mode.get() != GridMode::Nodes {
             overlay.point(at);
         }
     });
@@ -279,7 +285,8 @@ fn rgba(
 }
 
 /// Draws `marks` on the canvas, pixel by pixel in one buffer put in one call, and
-/// outlines the `outlined` cells (2 CSS px, in the gaps round them).
+/// outlines the `outlined` cells (2 CSS px round them: the 1 px gap, and the neighbours'
+/// edges).
 fn draw(marks: &[Mark], outlined: &[Option<u64>]) {
     let Some(window) = web_sys::window() else {
         return;
