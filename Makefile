@@ -75,8 +75,9 @@ upkeep:
 	infra/upkeep.sh
 
 ## test: formatting, lints, unit, handler and integration tests, the template checks,
-## and a smoke test of `make dev`
-test: tools test-tools lint unit template smoke
+## and a smoke test of `make dev`, ordered to compile the workspace once (infra/test.sh)
+test: tools reference-tools browser
+	infra/test.sh
 
 # The default members build for the host; the hydrate crate and the page's browser
 # code are linted for wasm32, apart, so that Leptos' `hydrate` feature stays off the

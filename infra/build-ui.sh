@@ -3,21 +3,24 @@
 #   1. the hydrate crate for wasm32 (profile wasm-release). A profile without LTO and
 #      wasm-opt was tried for make dev: from nothing it built in 111 to 131 s against
 #      107 s for this one (the dependencies dominate), so both use this one;
-#   2. wasm-bindgen (the CLI pinned to Cargo.lock's wasm-bindgen, in .tools/);
+#   2. wasm-bindgen: infra/bindgen (page-bindgen), the library the CLI wraps, pinned to
+#      the wasm-bindgen crate's version and built in this workspace. Installing the
+#      CLI took about four minutes of a first build; this, about one;
 #   3. wasm-opt -Oz (npm binaryen);
 #   4. Tailwind CSS (npm tailwindcss), from ui/style/main.css and the class names in ui/app;
 #   5. a Brotli copy of each (infra/precompress.mjs, quality 11), which the UI function
 #      sends to browsers that accept it: 20% smaller than gzip on the wasm.
-# It installs what is missing first: the wasm32 target, the CLI and ui/node_modules.
+# It installs what is missing first: the wasm32 target and ui/node_modules.
 # `infra/build-ui.sh css` does step 4 alone (seconds), so that a page served before its
 # code is built is styled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The page's code is built as `make dev` builds it, whoever asks: with rustc, not the
+# clippy-driver that `make test` compiles the host crates with (infra/test.sh).
+unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 
 SITE=target/site/pkg
 WASM=target/wasm32-unknown-unknown/wasm-release/primescaler_ui_frontend.wasm
-TOOLS=.tools
-BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 
 # Written beside, then moved in whole: a running `make dev` may serve it meanwhile.
 css() {
@@ -40,10 +43,7 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "build-ui: adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-if [[ "$("$TOOLS/bin/wasm-bindgen" --version 2>/dev/null)" != "wasm-bindgen $BINDGEN_VERSION" ]]; then
-  echo "build-ui: installing wasm-bindgen-cli $BINDGEN_VERSION into $TOOLS (a few minutes, once)"
-  cargo install wasm-bindgen-cli --version "$BINDGEN_VERSION" --root "$TOOLS" --quiet
-fi
+cargo build --quiet -p primescaler-bindgen
 cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
 # The JS goes last: a debug build of the UI function serves the page's code (and the page
@@ -51,7 +51,7 @@ mkdir -p "$SITE"
 if [[ ! -f "$SITE/primescaler.js" || "$WASM" -nt "$SITE/primescaler_bg.wasm" ]]; then
   staging="target/site/staging"
   rm -rf "$staging" && mkdir -p "$staging"
-  "$TOOLS/bin/wasm-bindgen" "$WASM" --target web --no-typescript --out-dir "$staging" --out-name primescaler
+  target/debug/page-bindgen "$WASM" "$staging" primescaler
   ui/node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-reference-types --enable-multivalue --enable-mutable-globals \
     "$staging/primescaler_bg.wasm" -o "$staging/primescaler_bg.wasm"

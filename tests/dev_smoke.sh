@@ -70,7 +70,9 @@ check "GET /grid holds n = 100 (at once, or after the settle rescan)" "$held" 1
 # A second UI function over the same nodes, serving plain HTTP, whose grid read is
 # slowed on purpose: the suite checks that the page is painted before that read ends.
 slow_port=$((PORT + 3))
-cargo build -q -p primescaler-ui --bin ui
+# No `-p`: resolved over the workspace, as `cargo lambda watch` builds it, so that this
+# reuses that build instead of compiling the UI function's dependencies again.
+cargo build -q --bin ui
 NODES=us-east-1,eu-west-1,ap-southeast-2 LOCAL_NODE=us-east-1 AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TABLE_NAME=primescaler-primes \
   NODE_ENDPOINTS="us-east-1=http://127.0.0.1:$EMULATOR_PORT,eu-west-1=http://127.0.0.1:$((EMULATOR_PORT + 1)),ap-southeast-2=http://127.0.0.1:$((EMULATOR_PORT + 2))" \

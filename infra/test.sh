@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# `make test`: every check, ordered so that the workspace is compiled once.
+#
+#   1. formatting (cargo fmt --check);
+#   2. the page's code (infra/build-ui.sh), while the test tools (moto, cfn-lint, the
+#      SAM CLI: pip, mostly waiting on the network) install beside it;
+#   3. clippy for the page's wasm32 crates (the hydrate feature);
+#   4. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
+#      `cargo clippy` runs, compiles the workspace's own crates with the same lints
+#      (-D warnings), for every target `cargo clippy --all-targets` checks. A separate
+#      `cargo clippy` checked every dependency a second time: 3 m 24 s from nothing;
+#   5. the template checks (cfn-lint, sam validate);
+#   6. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse step 4's:
+#      the same compiler, and the same features (tests/tests/shared_build.rs).
+#
+# Each step is announced with the time since the start. `make lint` and `make unit` still
+# run clippy and the tests on their own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+start=$(date +%s)
+log() {
+  local t=$(($(date +%s) - start))
+  printf '[test %dm%02ds] %s\n' $((t / 60)) $((t % 60)) "$*"
+}
+
+mkdir -p target
+log "installing the test tools in the background (moto, cfn-lint, SAM CLI: target/test-tools.log)"
+make -s test-tools >target/test-tools.log 2>&1 &
+tools=$!
+
+log "formatting (cargo fmt --check)"
+cargo fmt --all --check
+
+log "the page's code (infra/build-ui.sh: about 2 minutes the first time)"
+infra/build-ui.sh
+
+log "lints of the page's wasm32 crates (cargo clippy, hydrate)"
+cargo clippy --quiet -p primescaler-ui-frontend -p primescaler-ui-app --features primescaler-ui-app/hydrate \
+  --target wasm32-unknown-unknown -- -D warnings
+
+if ! wait "$tools"; then
+  cat target/test-tools.log
+  log "FAIL installing the test tools"
+  exit 1
+fi
+
+# From here on, cargo compiles the workspace's crates with clippy-driver (their
+# dependencies with plain rustc, as `cargo clippy` does), here and in the smoke step.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+export RUSTC_WORKSPACE_WRAPPER
+# `cargo clippy -- -D warnings` hands its arguments to clippy-driver the same way.
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
+log "cargo test: the workspace's build with clippy's lints, every target (about 4 minutes the first time)"
+cargo test --quiet --all-targets --no-run
+log "cargo test: unit, handler and integration tests"
+cargo test
+
+log "the template (cfn-lint, sam validate)"
+make -s template
+
+log "smoke test of make dev, with the browser suite (about 4 minutes)"
+tests/dev_smoke.sh
+
+log "every check passed"
