@@ -50,8 +50,8 @@ browser:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
-## ui: the page's wasm, JS and CSS in target/site/pkg (installs the wasm32 target,
-## wasm-bindgen-cli into .tools and the npm tools into ui/node_modules on first use)
+## ui: the page's wasm, JS and CSS in target/site/pkg (installs the wasm32 target and
+## the npm tools into ui/node_modules on first use; builds infra/bindgen)
 ui:
 	infra/build-ui.sh
 

@@ -8,7 +8,7 @@
 # run: a cold build of a bare lambda_http hello world (infra/hello), the floor of any
 # Rust Lambda function's first build here. Loopback only; every wait is bounded.
 #
-# Usage: infra/bench-first-run.sh   (about 10 minutes; 30 with BENCH_FIRST_RUN_TEST=1)
+# Usage: infra/bench-first-run.sh   (about 7 minutes; 20 with BENCH_FIRST_RUN_TEST=1)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${BENCH_FIRST_RUN_DIR:-/tmp/primescaler-first-run}"

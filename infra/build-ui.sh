@@ -43,7 +43,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   echo "build-ui: adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
-cargo build --quiet -p primescaler-bindgen
+# No `-p`: resolved over the workspace, so that `cargo test` reuses this build.
+cargo build --quiet --bin page-bindgen
 cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
 # The JS goes last: a debug build of the UI function serves the page's code (and the page

@@ -164,7 +164,7 @@ for i in "${!node_list[@]}"; do
 done
 log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
-log "creating the tables (the first build compiles the AWS SDK: 2 to 4 minutes on 2 cores)"
+log "creating the tables (the first build compiles the AWS SDK: about 2 minutes on 2 cores)"
 # Not `-p primescaler-bootstrap`: with no package named, cargo resolves features over the
 # whole workspace, as `cargo lambda watch` does for the functions, so that their build
 # reuses every crate this one compiles (the AWS SDK first) instead of compiling it again.
@@ -183,7 +183,7 @@ watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 [ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release --ignore-changes)
 start_group functions cargo lambda watch "${watch_flags[@]}"
 groups+=("$last_group")
-log "building the functions (the first build: 2 to 4 minutes more)"
+log "building the functions (the first build: about 2 minutes more)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"
 wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/grid"
 
@@ -202,7 +202,7 @@ echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /
 if [ -f target/site/pkg/primescaler.js ]; then
   log "updating the page's code"
 else
-  log "building the page's code (the first build: 4 to 5 minutes more; the page reloads itself until it is there)"
+  log "building the page's code (the first build: about 2 minutes more; the page reloads itself until it is there)"
 fi
 if infra/build-ui.sh >&2; then
   log "the page is interactive: http://localhost:$PORT/"

@@ -8,7 +8,11 @@
 #   4. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
 #      `cargo clippy` runs, compiles the workspace's own crates with the same lints
 #      (-D warnings), for every target `cargo clippy --all-targets` checks. A separate
-#      `cargo clippy` checked every dependency a second time: 3 m 24 s from nothing;
+#      `cargo clippy` checked every dependency a second time: 3 m 24 s from nothing.
+#      The tests then run code compiled by clippy-driver: rustc with clippy's lints, MIR
+#      optimisations off (LLVM's stay) and `--cfg clippy` (which no code here reads). A
+#      `make dev` after `make test` in the same checkout compiles the workspace's own
+#      crates again (not their dependencies): the compiler is part of their hash;
 #   5. the template checks (cfn-lint, sam validate);
 #   6. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse step 4's:
 #      the same compiler, and the same features (tests/tests/shared_build.rs).
@@ -28,6 +32,8 @@ mkdir -p target
 log "installing the test tools in the background (moto, cfn-lint, SAM CLI: target/test-tools.log)"
 make -s test-tools >target/test-tools.log 2>&1 &
 tools=$!
+# Not left running if a step before its end fails.
+trap 'kill "$tools" 2>/dev/null || true' EXIT
 
 log "formatting (cargo fmt --check)"
 cargo fmt --all --check
@@ -47,13 +53,19 @@ fi
 
 # From here on, cargo compiles the workspace's crates with clippy-driver (their
 # dependencies with plain rustc, as `cargo clippy` does), here and in the smoke step.
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)"
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
+  log "FAIL clippy-driver not found (rustup component add clippy)"
+  exit 1
+}
 export RUSTC_WORKSPACE_WRAPPER
 # `cargo clippy -- -D warnings` hands its arguments to clippy-driver the same way.
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 log "cargo test: the workspace's build with clippy's lints, every target (about 4 minutes the first time)"
 cargo test --quiet --all-targets --no-run
+# The binaries of the packages without integration tests, built above in test mode only
+# (`cargo clippy --all-targets` checks both); their dependencies are built already.
+cargo build --quiet --bins
 log "cargo test: unit, handler and integration tests"
 cargo test
 

@@ -165,7 +165,7 @@ test("bad input gets a message and changes nothing", async () => {
   await shot("07-bad-input");
 });
 
-test("an idle page backs off, says so, and still shows a change within the interval it states", async () => {
+test("an idle page backs off, says so, and still shows a change within the interval it states", { timeout: 120000 }, async () => {
   // GIVEN a page on a grid that stands still, on a clock the test moves: the page's
   // timers, Date and performance are Playwright's, so its own schedule is what runs,
   // but the minute it takes to play out passes in seconds. Each step runs the timers of
@@ -174,9 +174,9 @@ test("an idle page backs off, says so, and still shows a change within the inter
   const context = await browser.newContext();
   await context.clock.install();
   const idle = await openPage(context);
-  let now = await idle.evaluate(() => Date.now());
-  await context.clock.pauseAt(now + 1);
-  now += 1;
+  // (Paused a little ahead: the clock runs on while this reads it.)
+  let now = (await idle.evaluate(() => Date.now())) + 2000;
+  await context.clock.pauseAt(now);
   const requests = [];
   const inFlight = new Set();
   idle.on("request", (r) => {
@@ -213,7 +213,7 @@ test("an idle page backs off, says so, and still shows a change within the inter
   const idleRequests = requests.filter(([at]) => at > from && at <= from + 30000);
   console.log(`idle page: ${idleRequests.length} requests in 30 s (${idleRequests.length * 2} a minute)`);
   assert.ok(idleRequests.every(([, method, path]) => method === "GET" && path === "/grid"), JSON.stringify(idleRequests));
-  assert.ok(idleRequests.length <= 3, JSON.stringify(idleRequests));
+  assert.ok(idleRequests.length >= 1 && idleRequests.length <= 3, JSON.stringify(idleRequests));
   // WHEN another session changes the grid, THEN the idle page shows it within the
   // interval it states (and a little more for the read and the paint)
   const answer = await (await fetch(`${BASE}/primes/9998`)).json();

@@ -28,9 +28,12 @@ fn main() -> ExitCode {
 }
 
 /// What the CLI does for `--target web --no-typescript --out-name <out_name>`: the
-/// library's defaults, but for the module path, which the CLI writes into the JS.
+/// library's defaults, but for the module path, which the CLI writes into the JS, and
+/// externref, which the CLI sets (the library would read it from the environment).
+#[allow(deprecated)] // `reference_types`: as the CLI calls it
 fn generate(input: PathBuf, out_dir: PathBuf, out_name: &str) -> anyhow::Result<()> {
     Bindgen::new()
+        .reference_types(false)
         .web(true)?
         .input_path(input)
         .typescript(false)
