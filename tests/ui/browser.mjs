@@ -34,16 +34,17 @@ export const pageErrors = [];
 const EMULATOR_FAULT = '"type":"https://httpstatuses.com/500"';
 const emulatorFaults = [];
 
-/** The JSON answer of `GET base + path`; asked once more when cargo lambda watch itself
- * answered with its 500 fault or never answered (see above: given up after 15 s), and
- * failing with the body on any other error. */
+/** The JSON answer of `GET base + path`; asked again, up to three times in all, when
+ * cargo lambda watch itself answered with its 500 fault or never answered (see above:
+ * given up after 15 s; twice in a row was seen once in a smoke run), and failing with
+ * the body on any other error. */
 export async function getJson(base, path) {
   for (let attempt = 1; ; attempt++) {
     let response;
     try {
       response = await fetch(`${base}${path}`, { signal: AbortSignal.timeout(15000) });
     } catch (error) {
-      if (attempt === 1 && error.name === "TimeoutError") {
+      if (attempt < 3 && error.name === "TimeoutError") {
         console.log(`# cargo lambda watch never answered: GET ${path}`);
         continue;
       }
@@ -51,7 +52,7 @@ export async function getJson(base, path) {
     }
     const body = await response.text();
     if (response.ok) return JSON.parse(body);
-    if (attempt === 1 && response.status === 500 && body.includes(EMULATOR_FAULT)) {
+    if (attempt < 3 && response.status === 500 && body.includes(EMULATOR_FAULT)) {
       console.log(`# cargo lambda watch fault: GET ${path}`);
       continue;
     }
