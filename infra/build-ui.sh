@@ -4,8 +4,9 @@
 #      wasm-opt was tried for make dev: from nothing it built in 111 to 131 s against
 #      107 s for this one (the dependencies dominate), so both use this one;
 #   2. wasm-bindgen: infra/bindgen (page-bindgen), the library the CLI wraps, pinned to
-#      the wasm-bindgen crate's version and built in this workspace. Installing the
-#      CLI took about four minutes of a first build; this, about one;
+#      the wasm-bindgen crate's version and built in this workspace. With the CLI
+#      installed by `cargo install`, this script took 273 s from nothing; with this,
+#      129 to 152 s;
 #   3. wasm-opt -Oz (npm binaryen);
 #   4. Tailwind CSS (npm tailwindcss), from ui/style/main.css and the class names in ui/app;
 #   5. a Brotli copy of each (infra/precompress.mjs, quality 11), which the UI function

@@ -60,7 +60,7 @@ fn cargo_test_and_make_dev_build_every_shared_dependency_with_the_same_features(
     let test = features("normal,build,dev");
     assert!(dev.len() > 100, "cargo tree listed {} packages", dev.len());
 
-    // WHEN each package both build is compared
+    // WHEN each package that both builds have is compared
     let differing: Vec<String> = dev
         .iter()
         .filter_map(|(package, features)| {
