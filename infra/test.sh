@@ -60,9 +60,6 @@ RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v 
 export RUSTC_WORKSPACE_WRAPPER
 # `cargo clippy -- -D warnings` hands its arguments to clippy-driver the same way.
 export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
-# One build from nothing, not edited and built again: incremental compilation's caches
-# (the workspace's own crates only; dependencies never have them) are work for nothing.
-export CARGO_INCREMENTAL=0
 
 log "cargo test: the workspace's build with clippy's lints, every target (about 4 minutes the first time)"
 cargo test --quiet --all-targets --no-run
