@@ -48,6 +48,14 @@ fn features_from(dir: &str, edges: &str) -> BTreeMap<String, BTreeSet<String>> {
     packages
 }
 
+/// Whether `feature` of `package` (any version) is on in `packages`.
+fn is_on(packages: &BTreeMap<String, BTreeSet<String>>, package: &str, feature: &str) -> bool {
+    let prefix = format!("{package} v");
+    packages
+        .iter()
+        .any(|(id, features)| id.starts_with(&prefix) && features.contains(feature))
+}
+
 /// [`features_from`] the workspace root.
 fn features(edges: &str) -> BTreeMap<String, BTreeSet<String>> {
     features_from(".", edges)
@@ -105,11 +113,8 @@ fn a_deployed_function_is_built_without_the_test_only_features() {
     // and the workspace builds them all with the test crate's features on
     let workspace = features("normal,build");
     for (package, feature) in TEST_ONLY {
-        let on = workspace
-            .iter()
-            .any(|(id, f)| id.starts_with(&format!("{package} v")) && f.contains(feature));
         assert!(
-            on,
+            is_on(&workspace, package, feature),
             "{package}/{feature} is no longer on in the workspace: update TEST_ONLY"
         );
     }
@@ -132,11 +137,7 @@ fn a_deployed_function_is_built_without_the_test_only_features() {
         // THEN none of the test-only features is on
         let found: Vec<String> = TEST_ONLY
             .iter()
-            .filter(|(package, feature)| {
-                deployed
-                    .iter()
-                    .any(|(id, f)| id.starts_with(&format!("{package} v")) && f.contains(*feature))
-            })
+            .filter(|(package, feature)| is_on(&deployed, package, feature))
             .map(|(package, feature)| format!("{package}/{feature}"))
             .collect();
         assert!(
