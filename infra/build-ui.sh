@@ -13,12 +13,24 @@
 #      sends to browsers that accept it: 20% smaller than gzip on the wasm.
 # It installs what is missing first: the wasm32 target and ui/node_modules.
 # `infra/build-ui.sh css` does step 4 alone (seconds), so that a page served before its
-# code is built is styled.
+# code is built is styled. `infra/build-ui.sh lint` (make test) compiles the workspace's
+# wasm32 crates in step 1 with clippy-driver and its lints (-D warnings), as
+# `cargo clippy --target wasm32-unknown-unknown` would check them, without checking every
+# dependency a second time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The page's code is built as `make dev` builds it, whoever asks: with rustc, not the
-# clippy-driver that `make test` compiles the host crates with (infra/test.sh).
+# The page's code is built as `make dev` builds it, with rustc, unless asked to lint: not
+# with the clippy-driver that `make test` compiles the host crates with (infra/test.sh).
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
+wasm_wrapper=()
+if [[ "${1:-}" == lint ]]; then
+  driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
+    echo "build-ui: clippy-driver not found (rustup component add clippy)" >&2
+    exit 1
+  }
+  # The arguments `cargo clippy -- -D warnings` hands clippy-driver.
+  wasm_wrapper=(env RUSTC_WORKSPACE_WRAPPER="$driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+fi
 
 SITE=target/site/pkg
 WASM=target/wasm32-unknown-unknown/wasm-release/primescaler_ui_frontend.wasm
@@ -46,7 +58,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 # No `-p`: resolved over the workspace, so that `cargo test` reuses this build.
 cargo build --quiet --bin page-bindgen
-cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
+# The frontend turns on the app's `hydrate`: the features `make lint` checks wasm32 with.
+"${wasm_wrapper[@]}" cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
 # The JS goes last: a debug build of the UI function serves the page's code (and the page
 # hydrates) once both are there.

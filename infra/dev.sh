@@ -41,6 +41,7 @@ export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
 export GRID_SCAN_BUDGET_MS="${GRID_SCAN_BUDGET_MS:-10000}"
 export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
+# The integration tests' LocalStack runs the same (tests/src/localstack.rs).
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
 # Logs and pids (a benchmark's stack keeps its own, beside a `make dev` or smoke test).
 state="${DEV_STATE:-$root/target/dev}"

@@ -2,10 +2,12 @@
 # `make test`: every check, ordered so that the workspace is compiled once.
 #
 #   1. formatting (cargo fmt --check);
-#   2. the page's code (infra/build-ui.sh), while the test tools (moto, cfn-lint, the
-#      SAM CLI: pip, mostly waiting on the network) install beside it;
-#   3. clippy for the page's wasm32 crates (the hydrate feature);
-#   4. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
+#   2. the page's code (infra/build-ui.sh lint), while the test tools (moto, cfn-lint,
+#      the SAM CLI: pip, mostly waiting on the network) install beside it. Its wasm32
+#      crates are compiled with clippy-driver and its lints (-D warnings, the hydrate
+#      feature), as in step 3; a separate `cargo clippy --target wasm32-unknown-unknown`
+#      checked their dependencies a second time: about a minute;
+#   3. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
 #      `cargo clippy` runs, compiles the workspace's own crates with the same lints
 #      (-D warnings), for every target `cargo clippy --all-targets` checks. A separate
 #      `cargo clippy` checked every dependency a second time: 3 m 24 s from nothing.
@@ -13,8 +15,8 @@
 #      optimisations off (LLVM's stay) and `--cfg clippy` (which no code here reads). A
 #      `make dev` after `make test` in the same checkout compiles the workspace's own
 #      crates again (not their dependencies): the compiler is part of their hash;
-#   5. the template checks (cfn-lint, sam validate);
-#   6. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse step 4's:
+#   4. the template checks (cfn-lint, sam validate);
+#   5. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse step 3's:
 #      the same compiler, and the same features (tests/tests/shared_build.rs).
 #
 # Each step is announced with the time since the start. `make lint` and `make unit` still
@@ -38,12 +40,8 @@ trap 'kill "$tools" 2>/dev/null || true' EXIT
 log "formatting (cargo fmt --check)"
 cargo fmt --all --check
 
-log "the page's code (infra/build-ui.sh: about 2 minutes the first time)"
-infra/build-ui.sh
-
-log "lints of the page's wasm32 crates (cargo clippy, hydrate)"
-cargo clippy --quiet -p primescaler-ui-frontend -p primescaler-ui-app --features primescaler-ui-app/hydrate \
-  --target wasm32-unknown-unknown -- -D warnings
+log "the page's code, with clippy's lints (infra/build-ui.sh lint: about 2 minutes the first time)"
+infra/build-ui.sh lint
 
 if ! wait "$tools"; then
   cat target/test-tools.log

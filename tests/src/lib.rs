@@ -5,8 +5,8 @@
 //!   on a free loopback port; the fastest here, and strict where AWS is strict
 //!   (docs/benchmarks.md, emulators);
 //! - `moto`: moto server from the project's venv, on a free loopback port;
-//! - `localstack`: LocalStack (image pinned to [`LOCALSTACK_TAG`]) through
-//!   testcontainers; needs a Docker daemon.
+//! - `localstack`: LocalStack (image [`localstack::LOCALSTACK_IMAGE`]) in a container, as
+//!   `make dev` runs it; needs a Docker daemon.
 //!
 //! The emulator stops when the fixture is dropped. Tests reach it through the real AWS
 //! SDK over HTTP.
@@ -16,6 +16,7 @@ pub mod cluster;
 pub mod events;
 pub mod faults;
 pub mod iam;
+pub mod localstack;
 pub mod proxy;
 
 use std::net::TcpListener;
@@ -23,16 +24,12 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use localstack::LocalStack;
 use primescaler_api::{ApiConfig, LiveDeps};
 use primescaler_calculator::GuardSettings;
 use primescaler_cluster::{ClusterConfig, Strategy};
 use primescaler_dynamo::{Client, ClientSettings, connect, create_table};
-use testcontainers_modules::localstack::LocalStack;
-use testcontainers_modules::testcontainers::runners::AsyncRunner;
-use testcontainers_modules::testcontainers::{ContainerAsync, ImageExt};
 
-/// The LocalStack image tag: newer tags need an auth token.
-pub const LOCALSTACK_TAG: &str = "4.5";
 /// How long an emulator may take to answer after it starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -68,9 +65,7 @@ enum Running {
     /// A local emulator process (dynalite or moto).
     Process(Child),
     /// Held so that the container lives as long as the fixture.
-    LocalStack {
-        _container: Box<ContainerAsync<LocalStack>>,
-    },
+    LocalStack { _container: LocalStack },
 }
 
 /// A running DynamoDB emulator, stopped on drop.
@@ -175,21 +170,12 @@ impl Emulator {
     }
 
     async fn start_localstack() -> Self {
-        let container = LocalStack::default()
-            .with_tag(LOCALSTACK_TAG)
-            .with_env_var("SERVICES", "dynamodb")
-            .start()
-            .await
-            .expect("start LocalStack");
-        let port = container
-            .get_host_port_ipv4(4566)
-            .await
-            .expect("LocalStack's edge port");
+        let container = LocalStack::start().await;
         Self {
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint: container.endpoint().to_string(),
             kind: EmulatorKind::LocalStack,
             running: Running::LocalStack {
-                _container: Box::new(container),
+                _container: container,
             },
         }
     }

@@ -1,16 +1,33 @@
 //! Both calculators against the reference implementations: Debian's `primesieve` and
 //! `primecount` commands (installed by `make test`).
 
-use std::process::Command;
+use std::process::{Child, Command, Stdio};
 
 use primescaler_calculator::{primary, sieve};
 
 fn run(program: &str, args: &[&str]) -> String {
-    let output = Command::new(program)
+    finish(start(program, args), program)
+}
+
+/// Starts `program`, so that it works beside us on the other core.
+fn start(program: &str, args: &[&str]) -> Child {
+    Command::new(program)
         .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run {program} (make test installs it): {e}"));
-    assert!(output.status.success(), "{program} {args:?} failed");
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {program} (make test installs it): {e}"))
+}
+
+/// What a started `program` printed, once it has exited successfully.
+fn finish(child: Child, program: &str) -> String {
+    let output = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait for {program}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} failed: {}",
+        output.status
+    );
     String::from_utf8(output.stdout).expect("UTF-8 output")
 }
 
@@ -65,11 +82,12 @@ fn a_thousand_random_n_up_to_10_12_agree_with_primecount() {
     cases.extend((0..10).map(|_| rng.u64(1..=1_000_000_000_000)));
 
     for n in cases {
-        // WHEN the primary answers n
+        // WHEN the primary answers n (while primecount works on it beside)
+        let primecount = start("primecount", &[&n.to_string(), "-n"]);
         let ours = primary::nth_prime(n).expect("the primary answers");
 
         // THEN primecount gives the same prime
-        let reference: u64 = run("primecount", &[&n.to_string(), "-n"])
+        let reference: u64 = finish(primecount, "primecount")
             .trim()
             .parse()
             .expect("primecount prints the prime");
