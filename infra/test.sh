@@ -6,7 +6,8 @@
 #      the SAM CLI: pip, mostly waiting on the network) install beside it. Its wasm32
 #      crates are compiled with clippy-driver and its lints (-D warnings, the hydrate
 #      feature), as in step 3; a separate `cargo clippy --target wasm32-unknown-unknown`
-#      checked their dependencies a second time: about a minute;
+#      checked their dependencies a second time: about a minute. A `make dev` after it
+#      builds the page's crates again, with rustc (step 3 says why);
 #   3. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
 #      `cargo clippy` runs, compiles the workspace's own crates with the same lints
 #      (-D warnings), for every target `cargo clippy --all-targets` checks. A separate
