@@ -13,8 +13,9 @@
 #      sends to browsers that accept it: 20% smaller than gzip on the wasm.
 # It installs what is missing first: the wasm32 target and ui/node_modules.
 # `infra/build-ui.sh css` does step 4 alone (seconds), so that a page served before its
-# code is built is styled. `infra/build-ui.sh lint` (make test) compiles the workspace's
-# wasm32 crates in step 1 with clippy-driver and its lints (-D warnings), as
+# code is built is styled. `infra/build-ui.sh lint`, or PRIMESCALER_UI_LINT=1 (make test,
+# whose smoke step's `make dev` then reuses the build), compiles the workspace's wasm32
+# crates in step 1 with clippy-driver and its lints (-D warnings), as
 # `cargo clippy --target wasm32-unknown-unknown` would check them, without checking every
 # dependency a second time.
 set -euo pipefail
@@ -23,7 +24,7 @@ cd "$(dirname "$0")/.."
 # with the clippy-driver that `make test` compiles the host crates with (infra/test.sh).
 unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 wasm_wrapper=()
-if [[ "${1:-}" == lint ]]; then
+if [[ "${1:-}" == lint || "${PRIMESCALER_UI_LINT:-}" == 1 ]]; then
   driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
     echo "build-ui: clippy-driver not found (rustup component add clippy)" >&2
     exit 1
@@ -59,7 +60,7 @@ fi
 # No `-p`: resolved over the workspace, so that `cargo test` reuses this build.
 cargo build --quiet --bin page-bindgen
 # The frontend turns on the app's `hydrate`: the features `make lint` checks wasm32 with.
-"${wasm_wrapper[@]}" cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
+${wasm_wrapper[@]+"${wasm_wrapper[@]}"} cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
 # The JS goes last: a debug build of the UI function serves the page's code (and the page
 # hydrates) once both are there.

@@ -2,12 +2,14 @@
 # `make test`: every check, ordered so that the workspace is compiled once.
 #
 #   1. formatting (cargo fmt --check);
-#   2. the page's code (infra/build-ui.sh lint), while the test tools (moto, cfn-lint,
-#      the SAM CLI: pip, mostly waiting on the network) install beside it. Its wasm32
+#   2. the page's code (infra/build-ui.sh, PRIMESCALER_UI_LINT=1), while the test tools
+#      (moto, cfn-lint, the SAM CLI: pip, mostly waiting on the network) install beside
+#      it. Its wasm32
 #      crates are compiled with clippy-driver and its lints (-D warnings, the hydrate
 #      feature), as in step 3; a separate `cargo clippy --target wasm32-unknown-unknown`
-#      checked their dependencies a second time: about a minute. A `make dev` after it
-#      builds the page's crates again, with rustc (step 3 says why);
+#      checked their dependencies a second time: about a minute. The smoke step's
+#      `make dev` reuses this build (the variable stays exported); a `make dev` after
+#      `make test` builds the page's crates again, with rustc (step 3 says why);
 #   3. cargo test, with clippy's lints inside its build: clippy-driver, the compiler that
 #      `cargo clippy` runs, compiles the workspace's own crates with the same lints
 #      (-D warnings), for every target `cargo clippy --all-targets` checks. A separate
@@ -41,8 +43,9 @@ trap 'kill "$tools" 2>/dev/null || true' EXIT
 log "formatting (cargo fmt --check)"
 cargo fmt --all --check
 
-log "the page's code, with clippy's lints (infra/build-ui.sh lint: about 2 minutes the first time)"
-infra/build-ui.sh lint
+log "the page's code, with clippy's lints (infra/build-ui.sh: about 2 minutes the first time)"
+export PRIMESCALER_UI_LINT=1
+infra/build-ui.sh
 
 if ! wait "$tools"; then
   cat target/test-tools.log

@@ -6,29 +6,39 @@ use std::process::{Child, Command, Stdio};
 use primescaler_calculator::{primary, sieve};
 
 fn run(program: &str, args: &[&str]) -> String {
-    finish(start(program, args), program)
+    start(program, args).finish()
+}
+
+/// A reference command started, and what it is (its program and arguments).
+struct Started {
+    child: Child,
+    what: String,
 }
 
 /// Starts `program`, so that it works beside us on the other core.
-fn start(program: &str, args: &[&str]) -> Child {
-    Command::new(program)
+fn start(program: &str, args: &[&str]) -> Started {
+    let child = Command::new(program)
         .args(args)
         .stdout(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("run {program} (make test installs it): {e}"))
+        .unwrap_or_else(|e| panic!("run {program} (make test installs it): {e}"));
+    Started {
+        child,
+        what: format!("{program} {}", args.join(" ")),
+    }
 }
 
-/// What a started `program` printed, once it has exited successfully.
-fn finish(child: Child, program: &str) -> String {
-    let output = child
-        .wait_with_output()
-        .unwrap_or_else(|e| panic!("wait for {program}: {e}"));
-    assert!(
-        output.status.success(),
-        "{program} failed: {}",
-        output.status
-    );
-    String::from_utf8(output.stdout).expect("UTF-8 output")
+impl Started {
+    /// What the command printed, once it has exited successfully.
+    fn finish(self) -> String {
+        let what = self.what;
+        let output = self
+            .child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("wait for {what}: {e}"));
+        assert!(output.status.success(), "{what} failed: {}", output.status);
+        String::from_utf8(output.stdout).expect("UTF-8 output")
+    }
 }
 
 /// The random cases' seed (`REFERENCE_SEED`, or a fresh one), printed so that a failure
@@ -87,7 +97,8 @@ fn a_thousand_random_n_up_to_10_12_agree_with_primecount() {
         let ours = primary::nth_prime(n).expect("the primary answers");
 
         // THEN primecount gives the same prime
-        let reference: u64 = finish(primecount, "primecount")
+        let reference: u64 = primecount
+            .finish()
             .trim()
             .parse()
             .expect("primecount prints the prime");
