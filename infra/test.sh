@@ -4,9 +4,9 @@
 #   1. formatting (cargo fmt --check);
 #   2. the page's code (infra/build-ui.sh, PRIMESCALER_UI_LINT=1), while the test tools
 #      (moto, cfn-lint, the SAM CLI: pip, mostly waiting on the network) install beside
-#      it. Its wasm32
-#      crates are compiled with clippy-driver and its lints (-D warnings, the hydrate
-#      feature), as in step 3; a separate `cargo clippy --target wasm32-unknown-unknown`
+#      it. Its wasm32 crates are compiled with clippy-driver and its lints
+#      (-D warnings, the hydrate feature), as in step 3; a separate
+#      `cargo clippy --target wasm32-unknown-unknown`
 #      checked their dependencies a second time: about a minute. The smoke step's
 #      `make dev` reuses this build (the variable stays exported); a `make dev` after
 #      `make test` builds the page's crates again, with rustc (step 3 says why);
@@ -19,8 +19,9 @@
 #      `make dev` after `make test` in the same checkout compiles the workspace's own
 #      crates again (not their dependencies): the compiler is part of their hash;
 #   4. the template checks (cfn-lint, sam validate);
-#   5. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse step 3's:
-#      the same compiler, and the same features (tests/tests/shared_build.rs).
+#   5. the smoke test of `make dev` (tests/dev_smoke.sh), whose builds reuse those of
+#      steps 2 and 3: the same compiler, and the same features
+#      (tests/tests/shared_build.rs).
 #
 # Each step is announced with the time since the start. `make lint` and `make unit` still
 # run clippy and the tests on their own.
