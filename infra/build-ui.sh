@@ -13,24 +13,17 @@
 #      sends to browsers that accept it: 20% smaller than gzip on the wasm.
 # It installs what is missing first: the wasm32 target and ui/node_modules.
 # `infra/build-ui.sh css` does step 4 alone (seconds), so that a page served before its
-# code is built is styled. `infra/build-ui.sh lint`, or PRIMESCALER_UI_LINT=1 (make test,
-# whose smoke step's `make dev` then reuses the build), compiles the workspace's wasm32
-# crates in step 1 with clippy-driver and its lints (-D warnings), as
-# `cargo clippy --target wasm32-unknown-unknown` would check them, without checking every
-# dependency a second time.
+# code is built is styled.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The page's code is built as `make dev` builds it, with rustc, unless asked to lint: not
-# with the clippy-driver that `make test` compiles the host crates with (infra/test.sh).
-unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
-wasm_wrapper=()
-if [[ "${1:-}" == lint || "${PRIMESCALER_UI_LINT:-}" == 1 ]]; then
-  driver="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
-    echo "build-ui: clippy-driver not found (rustup component add clippy)" >&2
-    exit 1
-  }
-  # The arguments `cargo clippy -- -D warnings` hands clippy-driver.
-  wasm_wrapper=(env RUSTC_WORKSPACE_WRAPPER="$driver" CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__")
+# The page's code is built as `make dev` builds it, with rustc: not with the clippy-driver
+# that `make test` compiles the workspace's crates with (infra/test.sh), unless
+# PRIMESCALER_UI_LINT=1 says to keep it. make test sets that beside its wrapper, so that
+# its lints (-D warnings) reach the wasm32 crates as `cargo clippy --target
+# wasm32-unknown-unknown` would check them, without checking every dependency a second
+# time, and so that its smoke step's `make dev` reuses this build.
+if [[ "${PRIMESCALER_UI_LINT:-}" != 1 ]]; then
+  unset RUSTC_WORKSPACE_WRAPPER CLIPPY_ARGS
 fi
 
 SITE=target/site/pkg
@@ -60,7 +53,7 @@ fi
 # No `-p`: resolved over the workspace, so that `cargo test` reuses this build.
 cargo build --quiet --bin page-bindgen
 # The frontend turns on the app's `hydrate`: the features `make lint` checks wasm32 with.
-${wasm_wrapper[@]+"${wasm_wrapper[@]}"} cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
+cargo build --quiet -p primescaler-ui-frontend --target wasm32-unknown-unknown --profile wasm-release
 mkdir -p "$SITE"
 # The JS goes last: a debug build of the UI function serves the page's code (and the page
 # hydrates) once both are there.

@@ -44,6 +44,17 @@ trap 'kill "$tools" 2>/dev/null || true' EXIT
 log "formatting (cargo fmt --check)"
 cargo fmt --all --check
 
+# From here on, cargo compiles the workspace's crates with clippy-driver (their
+# dependencies with plain rustc, as `cargo clippy` does), the page's code
+# included (PRIMESCALER_UI_LINT), here and in the smoke step.
+RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
+  log "FAIL clippy-driver not found (rustup component add clippy)"
+  exit 1
+}
+export RUSTC_WORKSPACE_WRAPPER
+# `cargo clippy -- -D warnings` hands its arguments to clippy-driver the same way.
+export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
+
 log "the page's code, with clippy's lints (infra/build-ui.sh: about 2 minutes the first time)"
 export PRIMESCALER_UI_LINT=1
 infra/build-ui.sh
@@ -53,16 +64,6 @@ if ! wait "$tools"; then
   log "FAIL installing the test tools"
   exit 1
 fi
-
-# From here on, cargo compiles the workspace's crates with clippy-driver (their
-# dependencies with plain rustc, as `cargo clippy` does), here and in the smoke step.
-RUSTC_WORKSPACE_WRAPPER="$(rustup which clippy-driver 2>/dev/null || command -v clippy-driver)" || {
-  log "FAIL clippy-driver not found (rustup component add clippy)"
-  exit 1
-}
-export RUSTC_WORKSPACE_WRAPPER
-# `cargo clippy -- -D warnings` hands its arguments to clippy-driver the same way.
-export CLIPPY_ARGS="-D__CLIPPY_HACKERY__warnings__CLIPPY_HACKERY__"
 
 log "cargo test: the workspace's build with clippy's lints, every target (about 4 minutes the first time)"
 cargo test --quiet --all-targets --no-run

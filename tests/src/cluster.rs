@@ -101,15 +101,13 @@ pub async fn copies(deps: &LiveDeps) -> HashMap<u64, usize> {
 
 /// The primes 2, 3, 5, … up to p(10,000), from primesieve.
 pub fn reference_primes() -> Vec<u64> {
-    let output = std::process::Command::new("primesieve")
-        .args(["104729", "--print"])
-        .output()
-        .expect("run primesieve (make test installs it)");
-    String::from_utf8(output.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| l.trim().parse().unwrap())
-        .collect()
+    crate::command::stdout_of(
+        std::process::Command::new("primesieve").args(["104729", "--print"]),
+        "make test installs it",
+    )
+    .lines()
+    .map(|l| l.trim().parse().unwrap())
+    .collect()
 }
 
 /// The n of every hint held by the nodes that answer, smallest first.

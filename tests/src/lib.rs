@@ -13,6 +13,7 @@
 
 pub mod bench;
 pub mod cluster;
+pub mod command;
 pub mod events;
 pub mod faults;
 pub mod iam;

@@ -9,6 +9,8 @@
 
 use std::process::Command;
 
+use crate::command::stdout_of;
+
 /// The LocalStack image: newer tags need an auth token. `infra/dev.sh` runs the same.
 pub const LOCALSTACK_IMAGE: &str = "localstack/localstack:4.5";
 /// LocalStack's edge port inside its container.
@@ -72,16 +74,9 @@ impl Drop for LocalStack {
 
 /// Runs `docker args`, and answers what it printed, trimmed.
 fn docker(args: &[&str]) -> String {
-    let output = Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run docker {args:?} (LocalStack needs Docker): {e}"));
-    assert!(
-        output.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr).trim()
-    );
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
+    stdout_of(Command::new("docker").args(args), "LocalStack needs Docker")
+        .trim()
+        .to_string()
 }
 
 /// The endpoint on 127.0.0.1 that `docker port` printed (a line per address the port is

@@ -12,26 +12,24 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 
+use primescaler_tests::command::stdout_of;
+
 /// Each package of the dependency graph that cargo builds from `dir` (the workspace root:
 /// its default members; a member's directory: that package), by `name version`, with the
 /// features it is built with (the host and the target builds together), as `cargo tree`
 /// resolves them over the given edge kinds.
 fn features_from(dir: &str, edges: &str) -> BTreeMap<String, BTreeSet<String>> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(dir);
-    let output = Command::new(env!("CARGO"))
-        .current_dir(&root)
-        .args(["tree", "--offline", "--locked", "--color", "never"])
-        .args(["--prefix", "none", "-e", edges])
-        .args(["-f", "{p}|{f}"])
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    let tree = stdout_of(
+        Command::new(env!("CARGO"))
+            .current_dir(&root)
+            .args(["tree", "--offline", "--locked", "--color", "never"])
+            .args(["--prefix", "none", "-e", edges])
+            .args(["-f", "{p}|{f}"]),
+        "the cargo running the tests",
     );
     let mut packages: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for line in String::from_utf8_lossy(&output.stdout).lines() {
+    for line in tree.lines() {
         let Some((package, features)) = line.split_once('|') else {
             continue;
         };

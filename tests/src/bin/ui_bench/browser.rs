@@ -4,24 +4,21 @@
 
 use std::process::Command;
 
+use primescaler_tests::command::stdout_of;
 use primescaler_tests::workspace_root;
 
 use crate::{BROWSER_LOADS, BULK_CONCURRENCY, BULK_K, VIEW_RUNS, median};
 
 /// The JSON that `node tests/ui/{script} {args…}` prints, run from the workspace root.
 fn node_script(script: &str, args: &[&str]) -> serde_json::Value {
-    let output = Command::new("node")
-        .current_dir(workspace_root())
-        .arg(format!("tests/ui/{script}"))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("node runs tests/ui/{script}: {e}"));
-    assert!(
-        output.status.success(),
-        "{script}: {}",
-        String::from_utf8_lossy(&output.stderr)
+    let printed = stdout_of(
+        Command::new("node")
+            .current_dir(workspace_root())
+            .arg(format!("tests/ui/{script}"))
+            .args(args),
+        "Node.js runs tests/ui",
     );
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{script} JSON: {e}"))
+    serde_json::from_str(&printed).unwrap_or_else(|e| panic!("{script} JSON: {e}"))
 }
 
 /// Time to interactive in Chromium: the medians of all, of the browser's share, and of
