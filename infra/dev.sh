@@ -5,6 +5,10 @@
 # process named by DEV_PARENT_PID (the `make` that started it) stops everything.
 #
 # Settings (environment):
+#   PROFILE            local (default): every node on loopback, under a millisecond away;
+#                      aws: the deployed twin (docs/twin.md): each node behind a relay at
+#                      the round trip between LOCAL_NODE's region and its own, with the
+#                      template's default budgets
 #   PORT               the API's port (default 9000)
 #   EMULATOR           dynalite (default), moto, or localstack (needs Docker)
 #   EMULATOR_HOST      where the emulators listen (default 127.0.0.1; 0.0.0.0 for sam local)
@@ -34,7 +38,17 @@ export NODES="${NODES:-us-east-1,eu-west-1,ap-southeast-2}"
 IFS=',' read -r -a node_list <<<"$NODES"
 export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
 export STRATEGY="${STRATEGY:-consistent_hash}"
-export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}"
+PROFILE="${PROFILE:-local}"
+case "$PROFILE" in
+  # An emulator under load answers more slowly than DynamoDB: a base budget of 1 s.
+  local) export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-1000}" ;;
+  # The template's defaults (NodeTimeoutMs, BreakerCooldownMs).
+  aws)
+    export NODE_TIMEOUT_MS="${NODE_TIMEOUT_MS:-500}"
+    export BREAKER_COOLDOWN_MS="${BREAKER_COOLDOWN_MS:-2000}"
+    ;;
+  *) echo "PROFILE must be local or aws, not $PROFILE" >&2; exit 1 ;;
+esac
 # An emulator scans more slowly than DynamoDB (moto: about a second for a third of a full
 # grid, more under load), so the UI gives each node longer locally than the 3 s it gives
 # a DynamoDB table.
@@ -54,9 +68,18 @@ export AWS_SECRET_ACCESS_KEY="${AWS_SECRET_ACCESS_KEY:-test}"
 unset AWS_ENDPOINT_URL_DYNAMODB
 endpoints=()
 node_ports=()
+relay_ports=()
+routes=()
 for i in "${!node_list[@]}"; do
   node_ports+=("$((EMULATOR_PORT + i))")
-  endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + i))")
+  if [ "$PROFILE" = aws ]; then
+    # The functions reach each node through its relay, 100 ports above its emulator.
+    relay_ports+=("$((EMULATOR_PORT + 100 + i))")
+    routes+=("${node_list[$i]}=127.0.0.1:$((EMULATOR_PORT + 100 + i))>127.0.0.1:$((EMULATOR_PORT + i))")
+    endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + 100 + i))")
+  else
+    endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + i))")
+  fi
 done
 export NODE_ENDPOINTS="$(IFS=,; echo "${endpoints[*]}")"
 export TABLE_NAME="${TABLE_NAME:-primescaler-primes}"
@@ -122,7 +145,7 @@ wait_for() {
   return 1
 }
 
-for port in "$PORT" "${node_ports[@]}"; do
+for port in "$PORT" "${node_ports[@]}" "${relay_ports[@]}"; do
   if port_busy "$port"; then
     log "port $port is already in use: stop what holds it, or set PORT / EMULATOR_PORT"
     exit 1
@@ -165,6 +188,17 @@ for i in "${!node_list[@]}"; do
 done
 log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
+if [ "$PROFILE" = aws ]; then
+  log "the deployed twin: building its relays (infra/twin)"
+  cargo build -q --bin twin
+  TWIN_FROM="$LOCAL_NODE" TWIN_ROUTES="$(IFS=,; echo "${routes[*]}")" start_group twin target/debug/twin
+  groups+=("$last_group")
+  for port in "${relay_ports[@]}"; do
+    wait_for "the twin's relay on port $port" 30 port_busy "$port"
+  done
+  sed 's/^/[dev] /' "$state/twin.log" >&2
+fi
+
 log "creating the tables (the first build compiles the AWS SDK: about 2 minutes on 2 cores)"
 # Not `-p primescaler-bootstrap`: with no package named, cargo resolves features over the
 # whole workspace, as `cargo lambda watch` does for the functions, so that their build
@@ -188,7 +222,7 @@ log "building the functions (the first build: about 2 minutes more)"
 wait_for "cargo lambda watch" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/health"
 wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/grid"
 
-log "PrimeScaler is running: nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
+log "PrimeScaler is running ($PROFILE): nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
 if [ "$EMULATOR" != localstack ]; then
   for i in "${!node_list[@]}"; do
     log "take node ${node_list[$i]} down: kill -- -\$(cat target/dev/emulator-${node_list[$i]}.pid)"

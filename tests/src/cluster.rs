@@ -7,7 +7,7 @@ use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_calculator::GuardedCalculator;
-use primescaler_cluster::{Breaker, ClusterConfig, ClusterService, Node, Strategy};
+use primescaler_cluster::{ClusterConfig, ClusterService, Node, Strategy};
 use primescaler_core::{ListHints, ScanRecords, StoreError};
 use primescaler_dynamo::DynamoStore;
 use serde_json::Value;
@@ -134,11 +134,7 @@ pub fn service_over(
     let nodes = REGIONS
         .iter()
         .zip(stores)
-        .map(|(name, store)| Node {
-            name: name.to_string(),
-            store,
-            breaker: Breaker::new(std::time::Duration::from_secs(60)),
-        })
+        .map(|(name, store)| Node::new(*name, store, std::time::Duration::from_secs(60)))
         .collect();
     ClusterService::new(
         nodes,

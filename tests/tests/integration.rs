@@ -20,6 +20,7 @@ mod policies;
 mod shared_build;
 mod store;
 mod throttling;
+mod twin;
 mod ui;
 
 /// Every `.rs` file beside this one is a module here or a test target of its own:

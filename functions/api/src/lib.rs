@@ -31,7 +31,7 @@ pub use secret::{read_secret, secrets_client};
 pub use upkeep::upkeep;
 
 use primescaler_calculator::GuardedCalculator;
-use primescaler_cluster::{Breaker, ClusterService, Node};
+use primescaler_cluster::{ClusterService, Node};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
 
 /// What every invocation shares: built once per function instance.
@@ -84,14 +84,16 @@ pub type LiveDeps = Deps<DynamoStore, GuardedCalculator>;
 
 impl LiveDeps {
     /// Reads [`ApiConfig`] from the environment, reads the reset token from the secret
-    /// it names (if any), and connects to every node's table; writes metrics when
-    /// running as a Lambda function.
+    /// it names (if any), connects to every node's table and opens a connection to each
+    /// (in Lambda's init, so that requests find them open); writes metrics
+    /// when running as a Lambda function.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let mut config = ApiConfig::from_env()?;
         if let Some(id) = &config.reset_token_secret {
             config.reset_token = Some(read_secret(&secrets_client().await, id).await?);
         }
         let deps = Self::connect(&config).await;
+        deps.service.warm_up().await;
         Ok(Self {
             metrics_function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             ..deps
@@ -106,12 +108,12 @@ impl LiveDeps {
         for node in &cluster.nodes {
             let settings = ClientSettings::for_node(&node.name, node.endpoint.as_deref())
                 .with_emulator_keys(cluster.emulator_keys.as_ref())
-                .with_budget(cluster.node_timeout);
-            nodes.push(Node {
-                name: node.name.clone(),
-                store: DynamoStore::new(connect(&settings).await, &config.table),
-                breaker: Breaker::new(cluster.breaker_cooldown),
-            });
+                .with_budget(cluster.call_ceiling());
+            let store = DynamoStore::new(connect(&settings).await, &config.table);
+            nodes.push(
+                Node::new(&node.name, store, cluster.breaker_cooldown)
+                    .with_budget(cluster.node_timeout),
+            );
         }
         let calculator = GuardedCalculator::new(config.guard);
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator)

@@ -6,7 +6,7 @@
 //! | `LOCAL_NODE` | `AWS_REGION` | the node this function runs beside |
 //! | `STRATEGY` | `consistent_hash` | where new records go |
 //! | `NODE_ENDPOINTS` | none | `region=url,…`: a DynamoDB endpoint per node (emulators) |
-//! | `NODE_TIMEOUT_MS` | `500` | the time budget of one call to a node |
+//! | `NODE_TIMEOUT_MS` | `500` | one call's budget beyond a new connection's round trips ([`crate::budget`]) |
 //! | `BREAKER_COOLDOWN_MS` | `2000` | how long a failed node is skipped |
 //! | `WRITE_GRACE_MS` | `60000` | how long a pointer or hint with nothing behind it may be a write under way |
 
@@ -34,7 +34,8 @@ pub struct ClusterConfig {
     pub local: usize,
     /// Where new records go.
     pub strategy: Strategy,
-    /// The time budget of one call to a node.
+    /// The base of a call's budget: what one call to a node may take beyond the round
+    /// trips of a new connection ([`crate::budget::CallBudget`]).
     pub node_timeout: Duration,
     /// How long a failed node is skipped before it is probed again.
     pub breaker_cooldown: Duration,
@@ -124,6 +125,13 @@ impl ClusterConfig {
                 }
             },
         })
+    }
+
+    /// The longest a call's budget can be (before the node's round trip is known): the
+    /// store client's own attempt timeout, a backstop under the budget.
+    pub fn call_ceiling(&self) -> Duration {
+        self.node_timeout
+            + crate::budget::UNKNOWN_ROUND_TRIP * crate::budget::NEW_CONNECTION_ROUND_TRIPS
     }
 
     /// The nodes' names, in configuration order.

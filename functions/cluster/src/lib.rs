@@ -4,12 +4,14 @@
 //! → node on a consistent-hash ring with virtual nodes ([`placement`]); walking on round
 //! the ring from a shard gives its failover order. A [`Strategy`] picks where a new
 //! record is stored; reads always start at the home node and go on down the order, so a
-//! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail.
+//! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail, and a
+//! [`CallBudget`] per node says how long a call may take, allowing for its distance.
 //! [`ClusterService`] holds the get-or-compute rules over all of it; [`GridReader`] reads
 //! the UI's grid from every node at once; [`what_if`] lays a proposed node set over the
 //! grid without changing the cluster.
 
 pub mod breaker;
+pub mod budget;
 pub mod clock;
 pub mod config;
 pub mod grid;
@@ -20,6 +22,7 @@ pub mod strategy;
 pub mod testing;
 
 pub use breaker::{Breaker, BreakerState};
+pub use budget::CallBudget;
 pub use config::{ClusterConfig, NodeConfig};
 pub use grid::{GridCell, GridRead, GridReader};
 pub use primescaler_placement::Ring;

@@ -47,6 +47,7 @@ pub use handoff::HandoffReport;
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
 
 use crate::breaker::{Breaker, BreakerState, Trip};
+use crate::budget::CallBudget;
 use crate::clock::Instant;
 use crate::placement::Ring;
 use crate::strategy::Strategy;
@@ -127,7 +128,7 @@ pub const WRITE_FIRST_AFTER: u32 = 8;
 /// computation costs less than the read it saves.
 pub const WRITE_FIRST_MAX_N: u64 = 1_000_000;
 
-/// One node: its name (region), its store and its breaker.
+/// One node: its name (region), its store, its breaker and its call budget.
 pub struct Node<S> {
     /// The node's name: its region.
     pub name: String,
@@ -135,6 +136,31 @@ pub struct Node<S> {
     pub store: S,
     /// Whether calls to the node go through.
     pub breaker: Breaker,
+    /// How long one call may take before the node is taken for down; `None` leaves it
+    /// to the store's own timeouts.
+    pub budget: Option<CallBudget>,
+}
+
+impl<S> Node<S> {
+    /// The node `name` over `store`, skipped for `cooldown` after a failure, its calls
+    /// bounded by the store's own timeouts.
+    pub fn new(name: impl Into<String>, store: S, cooldown: Duration) -> Self {
+        Self {
+            name: name.into(),
+            store,
+            breaker: Breaker::new(cooldown),
+            budget: None,
+        }
+    }
+
+    /// This node with each call given `base` plus a new connection's round trips
+    /// ([`CallBudget`]).
+    pub fn with_budget(self, base: Duration) -> Self {
+        Self {
+            budget: Some(CallBudget::new(base)),
+            ..self
+        }
+    }
 }
 
 /// One node's figures for `GET /nodes` and `GET /stats`.
@@ -169,6 +195,35 @@ enum Resolved {
         written_at_ms: u64,
         newest_ms: u64,
     },
+}
+
+/// The nodes one request found down, each named once however often it was met: its
+/// failovers.
+#[derive(Debug, Default)]
+struct DownNodes(Vec<usize>);
+
+impl DownNodes {
+    /// Node `i` was found down.
+    fn mark(&mut self, i: usize) {
+        if !self.0.contains(&i) {
+            self.0.push(i);
+        }
+    }
+
+    /// Whether node `i` was found down.
+    fn contains(&self, i: usize) -> bool {
+        self.0.contains(&i)
+    }
+
+    /// How many nodes were found down.
+    fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether every node met answered.
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 enum CallError {
@@ -295,8 +350,8 @@ impl<S, C> ClusterService<S, C> {
         self.nodes.iter().position(|n| n.name == name)
     }
 
-    /// Runs `call` on node `i` unless its breaker is open, and tells the breaker how
-    /// it went.
+    /// Runs a point call (one item, or a small page) on node `i` unless its breaker is
+    /// open, within the node's budget, and tells the breaker how it went.
     async fn guard<T>(
         &self,
         i: usize,
@@ -306,7 +361,46 @@ impl<S, C> ClusterService<S, C> {
         if !node.breaker.allow() {
             return Err(CallError::Down { sent: false });
         }
-        match call.await {
+        let Some(budget) = &node.budget else {
+            return self.settle(i, call.await);
+        };
+        let allowed = budget.allowed();
+        let started = Instant::now();
+        let result = match tokio::time::timeout(allowed, call).await {
+            Ok(result) => result,
+            // It may have reached the node: a write may have landed.
+            Err(_) => Err(StoreError::Lost(format!(
+                "no answer within {} ms",
+                allowed.as_millis()
+            ))),
+        };
+        if !matches!(
+            result,
+            Err(StoreError::Unavailable(_) | StoreError::Lost(_))
+        ) {
+            budget.observe(started.elapsed());
+        }
+        self.settle(i, result)
+    }
+
+    /// Runs a bulk call (a scan or a clear, which read or write up to 1 MB a page and
+    /// have their own time budget in the store) on node `i` unless its breaker is open,
+    /// and tells the breaker how it went.
+    async fn guard_bulk<T>(
+        &self,
+        i: usize,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, CallError> {
+        if !self.nodes[i].breaker.allow() {
+            return Err(CallError::Down { sent: false });
+        }
+        self.settle(i, call.await)
+    }
+
+    /// Tells node `i`'s breaker how a call went, and what that means for the caller.
+    fn settle<T>(&self, i: usize, result: Result<T, StoreError>) -> Result<T, CallError> {
+        let node = &self.nodes[i];
+        match result {
             Ok(value) => {
                 node.breaker.record_success();
                 Ok(value)

@@ -12,7 +12,9 @@ async fn main() -> Result<(), Error> {
     // Not `LiveDeps::from_env`: the upkeep clears nothing, so it never reads the reset
     // token, and its policy grants no Secrets Manager read (tests/policy_actions.rs).
     let config = primescaler_api::ApiConfig::from_env()?;
-    let deps = Arc::new(primescaler_api::LiveDeps::connect(&config).await);
+    let deps = primescaler_api::LiveDeps::connect(&config).await;
+    deps.service.warm_up().await;
+    let deps = Arc::new(deps);
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let deps = Arc::clone(&deps);
         async move { Ok::<Value, Error>(primescaler_api::upkeep(&deps, event.payload).await) }

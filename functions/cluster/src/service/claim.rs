@@ -10,7 +10,7 @@ use primescaler_core::{
     StoredEntry,
 };
 
-use super::{CallError, ClusterService, NodeStore, Resolved};
+use super::{CallError, ClusterService, DownNodes, NodeStore, Resolved};
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Stores `fresh` once, through n's arbiter, where the strategy says; answers the
@@ -20,12 +20,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         order: &[usize],
         fresh: PrimeRecord,
         fallback_reason: Option<String>,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<Lookup, ServiceError> {
         let up: Vec<usize> = order
             .iter()
             .copied()
-            .filter(|i| !down.contains(i))
+            .filter(|&i| !down.contains(i))
             .collect();
         let target =
             self.strategy
@@ -41,7 +41,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         order: &[usize],
         fresh: PrimeRecord,
         fallback_reason: Option<String>,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
         mut target: usize,
     ) -> Result<Lookup, ServiceError> {
         let key = fresh.key;
@@ -49,10 +49,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         for _ in 0..2 * order.len() + 1 {
             // This round's own pointer on the arbiter, once it is there.
             let mut our_pointer = None;
-            let Some(arbiter) = order.iter().copied().find(|i| !down.contains(i)) else {
+            let Some(arbiter) = order.iter().copied().find(|&i| !down.contains(i)) else {
                 break;
             };
-            if down.contains(&target) {
+            if down.contains(target) {
                 target = arbiter;
             }
             // Stored past n's home: leave a hint first, so that n is handed off to the
@@ -70,7 +70,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 {
                     Ok(()) => {}
                     Err(CallError::Down { .. } | CallError::Busy) => {
-                        down.push(arbiter);
+                        down.mark(arbiter);
                         continue;
                     }
                     Err(CallError::Failed(e)) => return Err(e.into()),
@@ -109,7 +109,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                         // The put never went out: withdraw this claim, and only this one,
                         // so that the record can be stored elsewhere.
                         Err(CallError::Down { sent: false }) => {
-                            down.push(target);
+                            down.mark(target);
                             self.withdraw(key, arbiter, target, claimed_at, down)
                                 .await?;
                             continue;
@@ -121,7 +121,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                         // nothing, dropped once past the write grace. The prime is
                         // answered, as not confirmed stored.
                         Err(CallError::Down { sent: true } | CallError::Busy) => {
-                            down.push(target);
+                            down.mark(target);
                             return Err(ServiceError::NoNodeReachable(format!(
                                 "n = {} may be stored on {}: its answer was lost",
                                 key.n, self.nodes[target].name
@@ -132,7 +132,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 }
                 Ok(PutOutcome::AlreadyPresent) => {}
                 Err(CallError::Down { .. } | CallError::Busy) => {
-                    down.push(arbiter);
+                    down.mark(arbiter);
                     continue;
                 }
                 Err(CallError::Failed(e)) => return Err(e.into()),
@@ -239,7 +239,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         arbiter: usize,
         target: usize,
         claimed_at: u64,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<(), ServiceError> {
         let withdrawn = self
             .guard(
@@ -256,7 +256,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 Ok(())
             }
             Err(CallError::Down { .. } | CallError::Busy) => {
-                down.push(arbiter);
+                down.mark(arbiter);
                 Ok(())
             }
             Err(CallError::Failed(e)) => Err(e.into()),
@@ -272,7 +272,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         i: usize,
         node: &str,
         written_at_ms: u64,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<(), ServiceError> {
         if !self.past_write_grace(written_at_ms) {
             return Ok(());
@@ -290,7 +290,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
             Ok(false) => Ok(()),
             Err(CallError::Down { .. } | CallError::Busy) => {
-                down.push(i);
+                down.mark(i);
                 Ok(())
             }
             Err(CallError::Failed(e)) => Err(e.into()),

@@ -121,6 +121,15 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         .await
     }
 
+    /// Opens a connection to every node at once and times its round trip, by reading its
+    /// counters item: run at start-up (Lambda's init), so that the first requests find
+    /// connections open and each node's budget learnt. A node that does not answer is
+    /// found down here, as by any call.
+    pub async fn warm_up(&self) {
+        join_all((0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.read_counters())))
+            .await;
+    }
+
     /// Whether the buffered counters are due to be written (about once a second); a
     /// `true` is answered once per flush interval, so that one caller flushes. The
     /// caller runs [`Self::flush_counters`] off the request path: the API function

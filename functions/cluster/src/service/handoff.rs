@@ -27,7 +27,7 @@ use std::time::Duration;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{Hint, PrimeCalculator, RecordKey, StoredEntry};
 
-use super::{CallError, ClusterService, NodeStore, Resolved};
+use super::{CallError, ClusterService, DownNodes, NodeStore, Resolved};
 use crate::clock::Instant;
 
 mod copies;
@@ -180,7 +180,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 // or the node came back empty): the hinted copy, if any, is the one.
                 Some(_) if hinted.is_some() => hinted?,
                 // Or on, through that node's own pointer, to the record.
-                Some(_) => match self.resolve_entry(key, arbiter, &mut Vec::new()).await {
+                Some(_) => match self
+                    .resolve_entry(key, arbiter, &mut DownNodes::default())
+                    .await
+                {
                     Ok(Resolved::Found(_, holder)) => holder,
                     Ok(Resolved::Dangling { newest_ms, .. })
                         if self.past_write_grace(newest_ms) =>
@@ -260,7 +263,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         // this one was hinted): then the hinted copy is the double.
         let mut kept = false;
         for &node in &earlier {
-            let mut down = Vec::new();
+            let mut down = DownNodes::default();
             match self.resolve(key, node, &mut down).await {
                 Ok(Some((_, other))) if other != holder => {
                     return self

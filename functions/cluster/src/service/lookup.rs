@@ -9,7 +9,9 @@ use primescaler_core::{
     ServiceError, Source, StoredEntry,
 };
 
-use super::{CallError, ClusterService, DEFAULT_DEADLINE, NodeStore, RECENT_COMPUTATION, Resolved};
+use super::{
+    CallError, ClusterService, DEFAULT_DEADLINE, DownNodes, NodeStore, RECENT_COMPUTATION, Resolved,
+};
 use crate::clock::Instant;
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
@@ -19,7 +21,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         &self,
         key: RecordKey,
         i: usize,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
         Ok(match self.resolve_entry(key, i, down).await? {
             Resolved::Found(record, holder) => Some((record, holder)),
@@ -36,7 +38,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         &self,
         key: RecordKey,
         i: usize,
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<Resolved, ServiceError> {
         let mut at = i;
         let mut first: Option<(String, u64)> = None;
@@ -55,7 +57,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     })) => (node, written_at_ms),
                     Ok(None) => break,
                     Err(CallError::Down { .. } | CallError::Busy) => {
-                        down.push(at);
+                        down.mark(at);
                         return Ok(Resolved::Missing);
                     }
                     Err(CallError::Failed(e)) => return Err(e.into()),
@@ -95,7 +97,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         record: PrimeRecord,
         holder: usize,
         source: Source,
-        down: &[usize],
+        down: &DownNodes,
         fallback_reason: Option<String>,
     ) -> Lookup {
         let failed_over = !down.is_empty();
@@ -125,14 +127,14 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         &self,
         key: RecordKey,
         order: &[usize],
-        down: &mut Vec<usize>,
+        down: &mut DownNodes,
     ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
         for &i in order {
-            if down.contains(&i) {
+            if down.contains(i) {
                 continue;
             }
             let found = self.resolve(key, i, down).await?;
-            if found.is_some() || !down.contains(&i) {
+            if found.is_some() || !down.contains(i) {
                 return Ok(found);
             }
         }
@@ -159,7 +161,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     ) -> Result<Lookup, ServiceError> {
         let key = RecordKey::for_index(n);
         let order = self.placement.order(key.shard);
-        let mut down: Vec<usize> = Vec::new();
+        let mut down = DownNodes::default();
         let read_by = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 3;
         if !self.writes_first(n) {
             let found = tokio::time::timeout_at(read_by, self.find(key, &order, &mut down))
@@ -178,7 +180,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let computation = self.compute_once(n).await?;
         let fallback_reason = computation.fallback_reason.clone();
         let fresh = PrimeRecord::new(n, computation, crate::clock::now_ms());
-        let stored = if order.iter().all(|i| down.contains(i)) {
+        let stored = if order.iter().all(|&i| down.contains(i)) {
             Err(ServiceError::NoNodeReachable(format!(
                 "all {} nodes are down",
                 order.len()

@@ -82,7 +82,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         while cursor.node < self.nodes.len() {
             let node = &self.nodes[cursor.node];
             match self
-                .guard(cursor.node, node.store.scan_records(cursor.after, limit))
+                .guard_bulk(cursor.node, node.store.scan_records(cursor.after, limit))
                 .await
             {
                 Ok(found) => {
@@ -114,36 +114,34 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Ok(page)
     }
 
-    /// Clears every node that is up, at once.
+    /// Clears every node that is up, at once. Each node's count and grid version are
+    /// reset as soon as its own clear ends, so that a slow node holds back no other.
     pub async fn clear(&self) -> Result<ClearReport, ServiceError> {
-        let results = join_all(
-            (0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.clear_records())),
-        )
+        let results = join_all((0..self.nodes.len()).map(|i| async move {
+            let result = self
+                .guard_bulk(i, self.nodes[i].store.clear_records())
+                .await;
+            // Every node is counted as cleared, even one whose clear failed part of the
+            // way (its count starts again from zero and viewers read its grid again).
+            if !matches!(result, Err(CallError::Down { .. })) {
+                self.count_cleared(i).await;
+            }
+            result
+        }))
         .await;
-        // Every node is counted as cleared, even one whose clear failed part of the way
-        // (its count starts again from zero and viewers read its grid again), before any
-        // failure is answered.
         let mut report = ClearReport::default();
         let mut failure = None;
         for (i, result) in results.into_iter().enumerate() {
             let name = self.nodes[i].name.clone();
             match result {
                 Ok(removed) => {
-                    self.count_cleared(i).await;
                     report.removed += removed;
                     report.cleared.push(name);
                 }
                 Err(CallError::Down { .. }) => report.unreachable.push(name),
-                // Throttled part of the way: partly cleared, and counted as cleared (its
-                // viewers read its grid again); a second reset clears the rest.
-                Err(CallError::Busy) => {
-                    self.count_cleared(i).await;
-                    report.busy.push(name);
-                }
-                Err(CallError::Failed(e)) => {
-                    self.count_cleared(i).await;
-                    failure = failure.or(Some(e));
-                }
+                // Throttled part of the way: partly cleared; a second reset clears the rest.
+                Err(CallError::Busy) => report.busy.push(name),
+                Err(CallError::Failed(e)) => failure = failure.or(Some(e)),
             }
         }
         match failure {

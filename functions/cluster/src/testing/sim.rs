@@ -15,7 +15,7 @@ use std::time::Duration;
 use super::{FaultRates, MemStore, Partition, World};
 use crate::clock;
 use crate::service::WRITE_GRACE;
-use crate::{Breaker, ClusterService, Node, Strategy};
+use crate::{ClusterService, Node, Strategy};
 use primescaler_core::{Computation, ComputeError, PrimeCalculator, Source};
 
 use super::checker::{Answer, Answered, Findings, check};
@@ -91,11 +91,7 @@ fn instance(world: &World, primes: &Arc<Vec<u64>>, strategy: Strategy, local: us
     let nodes = NODES
         .iter()
         .enumerate()
-        .map(|(i, name)| Node {
-            name: (*name).to_owned(),
-            store: world.store(i),
-            breaker: Breaker::new(Duration::from_secs(2)),
-        })
+        .map(|(i, name)| Node::new(*name, world.store(i), Duration::from_secs(2)))
         .collect();
     let calculator = TableCalculator {
         primes: Arc::clone(primes),

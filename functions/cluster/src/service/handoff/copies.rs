@@ -5,7 +5,7 @@
 use primescaler_core::{Hint, PrimeCalculator, PutOutcome, RecordKey, StoredEntry, in_grid};
 
 use super::Handoff;
-use crate::service::{ClusterService, NodeStore, Resolved};
+use crate::service::{ClusterService, DownNodes, NodeStore, Resolved};
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Makes `node`'s entry for n lead straight to `holder`'s record: a pointer written
@@ -42,7 +42,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             // hinted copy a double.)
             return Some(claim == 0 || self.past_write_grace(written_at_ms));
         }
-        let mut down = Vec::new();
+        let mut down = DownNodes::default();
         let leads = match self.resolve_entry(key, node, &mut down).await.ok()? {
             Resolved::Found(_, found) => found == holder,
             Resolved::Dangling { newest_ms, .. } => self.past_write_grace(newest_ms),

@@ -1,0 +1,20 @@
+//! The deployed twin's network, for `make dev PROFILE=aws` and the tests that run the
+//! cluster at the distances between AWS regions.
+//!
+//! Locally every node is an emulator on loopback, under a millisecond away. Deployed,
+//! the nodes are regions 70 to 330 ms apart, and a new connection to one pays TCP's and
+//! TLS's handshakes first. A design that only works within a millisecond fails there,
+//! so the twin puts a [`Relay`] in front of each node's emulator:
+//!
+//! - [`distance`]: the round trip between two regions, from a published table;
+//! - [`relay`]: a TCP relay that holds every chunk for half a round trip each way, the
+//!   first request of a connection two round trips more (the handshakes), with jitter
+//!   and, optionally, loss (a lost segment costs a retransmission timeout).
+//!
+//! The `twin` binary runs one relay per node (see `src/main.rs`).
+
+pub mod distance;
+pub mod relay;
+
+pub use distance::round_trip;
+pub use relay::{Link, Relay};

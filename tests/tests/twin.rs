@@ -1,0 +1,156 @@
+//! A slice of the deployed twin: the three default nodes at the round trips between
+//! their regions (a relay in front of each emulator, handshakes included), with the
+//! template's default budgets, seen from us-east-1. A far node is used, never marked
+//! down, and a reset of a few thousand records on it answers well within the function's
+//! timeout.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use lambda_http::http::StatusCode;
+use primescaler_api::{LiveDeps, handle};
+use primescaler_cluster::{ClusterConfig, Ring};
+use primescaler_core::{PrimeRecord, RecordKey, shard_of};
+use primescaler_dynamo::DynamoStore;
+use primescaler_tests::cluster::{REGIONS, copies, deps_over, get, three_emulators};
+use primescaler_tests::events::EventShape;
+use primescaler_tests::{Emulator, fresh_cluster_table};
+use primescaler_twin::{Link, Relay, round_trip};
+
+/// Where the functions run, as `make dev PROFILE=aws` defaults.
+const FROM: &str = "us-east-1";
+
+/// Each node's emulator behind a relay at its round trip from [`FROM`]; the cluster as
+/// the template deploys it (500 ms base budget, 2 s cool-down) over the relays.
+async fn twin(emulators: &[Emulator; 3], table: &str) -> (Vec<Relay>, LiveDeps) {
+    let mut relays = Vec::new();
+    for (region, emulator) in REGIONS.iter().zip(emulators) {
+        let upstream = emulator
+            .endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .unwrap();
+        let link = Link::new(round_trip(FROM, region).unwrap());
+        relays.push(
+            Relay::start("127.0.0.1:0".parse().unwrap(), upstream, link)
+                .await
+                .unwrap(),
+        );
+    }
+    let endpoints: Vec<String> = REGIONS
+        .iter()
+        .zip(&relays)
+        .map(|(region, relay)| format!("{region}={}", relay.endpoint()))
+        .collect();
+    let vars = HashMap::from([
+        ("NODES", REGIONS.join(",")),
+        ("NODE_ENDPOINTS", endpoints.join(",")),
+        ("LOCAL_NODE", FROM.to_string()),
+    ]);
+    let cluster = ClusterConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
+    assert_eq!(
+        cluster.node_timeout,
+        Duration::from_millis(500),
+        "the template's default"
+    );
+    (relays, deps_over(cluster, table).await)
+}
+
+#[tokio::test]
+async fn a_far_node_is_used_and_never_marked_down() {
+    // GIVEN the twin's three nodes, ap-southeast-2 230 ms away, and no connection open
+    let emulators = three_emulators().await;
+    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(&emulators).collect();
+    let table = fresh_cluster_table(&nodes).await;
+    let (_relays, deps) = twin(&emulators, &table).await;
+
+    // WHEN 60 n are asked for, four at a time (each needing connections of its own)
+    let ns: Vec<u64> = (1..=60).collect();
+    for batch in ns.chunks(4) {
+        let answers = futures::future::join_all(batch.iter().map(|n| {
+            let target = format!("/primes/{n}");
+            let deps = &deps;
+            async move { get(deps, &target).await }
+        }))
+        .await;
+        for (n, (status, body)) in batch.iter().zip(answers) {
+            assert_eq!(status, StatusCode::OK, "n = {n}: {body}");
+            assert_eq!(body["failovers"], 0, "n = {n}: {body}");
+        }
+    }
+
+    // THEN no node was ever taken for down, and each n is stored once, at its home
+    for node in deps.service.nodes() {
+        assert_eq!(
+            node.breaker.trips().0,
+            0,
+            "{}: {:?}",
+            node.name,
+            node.breaker.trips()
+        );
+    }
+    let ring = Ring::new(&REGIONS);
+    let far = REGIONS.iter().position(|r| *r == "ap-southeast-2").unwrap();
+    let held = copies(&deps).await;
+    assert_eq!(held.len(), ns.len());
+    assert!(held.values().all(|&c| c == 1), "{held:?}");
+    let far_homed = ns
+        .iter()
+        .filter(|&&n| ring.home(shard_of(n)) == far)
+        .count();
+    assert!(
+        far_homed >= 10,
+        "the far node is home to {far_homed} of them"
+    );
+    let far_store: &DynamoStore = &deps.service.nodes()[far].store;
+    let on_far = primescaler_core::ScanRecords::scan_records(far_store, None, 1_000)
+        .await
+        .unwrap()
+        .records
+        .len();
+    assert_eq!(on_far, far_homed, "the far node holds what it is home to");
+}
+
+#[tokio::test]
+async fn a_reset_of_a_far_node_answers_well_within_the_function_timeout() {
+    // GIVEN 3,000 records on the far node (written beside the relay), 230 ms away
+    let emulators = three_emulators().await;
+    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(&emulators).collect();
+    let table = fresh_cluster_table(&nodes).await;
+    let far = &emulators[2];
+    let direct = &DynamoStore::new(far.client(REGIONS[2]).await, &table);
+    let records: Vec<PrimeRecord> = (1..=3_000u64)
+        .map(|n| PrimeRecord {
+            key: RecordKey::for_index(n),
+            prime: 2,
+            calculator: "test".into(),
+            compute_micros: 0,
+            computed_at_ms: 0,
+        })
+        .collect();
+    futures::future::try_join_all(records.chunks(100).map(|chunk| async move {
+        for record in chunk {
+            primescaler_core::PutRecordIfAbsent::put_record_if_absent(direct, record).await?;
+        }
+        Ok::<_, primescaler_core::StoreError>(())
+    }))
+    .await
+    .unwrap();
+    let (_relays, deps) = twin(&emulators, &table).await;
+
+    // WHEN the cache is reset through the API
+    let started = Instant::now();
+    let response = handle(
+        &deps,
+        EventShape::ApiGateway.request("DELETE", "/cache", None),
+    )
+    .await
+    .unwrap();
+    let took = started.elapsed();
+
+    // THEN it answers 200 with every record removed, within the function's 15 s
+    // timeout and its 12 s request deadline (one batch after another took over 30 s)
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(took < Duration::from_secs(12), "the reset took {took:?}");
+    assert!(copies(&deps).await.is_empty());
+}
