@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-first-run build-arm64 sam-build clean
+.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -123,6 +123,12 @@ bench-soak: tools browser
 ## bench-emulators: dynalite vs moto on the project's store paths; writes docs/benchmarks.md
 bench-emulators: tools test-tools
 	cargo run -q --release -p primescaler-tests --bin emulator_bench
+
+## bench-twin: the request path at the regions' distances (the twin's relays) beside
+## loopback, far node down and back; BENCH_TWIN_SECONDS per load phase (600); writes
+## docs/benchmarks.md
+bench-twin: tools
+	cargo run -q --bin twin_bench
 
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
 bench-cold-start: tools

@@ -11,7 +11,7 @@ use lambda_http::http::StatusCode;
 use primescaler_api::{LiveDeps, handle};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{
-    GetRecord, PutOutcome, PutPointerIfAbsent, RecordKey, StoredEntry, shard_of,
+    GetRecord, PutOutcome, PutPointerIfAbsent, ReadCounters, RecordKey, StoredEntry, shard_of,
 };
 use primescaler_tests::cluster::{
     LOCAL, REGIONS, copies, deps_for, get, local_nodes_on_fixed_ports, named, reference_primes,
@@ -460,4 +460,40 @@ async fn a_pointer_to_a_lost_record_is_dropped_once_old_and_its_n_stored_again()
     let (_, again) = get(&instance, &format!("/primes/{old}")).await;
     assert_eq!(again["source"], "cache", "{again}");
     assert_eq!(again["prime"], body["prime"]);
+}
+
+#[tokio::test]
+async fn a_claim_that_leads_to_a_node_that_is_down_is_answered_in_one_round() {
+    // GIVEN three nodes, the third refusing every connection, and an n homed on the first
+    // whose entry there is a pointer to the third (as after a claim for it)
+    let emulators = three_emulators().await;
+    let nodes = named(&emulators);
+    let table = fresh_cluster_table(&nodes).await;
+    let mut cluster = primescaler_tests::cluster_config(&nodes, Strategy::ConsistentHash, LOCAL);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    cluster.nodes[2].endpoint = Some(format!("http://{}", closed.local_addr().unwrap()));
+    drop(closed);
+    let instance = primescaler_tests::cluster::deps_over(cluster, &table).await;
+    let ring = Ring::new(&REGIONS);
+    let n = (1..10_000u64)
+        .find(|&n| ring.home(shard_of(n)) == 0)
+        .unwrap();
+    let home = &instance.service.nodes()[0].store;
+    let now = primescaler_core::record::now_ms();
+    home.put_pointer_if_absent(RecordKey::for_index(n), REGIONS[2], now, 7)
+        .await
+        .expect("write a pointer");
+    let before = home.read_counters().await.unwrap().grid_version;
+
+    // WHEN n is asked for
+    let (status, body) = get(&instance, &format!("/primes/{n}")).await;
+
+    // THEN it is answered right, not stored (the down node may hold it), after one claim
+    // on its home: one grid version, where every one of 2N + 1 rounds made one
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["prime"], reference_primes()[n as usize - 1]);
+    assert_eq!(body["stored"], false, "{body}");
+    assert_eq!(body["failovers"], 1, "{body}");
+    let after = home.read_counters().await.unwrap().grid_version;
+    assert!(after - before <= 1, "{} claim rounds", after - before);
 }

@@ -184,8 +184,10 @@ pub struct NodeReport {
 enum Resolved {
     /// The record, and the node that holds it.
     Found(PrimeRecord, usize),
-    /// Nothing to answer: no entry, or the way to the record passes a node that is down.
+    /// No entry: nothing is stored for n along this way.
     Missing,
+    /// The way to the record passes a node that is down, which may hold it.
+    Unreachable,
     /// A pointer (to `node`, written at `written_at_ms`) on the node read, whose way leads
     /// to no record: its node is unknown, or is up and holds nothing for n (or a pointer
     /// that leads nowhere). `newest_ms` is when the youngest pointer on the way was

@@ -158,8 +158,22 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     self.drop_dangling_pointer(key, arbiter, &node, written_at_ms, down)
                         .await?;
                 }
-                // A write along the way may still be under way.
-                Resolved::Dangling { .. } => {}
+                // The rival's write may still be under way, or its way passes a node
+                // that is down, which may hold the record: another round would meet the
+                // same entry, so the prime is answered, not stored here.
+                Resolved::Dangling { .. } => {
+                    return Err(ServiceError::NoNodeReachable(format!(
+                        "n = {} is being stored by another request",
+                        key.n
+                    )));
+                }
+                Resolved::Unreachable => {
+                    return Err(ServiceError::NoNodeReachable(format!(
+                        "n = {} is claimed for a node that is down",
+                        key.n
+                    )));
+                }
+                // The rival's entry is gone (evicted): claim again.
                 Resolved::Missing => {}
             }
         }

@@ -25,7 +25,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
         Ok(match self.resolve_entry(key, i, down).await? {
             Resolved::Found(record, holder) => Some((record, holder)),
-            Resolved::Missing | Resolved::Dangling { .. } => None,
+            Resolved::Missing | Resolved::Unreachable | Resolved::Dangling { .. } => None,
         })
     }
 
@@ -58,7 +58,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     Ok(None) => break,
                     Err(CallError::Down { .. } | CallError::Busy) => {
                         down.mark(at);
-                        return Ok(Resolved::Missing);
+                        return Ok(Resolved::Unreachable);
                     }
                     Err(CallError::Failed(e)) => return Err(e.into()),
                 };

@@ -46,7 +46,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let leads = match self.resolve_entry(key, node, &mut down).await.ok()? {
             Resolved::Found(_, found) => found == holder,
             Resolved::Dangling { newest_ms, .. } => self.past_write_grace(newest_ms),
-            Resolved::Missing => false,
+            Resolved::Missing | Resolved::Unreachable => false,
         };
         if !leads {
             return Some(false);
