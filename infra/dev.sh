@@ -113,6 +113,11 @@ cleanup() {
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
+  # The twin's cgroups, once their processes are gone.
+  for controller in cpu memory; do
+    dir="/sys/fs/cgroup/$controller/${TWIN_CGROUP:-none}"
+    [ -d "$dir" ] && rmdir "$dir"/*/ "$dir" 2>/dev/null || true
+  done
   log "stopped"
 }
 trap cleanup EXIT
@@ -214,6 +219,12 @@ else
 fi
 
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
+if [ "$PROFILE" = aws ]; then
+  # Each function process at a Lambda function's CPU share and memory (infra/twin-run.sh).
+  export TWIN_CGROUP="primescaler-twin-$$"
+  export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
+  export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
+fi
 # Benchmarks build once and ignore later edits to the tree.
 [ "${WATCH_RELEASE:-0}" = 1 ] && watch_flags+=(--release --ignore-changes)
 start_group functions cargo lambda watch "${watch_flags[@]}"

@@ -96,7 +96,7 @@ check "64 concurrent answers agree" "$primes" "40471 "
 items=0
 cursor=""
 while :; do
-  page="$(get "/cache?limit=10000${cursor:+&cursor=$cursor}")"
+  page="$(curl -s --max-time 60 "${auth[@]}" "$base/cache?limit=10000${cursor:+&cursor=$cursor}")"
   items=$((items + $(echo "$page" | jq '[.items[] | select(.n == 4242)] | length')))
   cursor="$(echo "$page" | jq -r '.next // empty')"
   [ -n "$cursor" ] || break
@@ -136,6 +136,7 @@ check "the upkeep names $victim unreachable" "$(echo "$upkeep" | jq .unreachable
 check "the upkeep keeps the hints that wait on $victim" "$(echo "$upkeep" | jq '.kept > 0')" true
 check "DELETE /cache names the unreachable node" "$(curl -s "${auth[@]}" -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"
 
+check "GET /cache of more than 1,000 records without the reset token is a 401" "$(status GET "/cache?limit=1001")" 401
 check "DELETE /cache without the reset token is a 401" "$(status DELETE /cache)" 401
 check "DELETE /cache with the reset token is a 200" "$(status_auth DELETE /cache)" 200
 check "GET /cache after a reset has no items on the nodes that are up" "$(get /cache | jq '.items | length')" 0

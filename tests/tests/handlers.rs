@@ -708,3 +708,37 @@ async fn deletions_need_the_reset_token() {
     assert_eq!(body["evicted"], true);
     assert!(stored(&deps).await.is_empty());
 }
+
+#[tokio::test]
+async fn an_anonymous_cache_page_holds_at_most_a_thousand_records() {
+    // GIVEN a function with a reset token, holding n = 11
+    let emulator = Emulator::start().await;
+    let deps = emulator
+        .api_deps(REGION, MAX_N)
+        .await
+        .with_reset_token(Some("s3cret-token".into()));
+    call(&deps, "GET", "/primes/11").await;
+    let page = |target: &str, auth: Option<&str>| {
+        let mut request = EventShape::ApiGateway.request("GET", target, None);
+        if let Some(auth) = auth {
+            request
+                .headers_mut()
+                .insert("authorization", auth.parse().unwrap());
+        }
+        let deps = &deps;
+        async move { decode(handle(deps, request).await.unwrap()) }
+    };
+
+    // WHEN pages of 1,000 and of 1,001 are asked for without the token, and with it
+    let (small, small_body) = page("/cache?limit=1000", None).await;
+    let (large, large_body) = page("/cache?limit=1001", None).await;
+    let (granted, granted_body) = page("/cache?limit=10000", Some("Bearer s3cret-token")).await;
+
+    // THEN only the larger anonymous page is refused, with a JSON 401
+    assert_eq!(small, StatusCode::OK, "{small_body}");
+    assert_eq!(small_body["count"], 1);
+    assert_eq!(large, StatusCode::UNAUTHORIZED, "{large_body}");
+    assert_eq!(large_body["error"], "unauthorized");
+    assert_eq!(granted, StatusCode::OK, "{granted_body}");
+    assert_eq!(granted_body["count"], 1);
+}

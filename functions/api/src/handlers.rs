@@ -13,7 +13,9 @@ use subtle::ConstantTimeEq;
 use crate::Deps;
 use crate::error::ApiError;
 use crate::metrics::RequestMetrics;
-use crate::routes::{Route, format_cursor, parse_cursor, parse_limit, parse_node_names};
+use crate::routes::{
+    DEFAULT_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit, parse_node_names,
+};
 
 /// Serves one request. Every failure becomes a JSON error response; the `Err` arm is
 /// never used, so the runtime never reports a failed invocation for a bad request.
@@ -99,6 +101,9 @@ where
         Route::ScanCache => {
             let query = request.query_string_parameters();
             let limit = parse_limit(single(&query, "limit")?)?;
+            if limit > DEFAULT_PAGE_LIMIT {
+                authorize(request, deps.reset_token.as_deref())?;
+            }
             let cursor = single(&query, "cursor")?
                 .map(|raw| parse_cursor(raw, service.nodes().len()))
                 .transpose()?;
@@ -231,8 +236,9 @@ fn request_deadline(request: &Request, budget: Duration, started: Instant) -> In
     ours.min(Instant::now() + left)
 }
 
-/// Deletions need `Authorization: Bearer <token>` when a token is configured: none is a
-/// 401, a wrong one a 403. The comparison takes the same time whatever the guess.
+/// Deletions, and cache pages larger than [`DEFAULT_PAGE_LIMIT`], need
+/// `Authorization: Bearer <token>` when a token is configured: none is a 401, a wrong one
+/// a 403. The comparison takes the same time whatever the guess.
 fn authorize(request: &Request, token: Option<&str>) -> Result<(), ApiError> {
     let Some(token) = token else {
         return Ok(());

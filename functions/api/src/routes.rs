@@ -9,7 +9,9 @@ use crate::error::ApiError;
 
 /// The most records one `GET /cache` page may hold.
 pub const MAX_PAGE_LIMIT: u32 = 10_000;
-/// The page size of `GET /cache` when no `limit` is given.
+/// The page size of `GET /cache` when no `limit` is given, and the most an anonymous
+/// caller may ask for (about 55 KB): a larger page needs the reset token, so that no
+/// anonymous call costs a full grid's 550 KB.
 pub const DEFAULT_PAGE_LIMIT: u32 = 1_000;
 
 /// A request the API understands.
