@@ -49,6 +49,8 @@ case "$PROFILE" in
     ;;
   *) echo "PROFILE must be local or aws, not $PROFILE" >&2; exit 1 ;;
 esac
+# Where the twin's function processes get their cgroups (infra/twin-run.sh).
+TWIN_CGROUP="primescaler-twin-$$"
 # An emulator scans more slowly than DynamoDB (moto: about a second for a third of a full
 # grid, more under load), so the UI gives each node longer locally than the 3 s it gives
 # a DynamoDB table.
@@ -113,11 +115,19 @@ cleanup() {
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
-  # The twin's cgroups, once their processes are gone.
-  for controller in cpu memory; do
-    dir="/sys/fs/cgroup/$controller/${TWIN_CGROUP:-none}"
-    [ -d "$dir" ] && rmdir "$dir"/*/ "$dir" 2>/dev/null || true
-  done
+  # The twin's cgroups, once their processes are gone (an emptied group may be busy
+  # for a moment).
+  if [ "$PROFILE" = aws ]; then
+    for controller in cpu memory; do
+      dir="/sys/fs/cgroup/$controller/$TWIN_CGROUP"
+      for _ in $(seq 20); do
+        if [ ! -d "$dir" ] || rmdir "$dir"/*/ "$dir" 2>/dev/null; then
+          break
+        fi
+        sleep 0.1
+      done
+    done
+  fi
   log "stopped"
 }
 trap cleanup EXIT
@@ -221,7 +231,7 @@ fi
 watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 if [ "$PROFILE" = aws ]; then
   # Each function process at a Lambda function's CPU share and memory (infra/twin-run.sh).
-  export TWIN_CGROUP="primescaler-twin-$$"
+  export TWIN_CGROUP
   export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
 fi

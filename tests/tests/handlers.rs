@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use lambda_http::http::StatusCode;
-use lambda_http::{Body, Response};
+use lambda_http::{Body, Request, Response};
 use primescaler_api::{LiveDeps, handle};
 use primescaler_core::{PrimeRecord, ScanRecords, shard_of};
 use primescaler_tests::Emulator;
@@ -648,25 +648,33 @@ async fn n_up_to_10_12_is_served_by_default() {
     );
 }
 
-#[tokio::test]
-async fn deletions_need_the_reset_token() {
-    // GIVEN a function whose deletions need a token, and a table holding n = 11
-    let emulator = Emulator::start().await;
+/// A request as API Gateway sends it, with `auth` as its `Authorization` header.
+fn with_auth(method: &str, target: &str, auth: Option<&str>) -> Request {
+    let mut request = EventShape::ApiGateway.request(method, target, None);
+    if let Some(auth) = auth {
+        request
+            .headers_mut()
+            .insert("authorization", auth.parse().unwrap());
+    }
+    request
+}
+
+/// A function whose deletions need the token `s3cret-token`, its table holding n = 11.
+async fn holding_eleven_behind_a_token(emulator: &Emulator) -> LiveDeps {
     let deps = emulator
         .api_deps(REGION, MAX_N)
         .await
         .with_reset_token(Some("s3cret-token".into()));
     call(&deps, "GET", "/primes/11").await;
+    deps
+}
+
+#[tokio::test]
+async fn deletions_need_the_reset_token() {
+    // GIVEN a function whose deletions need a token, and a table holding n = 11
+    let emulator = Emulator::start().await;
+    let deps = holding_eleven_behind_a_token(&emulator).await;
     let before = stored(&deps).await;
-    let with_auth = |method: &str, target: &str, auth: Option<&str>| {
-        let mut request = EventShape::ApiGateway.request(method, target, None);
-        if let Some(auth) = auth {
-            request
-                .headers_mut()
-                .insert("authorization", auth.parse().unwrap());
-        }
-        request
-    };
 
     for target in ["/cache", "/primes/11"] {
         // WHEN a deletion comes without the token, or with a wrong one
@@ -713,18 +721,9 @@ async fn deletions_need_the_reset_token() {
 async fn an_anonymous_cache_page_holds_at_most_a_thousand_records() {
     // GIVEN a function with a reset token, holding n = 11
     let emulator = Emulator::start().await;
-    let deps = emulator
-        .api_deps(REGION, MAX_N)
-        .await
-        .with_reset_token(Some("s3cret-token".into()));
-    call(&deps, "GET", "/primes/11").await;
+    let deps = holding_eleven_behind_a_token(&emulator).await;
     let page = |target: &str, auth: Option<&str>| {
-        let mut request = EventShape::ApiGateway.request("GET", target, None);
-        if let Some(auth) = auth {
-            request
-                .headers_mut()
-                .insert("authorization", auth.parse().unwrap());
-        }
+        let request = with_auth("GET", target, auth);
         let deps = &deps;
         async move { decode(handle(deps, request).await.unwrap()) }
     };

@@ -56,7 +56,7 @@ fn remote_first_with_target_at(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
-    const LATE: Duration = Duration::from_millis(1_500);
+    const LATE: Duration = Duration::from_millis(2_500);
     // GIVEN three nodes, records stored away from the local node (remote_first), and an
     // n whose home is the local node, so that its record goes to the next node, T, with
     // a pointer on the home
@@ -70,8 +70,8 @@ async fn a_record_whose_answer_was_lost_is_kept_once_and_found() {
     } = Setup::over(&nodes).await;
     let local = LOCAL_NODE;
 
-    // AND T behind a proxy that lets each request land and answers it 1.5 s late, past
-    // the 300 ms node budget
+    // AND T behind a proxy that lets each request land and answers it 2.5 s late, past
+    // the node's budget (300 ms, and three round trips of a node not yet reached)
     let proxy = FaultProxy::start(emulators[target].endpoint()).await;
     proxy.set(Fault::LateAnswers(LATE));
     let mut cluster = remote_first_with_target_at(&nodes, target, proxy.endpoint());

@@ -4,64 +4,47 @@
 //! down, and a reset of a few thousand records on it answers well within the function's
 //! timeout.
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
+use lambda_http::Body;
 use lambda_http::http::StatusCode;
 use primescaler_api::{LiveDeps, handle};
-use primescaler_cluster::{ClusterConfig, Ring};
+use primescaler_cluster::Ring;
 use primescaler_core::{PrimeRecord, RecordKey, shard_of};
 use primescaler_dynamo::DynamoStore;
 use primescaler_tests::cluster::{REGIONS, copies, deps_over, get, three_emulators};
 use primescaler_tests::events::EventShape;
+use primescaler_tests::twin::{FROM, deployed_cluster, relay_to};
 use primescaler_tests::{Emulator, fresh_cluster_table};
-use primescaler_twin::{Link, Relay, round_trip};
+use primescaler_twin::{Relay, round_trip};
 
-/// Where the functions run, as `make dev PROFILE=aws` defaults.
-const FROM: &str = "us-east-1";
+/// Three emulators, each with a fresh table.
+async fn twin_nodes() -> ([Emulator; 3], String) {
+    let emulators = three_emulators().await;
+    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(&emulators).collect();
+    let table = fresh_cluster_table(&nodes).await;
+    (emulators, table)
+}
 
-/// Each node's emulator behind a relay at its round trip from [`FROM`]; the cluster as
-/// the template deploys it (500 ms base budget, 2 s cool-down) over the relays.
+/// Each node's emulator behind a relay at its round trip from [`FROM`]; a function
+/// instance over the relays, as the template deploys it.
 async fn twin(emulators: &[Emulator; 3], table: &str) -> (Vec<Relay>, LiveDeps) {
     let mut relays = Vec::new();
     for (region, emulator) in REGIONS.iter().zip(emulators) {
-        let upstream = emulator
-            .endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap();
-        let link = Link::new(round_trip(FROM, region).unwrap());
-        relays.push(
-            Relay::start("127.0.0.1:0".parse().unwrap(), upstream, link)
-                .await
-                .unwrap(),
-        );
+        relays.push(relay_to(region, emulator.endpoint()).await);
     }
-    let endpoints: Vec<String> = REGIONS
+    let nodes: Vec<(&str, String)> = REGIONS
         .iter()
-        .zip(&relays)
-        .map(|(region, relay)| format!("{region}={}", relay.endpoint()))
+        .copied()
+        .zip(relays.iter().map(Relay::endpoint))
         .collect();
-    let vars = HashMap::from([
-        ("NODES", REGIONS.join(",")),
-        ("NODE_ENDPOINTS", endpoints.join(",")),
-        ("LOCAL_NODE", FROM.to_string()),
-    ]);
-    let cluster = ClusterConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
-    assert_eq!(
-        cluster.node_timeout,
-        Duration::from_millis(500),
-        "the template's default"
-    );
-    (relays, deps_over(cluster, table).await)
+    (relays, deps_over(deployed_cluster(&nodes), table).await)
 }
 
 #[tokio::test]
 async fn a_far_node_is_used_and_never_marked_down() {
     // GIVEN the twin's three nodes, ap-southeast-2 230 ms away, and no connection open
-    let emulators = three_emulators().await;
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(&emulators).collect();
-    let table = fresh_cluster_table(&nodes).await;
+    let (emulators, table) = twin_nodes().await;
     let (_relays, deps) = twin(&emulators, &table).await;
 
     // WHEN 60 n are asked for, four at a time (each needing connections of its own)
@@ -114,9 +97,7 @@ async fn a_far_node_is_used_and_never_marked_down() {
 #[tokio::test]
 async fn a_reset_of_a_far_node_answers_well_within_the_function_timeout() {
     // GIVEN 3,000 records on the far node (written beside the relay), 230 ms away
-    let emulators = three_emulators().await;
-    let nodes: Vec<(&str, &Emulator)> = REGIONS.iter().copied().zip(&emulators).collect();
-    let table = fresh_cluster_table(&nodes).await;
+    let (emulators, table) = twin_nodes().await;
     let far = &emulators[2];
     let direct = &DynamoStore::new(far.client(REGIONS[2]).await, &table);
     let records: Vec<PrimeRecord> = (1..=3_000u64)
@@ -151,6 +132,32 @@ async fn a_reset_of_a_far_node_answers_well_within_the_function_timeout() {
     // THEN it answers 200 with every record removed, within the function's 15 s
     // timeout and its 12 s request deadline (one batch after another took over 30 s)
     assert_eq!(response.status(), StatusCode::OK);
+    let Body::Text(text) = response.body() else {
+        panic!("a text body")
+    };
+    let body: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(body["removed"], 3_000, "{body}");
     assert!(took < Duration::from_secs(12), "the reset took {took:?}");
     assert!(copies(&deps).await.is_empty());
+}
+
+#[tokio::test]
+async fn starting_up_opens_a_connection_to_each_node_and_learns_its_round_trip() {
+    // GIVEN the twin's three nodes, and a function instance that has made no call
+    let (emulators, table) = twin_nodes().await;
+    let (_relays, deps) = twin(&emulators, &table).await;
+
+    // WHEN it warms up, as in Lambda's init
+    deps.service.warm_up().await;
+
+    // THEN each node's round trip is learnt as one round trip, not a new connection's three
+    for node in deps.service.nodes() {
+        let learnt = node.budget.as_ref().unwrap().round_trip().unwrap();
+        let expected = round_trip(FROM, &node.name).unwrap();
+        assert!(
+            learnt >= expected && learnt < expected + Duration::from_millis(40),
+            "{}: learnt {learnt:?}, {expected:?} away",
+            node.name
+        );
+    }
 }

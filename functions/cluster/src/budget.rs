@@ -12,7 +12,8 @@
 //! The round trip is learnt, as TCP learns its retransmission timer, from the calls that
 //! answer: the shortest recent call, since a call takes at least one round trip. Until a
 //! call has answered, it is taken to be [`UNKNOWN_ROUND_TRIP`], the longest between two
-//! regions. On loopback the budget is the base budget plus a few milliseconds.
+//! regions, which also bounds what a slow answer teaches. On loopback the budget is the
+//! base budget plus a few milliseconds.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -72,8 +73,9 @@ impl CallBudget {
         self.base + round_trip * NEW_CONNECTION_ROUND_TRIPS
     }
 
-    /// A call answered after `took`.
+    /// A call answered after `took` (taken as at most [`UNKNOWN_ROUND_TRIP`]).
     pub fn observe(&self, took: Duration) {
+        let took = took.min(UNKNOWN_ROUND_TRIP);
         let mut window = self.window.lock().expect("budget lock");
         if window.samples == WINDOW {
             window.previous = window.current.take();
@@ -115,6 +117,14 @@ mod tests {
         let near = CallBudget::new(BASE);
         near.observe(ms(2));
         assert_eq!(near.allowed(), BASE + ms(6));
+    }
+
+    #[test]
+    fn a_call_longer_than_any_round_trip_teaches_no_more_than_the_longest() {
+        let budget = CallBudget::new(BASE);
+        budget.observe(Duration::from_secs(9));
+        assert_eq!(budget.round_trip(), Some(UNKNOWN_ROUND_TRIP));
+        assert_eq!(budget.allowed(), BASE + UNKNOWN_ROUND_TRIP * 3);
     }
 
     #[test]

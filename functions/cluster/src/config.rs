@@ -127,8 +127,9 @@ impl ClusterConfig {
         })
     }
 
-    /// The longest a call's budget can be (before the node's round trip is known): the
-    /// store client's own attempt timeout, a backstop under the budget.
+    /// The longest a call's budget can be (the node's round trip unknown, or at its
+    /// longest): the store client's own attempt timeout, a backstop that the budget
+    /// always ends first.
     pub fn call_ceiling(&self) -> Duration {
         self.node_timeout
             + crate::budget::UNKNOWN_ROUND_TRIP * crate::budget::NEW_CONNECTION_ROUND_TRIPS

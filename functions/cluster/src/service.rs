@@ -184,9 +184,9 @@ pub struct NodeReport {
 enum Resolved {
     /// The record, and the node that holds it.
     Found(PrimeRecord, usize),
-    /// No entry: nothing is stored for n along this way.
+    /// Nothing to answer: no entry, or the node read first is down or busy.
     Missing,
-    /// The way to the record passes a node that is down, which may hold it.
+    /// The way to the record passes another node that is down, which may hold it.
     Unreachable,
     /// A pointer (to `node`, written at `written_at_ms`) on the node read, whose way leads
     /// to no record: its node is unknown, or is up and holds nothing for n (or a pointer
@@ -369,19 +369,20 @@ impl<S, C> ClusterService<S, C> {
         let allowed = budget.allowed();
         let started = Instant::now();
         let result = match tokio::time::timeout(allowed, call).await {
-            Ok(result) => result,
+            // Only answers time the round trip: a throttled call includes the client's
+            // back-off, and a failure may never have left the process.
+            Ok(result) => {
+                if result.is_ok() {
+                    budget.observe(started.elapsed());
+                }
+                result
+            }
             // It may have reached the node: a write may have landed.
             Err(_) => Err(StoreError::Lost(format!(
                 "no answer within {} ms",
                 allowed.as_millis()
             ))),
         };
-        if !matches!(
-            result,
-            Err(StoreError::Unavailable(_) | StoreError::Lost(_))
-        ) {
-            budget.observe(started.elapsed());
-        }
         self.settle(i, result)
     }
 

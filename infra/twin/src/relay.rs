@@ -102,22 +102,32 @@ async fn accept(mut listener: TcpListener, upstream: SocketAddr, link: Link) {
     };
     loop {
         let Ok((client, _)) = listener.accept().await else {
+            // Out of descriptors, say: try again shortly rather than spin.
+            tokio::time::sleep(DOWN_PROBE_EVERY).await;
             continue;
         };
         let opened = Instant::now();
-        match TcpStream::connect(upstream).await {
+        match connect(upstream).await {
             Ok(node) => {
                 tokio::spawn(relay(client, node, link, opened));
             }
             Err(_) => {
                 drop((client, listener));
-                while TcpStream::connect(upstream).await.is_err() {
+                while connect(upstream).await.is_err() {
                     tokio::time::sleep(DOWN_PROBE_EVERY).await;
                 }
                 listener = rebind(address).await;
             }
         }
     }
+}
+
+/// Connects to the node, giving up after a second (a node on this machine answers a
+/// connect at once, or refuses it).
+async fn connect(upstream: SocketAddr) -> io::Result<TcpStream> {
+    tokio::time::timeout(Duration::from_secs(1), TcpStream::connect(upstream))
+        .await
+        .unwrap_or_else(|_| Err(io::ErrorKind::TimedOut.into()))
 }
 
 /// Binds `address` again (the system may hold it for a moment after it was closed).
@@ -145,19 +155,18 @@ async fn relay(client: TcpStream, node: TcpStream, link: Link, opened: Instant) 
 }
 
 /// Passes what `from` reads to `to`, each chunk `link.one_way()` after it was read and
-/// none before `not_before`, in order; closes `to` after the last chunk.
+/// none before `not_before`, in order; closes `to` as long after `from` closed (an empty
+/// chunk marks the close).
 async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, link: Link, not_before: Instant) {
     let (sender, mut receiver) = mpsc::unbounded_channel::<(Instant, Vec<u8>)>();
     let reader = async move {
         let mut buffer = vec![0u8; 64 * 1024];
         let mut last = not_before;
-        while let Ok(read) = from.read(&mut buffer).await {
-            if read == 0 {
-                break;
-            }
+        loop {
+            let read = from.read(&mut buffer).await.unwrap_or(0);
             // In order: a chunk never overtakes the one before it.
             last = last.max(Instant::now() + link.one_way());
-            if sender.send((last, buffer[..read].to_vec())).is_err() {
+            if sender.send((last, buffer[..read].to_vec())).is_err() || read == 0 {
                 break;
             }
         }
@@ -165,8 +174,8 @@ async fn pump(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, link: Link, not_b
     let writer = async move {
         while let Some((due, chunk)) = receiver.recv().await {
             tokio::time::sleep_until(due).await;
-            if to.write_all(&chunk).await.is_err() {
-                return;
+            if chunk.is_empty() || to.write_all(&chunk).await.is_err() {
+                break;
             }
         }
         let _ = to.shutdown().await;

@@ -59,7 +59,7 @@ async fn main() {
          (`primescaler_cluster::testing::checker`) reads every node.\n\n\
          The faults: *refused*, connections to the victim closed at once; *black hole*, \
          requests taken and never answered; *lost answers*, requests passed (writes land) \
-         and answers held 1.5 s, past every attempt; *cut answers*, requests passed and \
+         and answers held 2.5 s, past every call's budget; *cut answers*, requests passed and \
          half of each answer sent before the connection closes; *throttled*, every call \
          answered `ThrottlingException` by the proxy; *partition*, the first instance's \
          way to the victim black-holed while the second still reaches it (the node keeps \

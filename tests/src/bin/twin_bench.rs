@@ -20,17 +20,17 @@ use std::time::{Duration, Instant};
 
 use lambda_http::Body;
 use primescaler_api::{ApiConfig, LiveDeps, handle};
-use primescaler_cluster::{ClusterConfig, Ring};
+use primescaler_cluster::Ring;
 use primescaler_core::shard_of;
 use primescaler_dynamo::create_table;
 use primescaler_tests::bench::{Latencies, ms};
 use primescaler_tests::events::EventShape;
+use primescaler_tests::twin::{FROM, deployed_cluster, relay_to};
 use primescaler_tests::{Emulator, free_port, workspace_root};
-use primescaler_twin::{Link, Relay, round_trip};
+use primescaler_twin::{Relay, round_trip};
 use serde_json::Value;
 
 const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
-const FROM: &str = "us-east-1";
 const FAR: usize = 2;
 const TABLE: &str = "primescaler-primes";
 const WORKERS: usize = 4;
@@ -67,10 +67,7 @@ impl Nodes {
                 .await
                 .expect("create the table");
             if twin {
-                let link = Link::new(round_trip(FROM, REGIONS[i]).unwrap());
-                let upstream = ([127, 0, 0, 1], *port).into();
-                let relay = Relay::start("127.0.0.1:0".parse().unwrap(), upstream, link);
-                relays.push(relay.await.expect("start a relay"));
+                relays.push(relay_to(REGIONS[i], emulator.endpoint()).await);
             }
             emulators.push(Some(emulator));
         }
@@ -90,17 +87,9 @@ impl Nodes {
 
     /// A fresh instance over the nodes, with the template's defaults, warmed up.
     async fn instance(&self) -> LiveDeps {
-        let endpoints: Vec<String> = (0..3)
-            .map(|i| format!("{}={}", REGIONS[i], self.endpoint(i)))
-            .collect();
-        let vars = HashMap::from([
-            ("NODES", REGIONS.join(",")),
-            ("NODE_ENDPOINTS", endpoints.join(",")),
-            ("LOCAL_NODE", FROM.to_string()),
-        ]);
-        let cluster = ClusterConfig::from_lookup(|name| vars.get(name).cloned()).unwrap();
+        let nodes: Vec<(&str, String)> = (0..3).map(|i| (REGIONS[i], self.endpoint(i))).collect();
         let deps = LiveDeps::connect(&ApiConfig {
-            cluster,
+            cluster: deployed_cluster(&nodes),
             table: TABLE.into(),
             max_n: 10_000,
             reset_token: None,

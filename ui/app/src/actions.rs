@@ -257,19 +257,16 @@ impl Actions {
         spawn_local(async move {
             match client::clear_cache(&self.token.get_untracked()).await {
                 Ok(answer) => {
-                    self.grid.clear();
+                    // A partial reset leaves records on some nodes: the grid is read
+                    // again, not emptied here, so that no surviving cell is hidden.
+                    if !answer.is_partial() {
+                        self.grid.clear();
+                    }
                     self.shown.set(None);
                     self.schedule.update_value(PollSchedule::wake);
                     self.show_poll_every(ACTIVE_EVERY_MS);
                     self.poll_now();
-                    let mut text = format!("Reset: {} records removed.", answer.removed);
-                    if !answer.unreachable.is_empty() {
-                        text += &format!(
-                            " Not reached, so not cleared: {}.",
-                            answer.unreachable.join(", ")
-                        );
-                    }
-                    self.tell(!answer.unreachable.is_empty(), text);
+                    self.tell(answer.is_partial(), answer.summary());
                 }
                 Err(error) => self.fail("Reset refused", &error),
             }

@@ -280,13 +280,14 @@ impl Grid {
             }
         }
         let mut changed = false;
+        let mut kept_own = false;
         let changed_here = self.changed_here.get_value();
         for (i, state) in wanted.into_iter().enumerate() {
             let n = i as u64 + 1;
             let own = recent(changed_here[i]) || (cleared_recently && changed_here[i] == 0.0);
             match (self.state(n), state) {
                 (Some(CellState::Pending), CellState::Empty) => {}
-                (Some(local), wanted) if own && local != wanted => {}
+                (Some(local), wanted) if own && local != wanted => kept_own = true,
                 _ => changed |= self.store(n, state),
             }
         }
@@ -304,7 +305,11 @@ impl Grid {
         if self.unread.get_untracked() {
             self.unread.set(false);
         }
-        self.version.set_value(snapshot.version);
+        // A cell kept as the page set it may hide someone else's later change in this
+        // snapshot: its version is not adopted, so the next poll reads the grid again.
+        if !kept_own {
+            self.version.set_value(snapshot.version);
+        }
     }
 
     /// Empties every cell (after the page's own reset).

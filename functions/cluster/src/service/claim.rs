@@ -158,15 +158,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     self.drop_dangling_pointer(key, arbiter, &node, written_at_ms, down)
                         .await?;
                 }
-                // The rival's write may still be under way, or its way passes a node
-                // that is down, which may hold the record: another round would meet the
-                // same entry, so the prime is answered, not stored here.
-                Resolved::Dangling { .. } => {
-                    return Err(ServiceError::NoNodeReachable(format!(
-                        "n = {} is being stored by another request",
-                        key.n
-                    )));
-                }
+                // A write along the way may still be under way: another round reads it
+                // again.
+                Resolved::Dangling { .. } => {}
+                // The rival's entry leads to a node that is down, which may hold the
+                // record: another round would meet the same entry, so the prime is
+                // answered, not stored here.
                 Resolved::Unreachable => {
                     return Err(ServiceError::NoNodeReachable(format!(
                         "n = {} is claimed for a node that is down",

@@ -122,12 +122,21 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     }
 
     /// Opens a connection to every node at once and times its round trip, by reading its
-    /// counters item: run at start-up (Lambda's init), so that the first requests find
+    /// counters item twice: run at start-up (Lambda's init), so that the first requests find
     /// connections open and each node's budget learnt. A node that does not answer is
     /// found down here, as by any call.
     pub async fn warm_up(&self) {
-        join_all((0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.read_counters())))
-            .await;
+        join_all((0..self.nodes.len()).map(|i| async move {
+            // The first read opens the connection (three round trips), the second times
+            // one round trip.
+            for _ in 0..2 {
+                let read = self.guard(i, self.nodes[i].store.read_counters()).await;
+                if read.is_err() {
+                    break;
+                }
+            }
+        }))
+        .await;
     }
 
     /// Whether the buffered counters are due to be written (about once a second); a

@@ -56,9 +56,14 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                         ..
                     })) => (node, written_at_ms),
                     Ok(None) => break,
-                    Err(CallError::Down { .. } | CallError::Busy) => {
+                    // A node the way leads to (not the one read first) is down.
+                    Err(CallError::Down { .. }) if at != i => {
                         down.mark(at);
                         return Ok(Resolved::Unreachable);
+                    }
+                    Err(CallError::Down { .. } | CallError::Busy) => {
+                        down.mark(at);
+                        return Ok(Resolved::Missing);
                     }
                     Err(CallError::Failed(e)) => return Err(e.into()),
                 };
