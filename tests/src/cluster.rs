@@ -13,7 +13,7 @@ use primescaler_dynamo::DynamoStore;
 use serde_json::Value;
 
 use crate::events::EventShape;
-use crate::{Emulator, cluster_config, free_port};
+use crate::{Emulator, cluster_config, restartable_port};
 
 /// The three nodes' regions.
 pub const REGIONS: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -72,7 +72,7 @@ pub fn named<'a>(
 /// Three local emulators, each on a port of its own that a restarted one can take again;
 /// a slot is `None` while its emulator is stopped.
 pub async fn local_nodes_on_fixed_ports() -> ([u16; 3], Vec<Option<Emulator>>) {
-    let ports = [free_port(), free_port(), free_port()];
+    let ports = [restartable_port(), restartable_port(), restartable_port()];
     let mut emulators = Vec::new();
     for port in ports {
         let emulator = Emulator::start_local(port);

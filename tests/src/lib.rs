@@ -319,6 +319,19 @@ impl Drop for Emulator {
     }
 }
 
+/// Ports for servers a test stops and starts again on the same port: below Linux's
+/// ephemeral range (32768 and up), so that no outgoing connection takes the port while
+/// its server is down (a restarted emulator once met EADDRINUSE there).
+pub const RESTARTABLE_PORTS: std::ops::Range<u16> = 20_000..32_000;
+
+/// A loopback port of [`RESTARTABLE_PORTS`] that was free a moment ago.
+pub fn restartable_port() -> u16 {
+    (0..1_000)
+        .map(|_| fastrand::u16(RESTARTABLE_PORTS))
+        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        .unwrap_or_else(|| panic!("no free loopback port in {RESTARTABLE_PORTS:?}"))
+}
+
 /// A loopback port that was free a moment ago.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -123,20 +123,16 @@ async fn accept(mut listener: TcpListener, upstream: SocketAddr, fault: Shared) 
     }
 }
 
-/// Ports for proxies, below Linux's ephemeral range (32768 and up): while a proxy refuses,
-/// its port is closed, and no outgoing connection (which takes an ephemeral port) can
-/// take it meanwhile.
-const PROXY_PORTS: std::ops::Range<u16> = 20_000..32_000;
-
-/// A listener on a free loopback port of [`PROXY_PORTS`].
+/// A listener on a free loopback port of [`crate::RESTARTABLE_PORTS`]: while a proxy
+/// refuses, its port is closed, and no outgoing connection can take it meanwhile.
 async fn bind_below_ephemeral() -> TcpListener {
     for _ in 0..1_000 {
-        let port = fastrand::u16(PROXY_PORTS);
+        let port = fastrand::u16(crate::RESTARTABLE_PORTS);
         if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
             return listener;
         }
     }
-    panic!("no free loopback port in {PROXY_PORTS:?}");
+    panic!("no free loopback port in {:?}", crate::RESTARTABLE_PORTS);
 }
 
 /// Binds `address` again (the system may hold it for a moment after it was closed).

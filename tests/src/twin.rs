@@ -18,7 +18,10 @@ pub async fn relay_to(region: &str, endpoint: &str) -> Relay {
         .parse()
         .expect("an emulator's host:port");
     let link = Link::new(round_trip(FROM, region).expect("a region of the table"));
-    Relay::start("127.0.0.1:0".parse().unwrap(), upstream, link)
+    // Below the ephemeral range: a relay closes its port while its node is down, and
+    // binds it again when the node is back.
+    let listen = ([127, 0, 0, 1], crate::restartable_port()).into();
+    Relay::start(listen, upstream, link)
         .await
         .expect("start a relay")
 }

@@ -26,7 +26,7 @@ use primescaler_dynamo::create_table;
 use primescaler_tests::bench::{Latencies, ms};
 use primescaler_tests::events::EventShape;
 use primescaler_tests::twin::{FROM, deployed_cluster, relay_to};
-use primescaler_tests::{Emulator, free_port, workspace_root};
+use primescaler_tests::{Emulator, restartable_port, workspace_root};
 use primescaler_twin::{Relay, round_trip};
 use serde_json::Value;
 
@@ -57,7 +57,7 @@ struct Nodes {
 
 impl Nodes {
     async fn start(twin: bool) -> Self {
-        let ports = [free_port(), free_port(), free_port()];
+        let ports = [restartable_port(), restartable_port(), restartable_port()];
         let mut emulators = Vec::new();
         let mut relays = Vec::new();
         for (i, port) in ports.iter().enumerate() {
