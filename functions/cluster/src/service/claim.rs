@@ -170,7 +170,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                         key.n
                     )));
                 }
-                // The rival's entry is gone (evicted): claim again.
+                // The rival's entry is gone (evicted), or the arbiter failed the read
+                // (it is marked down): claim again.
                 Resolved::Missing => {}
             }
         }
