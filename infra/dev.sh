@@ -74,14 +74,14 @@ relay_ports=()
 routes=()
 for i in "${!node_list[@]}"; do
   node_ports+=("$((EMULATOR_PORT + i))")
+  reached_on="$((EMULATOR_PORT + i))"
   if [ "$PROFILE" = aws ]; then
     # The functions reach each node through its relay, 100 ports above its emulator.
-    relay_ports+=("$((EMULATOR_PORT + 100 + i))")
-    routes+=("${node_list[$i]}=127.0.0.1:$((EMULATOR_PORT + 100 + i))>127.0.0.1:$((EMULATOR_PORT + i))")
-    endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + 100 + i))")
-  else
-    endpoints+=("${node_list[$i]}=http://127.0.0.1:$((EMULATOR_PORT + i))")
+    reached_on="$((EMULATOR_PORT + 100 + i))"
+    relay_ports+=("$reached_on")
+    routes+=("${node_list[$i]}=127.0.0.1:$reached_on>127.0.0.1:$((EMULATOR_PORT + i))")
   fi
+  endpoints+=("${node_list[$i]}=http://127.0.0.1:$reached_on")
 done
 export NODE_ENDPOINTS="$(IFS=,; echo "${endpoints[*]}")"
 export TABLE_NAME="${TABLE_NAME:-primescaler-primes}"

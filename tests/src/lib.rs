@@ -324,12 +324,19 @@ impl Drop for Emulator {
 /// its server is down (a restarted emulator once met EADDRINUSE there).
 pub const RESTARTABLE_PORTS: std::ops::Range<u16> = 20_000..32_000;
 
+/// A listener on a free loopback port of [`RESTARTABLE_PORTS`].
+pub fn bind_restartable() -> TcpListener {
+    (0..1_000)
+        .find_map(|_| TcpListener::bind(("127.0.0.1", fastrand::u16(RESTARTABLE_PORTS))).ok())
+        .unwrap_or_else(|| panic!("no free loopback port in {RESTARTABLE_PORTS:?}"))
+}
+
 /// A loopback port of [`RESTARTABLE_PORTS`] that was free a moment ago.
 pub fn restartable_port() -> u16 {
-    (0..1_000)
-        .map(|_| fastrand::u16(RESTARTABLE_PORTS))
-        .find(|&port| TcpListener::bind(("127.0.0.1", port)).is_ok())
-        .unwrap_or_else(|| panic!("no free loopback port in {RESTARTABLE_PORTS:?}"))
+    bind_restartable()
+        .local_addr()
+        .expect("a bound listener's address")
+        .port()
 }
 
 /// A loopback port that was free a moment ago.

@@ -126,13 +126,11 @@ async fn accept(mut listener: TcpListener, upstream: SocketAddr, fault: Shared) 
 /// A listener on a free loopback port of [`crate::RESTARTABLE_PORTS`]: while a proxy
 /// refuses, its port is closed, and no outgoing connection can take it meanwhile.
 async fn bind_below_ephemeral() -> TcpListener {
-    for _ in 0..1_000 {
-        let port = fastrand::u16(crate::RESTARTABLE_PORTS);
-        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
-            return listener;
-        }
-    }
-    panic!("no free loopback port in {:?}", crate::RESTARTABLE_PORTS);
+    let listener = crate::bind_restartable();
+    listener
+        .set_nonblocking(true)
+        .expect("a non-blocking listener");
+    TcpListener::from_std(listener).expect("a tokio listener")
 }
 
 /// Binds `address` again (the system may hold it for a moment after it was closed).

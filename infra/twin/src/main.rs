@@ -47,16 +47,14 @@ fn setting(name: &str) -> Result<Option<String>, String> {
     }
 }
 
-fn link_to(from: &str, region: &str) -> Result<Link, String> {
-    let round_trip = round_trip(from, region).ok_or_else(|| {
-        format!(
-            "no published round trip between {from} and {region} (regions: {})",
-            primescaler_twin::distance::REGIONS.join(", ")
-        )
-    })?;
+/// `TWIN_JITTER_MS` (`None`: 2% of each round trip) and `TWIN_LOSS`, the same for every
+/// node.
+fn jitter_and_loss() -> Result<(Option<Duration>, f64), String> {
     let jitter = match setting("TWIN_JITTER_MS")? {
-        Some(ms) => Duration::from_millis(ms.parse().map_err(|e| format!("TWIN_JITTER_MS: {e}"))?),
-        None => round_trip / 50,
+        Some(ms) => Some(Duration::from_millis(
+            ms.parse().map_err(|e| format!("TWIN_JITTER_MS: {e}"))?,
+        )),
+        None => None,
     };
     let loss = match setting("TWIN_LOSS")? {
         Some(p) => p.parse::<f64>().map_err(|e| format!("TWIN_LOSS: {e}"))?,
@@ -65,9 +63,19 @@ fn link_to(from: &str, region: &str) -> Result<Link, String> {
     if !(0.0..1.0).contains(&loss) {
         return Err(format!("TWIN_LOSS is a probability below 1, not {loss}"));
     }
+    Ok((jitter, loss))
+}
+
+fn link_to(from: &str, region: &str, jitter: Option<Duration>, loss: f64) -> Result<Link, String> {
+    let round_trip = round_trip(from, region).ok_or_else(|| {
+        format!(
+            "no published round trip between {from} and {region} (regions: {})",
+            primescaler_twin::distance::REGIONS.join(", ")
+        )
+    })?;
     Ok(Link {
         round_trip,
-        jitter,
+        jitter: jitter.unwrap_or(round_trip / 50),
         loss,
     })
 }
@@ -76,10 +84,11 @@ fn link_to(from: &str, region: &str) -> Result<Link, String> {
 async fn main() -> Result<(), String> {
     let from = setting("TWIN_FROM")?.ok_or("TWIN_FROM (the functions' region) must be set")?;
     let routes = setting("TWIN_ROUTES")?.ok_or("TWIN_ROUTES must be set")?;
+    let (jitter, loss) = jitter_and_loss()?;
     let mut relays = Vec::new();
     for entry in routes.split(',').filter(|e| !e.trim().is_empty()) {
         let route = parse_route(entry)?;
-        let link = link_to(&from, &route.region)?;
+        let link = link_to(&from, &route.region, jitter, loss)?;
         let relay = Relay::start(route.listen, route.upstream, link)
             .await
             .map_err(|e| format!("{}: cannot listen on {}: {e}", route.region, route.listen))?;

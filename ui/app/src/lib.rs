@@ -11,6 +11,7 @@
 //! alone; an update paints only the cells that changed.
 
 pub mod actions;
+pub mod clear;
 pub mod client;
 pub mod dom;
 pub mod grid;
