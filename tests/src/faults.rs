@@ -375,7 +375,7 @@ pub async fn run_cell(
         converge(&direct).await;
     }
     let held = read_nodes(&direct, &asked).await;
-    let findings = check(&held, &during, &after, primes);
+    let findings = check(&held, &during, &after, primes, false);
     Cell {
         strategy,
         fault,

@@ -11,7 +11,8 @@ use lambda_http::http::StatusCode;
 use primescaler_api::{LiveDeps, handle};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{
-    GetRecord, PutOutcome, PutPointerIfAbsent, ReadCounters, RecordKey, StoredEntry, shard_of,
+    Epoch, GetRecord, PutOutcome, PutPointerIfAbsent, ReadCounters, RecordKey, StoredEntry,
+    shard_of,
 };
 use primescaler_tests::cluster::{
     LOCAL, REGIONS, copies, deps_for, get, local_nodes_on_fixed_ports, named, reference_primes,
@@ -423,7 +424,13 @@ async fn a_pointer_to_a_lost_record_is_dropped_once_old_and_its_n_stored_again()
     for (n, written_at_ms) in [(young, now), (old, now - 600_000)] {
         let outcome = stores[home(n)]
             .store
-            .put_pointer_if_absent(RecordKey::for_index(n), next(n), written_at_ms, 0)
+            .put_pointer_if_absent(
+                RecordKey::for_index(n),
+                next(n),
+                written_at_ms,
+                0,
+                Epoch::default(),
+            )
             .await
             .expect("write a pointer");
         assert_eq!(outcome, PutOutcome::Stored);
@@ -480,9 +487,15 @@ async fn a_claim_that_leads_to_a_node_that_is_down_is_answered_in_one_round() {
         .unwrap();
     let home = &instance.service.nodes()[0].store;
     let now = primescaler_core::record::now_ms();
-    home.put_pointer_if_absent(RecordKey::for_index(n), REGIONS[2], now, 7)
-        .await
-        .expect("write a pointer");
+    home.put_pointer_if_absent(
+        RecordKey::for_index(n),
+        REGIONS[2],
+        now,
+        7,
+        Epoch::default(),
+    )
+    .await
+    .expect("write a pointer");
     let before = home.read_counters().await.unwrap().grid_version;
 
     // WHEN n is asked for

@@ -8,8 +8,8 @@ use std::time::Duration;
 use primescaler_api::{LiveDeps, upkeep};
 use primescaler_cluster::{Ring, Strategy};
 use primescaler_core::{
-    Computation, GetRecord, Hint, PrimeRecord, PutHint, PutPointerIfAbsent, PutRecordIfAbsent,
-    RecordKey, RepointPointer, StoredEntry, shard_of,
+    Computation, Epoch, GetRecord, Hint, PrimeRecord, PutHint, PutPointerIfAbsent,
+    PutRecordIfAbsent, RecordKey, RepointPointer, StoredEntry, shard_of,
 };
 use primescaler_tests::cluster::{
     REGIONS, copies, deps_for, get, hinted, local_nodes_on_fixed_ports, named,
@@ -143,8 +143,12 @@ async fn a_record_stored_past_a_down_home_is_handed_back_by_the_upkeep_and_never
     assert_eq!(again["node"], REGIONS[HOME], "{again}");
     assert_eq!(again["prime"], second["prime"]);
 
-    // AND a later pass has nothing left to do
-    let report = upkeep_pass(&writer).await;
+    // AND a later pass has nothing left to do (no reset came: nothing to sweep)
+    let mut report = upkeep_pass(&writer).await;
+    let swept = report.as_object_mut().unwrap().remove("swept").unwrap();
+    for node in REGIONS {
+        assert_eq!(swept[node], json!({"read": 1, "removed": 0, "done": true}));
+    }
     assert_eq!(
         report,
         json!({"handed_off": 0, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,
@@ -163,7 +167,10 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
 
     // AND the state a partial handoff leaves behind when b stored n itself meanwhile:
     // n stored on c with a hint there, a pointer on a to c, and b's own copy
-    store(c).put_record_if_absent(&record(n)).await.unwrap();
+    store(c)
+        .put_record_if_absent(&record(n), Epoch::default())
+        .await
+        .unwrap();
     store(c)
         .put_hint(Hint {
             n,
@@ -174,11 +181,20 @@ async fn a_removed_double_takes_the_pointers_to_it_along() {
         .await
         .unwrap();
     let pointed = store(a)
-        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
+        .put_pointer_if_absent(
+            key,
+            REGIONS[c],
+            ms_ago(Duration::from_secs(100)),
+            0,
+            Epoch::default(),
+        )
         .await
         .unwrap();
     assert_eq!(pointed, primescaler_core::PutOutcome::Stored);
-    store(b).put_record_if_absent(&record(n)).await.unwrap();
+    store(b)
+        .put_record_if_absent(&record(n), Epoch::default())
+        .await
+        .unwrap();
 
     // WHEN the upkeep function runs
     let report = upkeep_pass(&deps).await;
@@ -225,7 +241,10 @@ async fn hints_waiting_on_a_down_node_do_not_hold_back_the_others() {
         .collect();
     let arbiter = &deps.service.nodes()[ARBITER].store;
     for &n in waiting.iter().chain(&free) {
-        arbiter.put_record_if_absent(&record(n)).await.unwrap();
+        arbiter
+            .put_record_if_absent(&record(n), Epoch::default())
+            .await
+            .unwrap();
         arbiter
             .put_hint(Hint {
                 n,
@@ -284,11 +303,20 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
     for n in [whole, cut_off] {
         let key = RecordKey::for_index(n);
         let pointed = store(b)
-            .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
+            .put_pointer_if_absent(
+                key,
+                REGIONS[c],
+                ms_ago(Duration::from_secs(100)),
+                0,
+                Epoch::default(),
+            )
             .await
             .unwrap();
         assert_eq!(pointed, primescaler_core::PutOutcome::Stored);
-        store(c).put_record_if_absent(&record(n)).await.unwrap();
+        store(c)
+            .put_record_if_absent(&record(n), Epoch::default())
+            .await
+            .unwrap();
         store(b)
             .put_hint(Hint {
                 n,
@@ -298,7 +326,10 @@ async fn a_double_past_the_arbiter_is_removed_and_a_removal_cut_off_is_finished(
             })
             .await
             .unwrap();
-        store(a).put_record_if_absent(&record(n)).await.unwrap();
+        store(a)
+            .put_record_if_absent(&record(n), Epoch::default())
+            .await
+            .unwrap();
     }
     // AND, for the second, a pass that was cut off once it had moved b's pointer to a
     let Some(StoredEntry::Pointer { written_at_ms, .. }) = entry(&deps, b, cut_off).await else {
@@ -348,7 +379,13 @@ async fn a_hinted_claim_that_leads_to_an_empty_node_is_dropped_not_handed_on() {
     let store = |i: usize| &deps.service.nodes()[i].store;
     let key = RecordKey::for_index(n);
     store(b)
-        .put_pointer_if_absent(key, REGIONS[c], ms_ago(Duration::from_secs(100)), 0)
+        .put_pointer_if_absent(
+            key,
+            REGIONS[c],
+            ms_ago(Duration::from_secs(100)),
+            0,
+            Epoch::default(),
+        )
         .await
         .unwrap();
     store(b)

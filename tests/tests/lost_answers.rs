@@ -145,7 +145,7 @@ mod own_claim {
 
     use aws_sdk_dynamodb::Client;
     use aws_sdk_dynamodb::error::ErrorMetadata;
-    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
+    use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemOutput;
     use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::types::AttributeValue;
@@ -177,9 +177,10 @@ mod own_claim {
                         .build(),
                 )
             });
-        let get = mock!(Client::get_item).then_output(move || {
-            GetItemOutput::builder()
-                .set_item(sent.lock().unwrap().clone())
+        let get = mock!(Client::batch_get_item).then_output(move || {
+            let found = sent.lock().unwrap().clone().into_iter().collect();
+            BatchGetItemOutput::builder()
+                .responses("primes", found)
                 .build()
         });
         let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
@@ -191,7 +192,8 @@ mod own_claim {
 
     /// An empty node that takes every write.
     fn empty_node() -> DynamoStore {
-        let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+        let get =
+            mock!(Client::batch_get_item).then_output(|| BatchGetItemOutput::builder().build());
         let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
         let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
         DynamoStore::new(

@@ -145,9 +145,18 @@ async fn each_function_does_its_work_under_its_own_policy_alone() {
 
     // AND the upkeep function runs, under its own policy
     let upkeep_fn = api(cluster_as(&moto, "UpkeepFunction"), &table).await;
-    let report = upkeep(&upkeep_fn, json!({ "task": "upkeep" })).await;
+    let mut report = upkeep(&upkeep_fn, json!({ "task": "upkeep" })).await;
 
-    // THEN it lists the hints and hands each back
+    // THEN it lists the hints and hands each back, and its sweep reads each node
+    let swept = report.as_object_mut().unwrap().remove("swept").unwrap();
+    assert!(
+        swept
+            .as_object()
+            .unwrap()
+            .values()
+            .all(|s| s["done"] == true),
+        "{swept}"
+    );
     assert_eq!(
         report,
         json!({"handed_off": 3, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,

@@ -1,6 +1,8 @@
 //! The deterministic simulation: ≥ 10,000 seeds of faulted, interleaved instances, each
 //! checked for right primes, answered requests, n stored once, no lost record, no
-//! dangling pointer and no hint left. `SIM_SEEDS=k` plays k seeds; `SIM_SEED=s` replays
+//! dangling pointer and no hint left; and as many again with resets racing the requests,
+//! where each node's record count must also come out right (`SIM_EVICTIONS=1` races
+//! evictions too: see `sim::start_removals`). `SIM_SEEDS=k` plays k seeds; `SIM_SEED=s` replays
 //! one, with its findings in full.
 
 use std::sync::Arc;
@@ -32,6 +34,15 @@ fn report(outcome: &Outcome) -> String {
 
 #[test]
 fn every_seed_answers_right_and_stores_each_n_once() {
+    play_every_seed(sim::run);
+}
+
+#[test]
+fn resets_and_evictions_racing_requests_leave_each_n_once_and_counts_right() {
+    play_every_seed(sim::run_with_removals);
+}
+
+fn play_every_seed(run: fn(u64, &Arc<Vec<u64>>) -> Outcome) {
     // GIVEN the reference primes and the seeds to play
     let primes = primes();
     if let Ok(seed) = std::env::var("SIM_SEED") {
@@ -43,7 +54,7 @@ fn every_seed_answers_right_and_stores_each_n_once() {
             )
             .with_test_writer()
             .try_init();
-        let outcome = sim::run(seed.parse().expect("SIM_SEED is a number"), &primes);
+        let outcome = run(seed.parse().expect("SIM_SEED is a number"), &primes);
         println!("{}", report(&outcome));
         assert!(outcome.findings.is_clean());
         return;
@@ -63,7 +74,7 @@ fn every_seed_answers_right_and_stores_each_n_once() {
                         if seed >= count {
                             return failed;
                         }
-                        let outcome = sim::run(seed, &primes);
+                        let outcome = run(seed, &primes);
                         if !outcome.findings.is_clean() {
                             failed.push(outcome);
                         }

@@ -3,8 +3,8 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use primescaler_core::{
-    Computation, DropPointer, GetRecord, GridRecord, PRIMARY_CALCULATOR, PrimeRecord, PutOutcome,
-    PutPointerIfAbsent, PutRecordIfAbsent, RecordKey, ScanGrid, StoredEntry,
+    Computation, DropPointer, Epoch, GetRecord, GridRecord, PRIMARY_CALCULATOR, PrimeRecord,
+    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, RecordKey, ScanGrid, StoredEntry,
 };
 use primescaler_dynamo::DynamoStore;
 use primescaler_tests::Emulator;
@@ -23,7 +23,9 @@ async fn a_pointer_is_dropped_only_while_it_is_the_same_pointer() {
     let store = store(&emulator).await;
     let key = RecordKey::for_index(9);
     let t = 1_795_000_000_000;
-    let outcome = store.put_pointer_if_absent(key, "eu-west-1", t, 0).await;
+    let outcome = store
+        .put_pointer_if_absent(key, "eu-west-1", t, 0, Epoch::default())
+        .await;
     assert_eq!(outcome, Ok(PutOutcome::Stored));
 
     // WHEN it is dropped as another time's pointer, or as a pointer to another node
@@ -69,7 +71,7 @@ async fn dropping_a_pointer_never_removes_a_record_and_finds_pointers_without_a_
         1,
     );
     assert_eq!(
-        store.put_record_if_absent(&record).await,
+        store.put_record_if_absent(&record, Epoch::default()).await,
         Ok(PutOutcome::Stored)
     );
     let legacy = RecordKey::for_index(11);
@@ -116,7 +118,7 @@ async fn the_grid_read_tells_which_records_a_fallback_computed() {
         };
         let record = PrimeRecord::new(n, computation, 1);
         assert_eq!(
-            store.put_record_if_absent(&record).await,
+            store.put_record_if_absent(&record, Epoch::default()).await,
             Ok(PutOutcome::Stored)
         );
     }

@@ -6,7 +6,7 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
-use aws_sdk_dynamodb::operation::get_item::{GetItemError, GetItemOutput};
+use aws_sdk_dynamodb::operation::batch_get_item::{BatchGetItemError, BatchGetItemOutput};
 use aws_sdk_dynamodb::operation::put_item::{PutItemError, PutItemOutput};
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
@@ -24,7 +24,7 @@ fn throttled() -> ErrorMetadata {
 
 /// A node whose every read and write is throttled, and its rule for reads.
 fn throttled_node() -> (DynamoStore, Rule) {
-    let get = mock!(Client::get_item).then_error(|| GetItemError::generic(throttled()));
+    let get = mock!(Client::batch_get_item).then_error(|| BatchGetItemError::generic(throttled()));
     let put = mock!(Client::put_item).then_error(|| PutItemError::generic(throttled()));
     let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
     let store = DynamoStore::new(
@@ -36,7 +36,7 @@ fn throttled_node() -> (DynamoStore, Rule) {
 
 /// An empty node that takes every write, and its rule for hints.
 fn healthy_node() -> (DynamoStore, Rule) {
-    let get = mock!(Client::get_item).then_output(|| GetItemOutput::builder().build());
+    let get = mock!(Client::batch_get_item).then_output(|| BatchGetItemOutput::builder().build());
     let hint = mock!(Client::update_item)
         .match_requests(|update| {
             update

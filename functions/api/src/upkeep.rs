@@ -2,7 +2,8 @@
 //! inside a request.
 //!
 //! One invocation runs one handoff pass over every node's hints (see
-//! `primescaler_cluster::service::handoff`).
+//! `primescaler_cluster::service::handoff`), after carrying any reset a node missed over
+//! to it, then a bounded slice of the sweep of what resets left on each node.
 //! EventBridge Scheduler invokes it every minute in AWS (template.yaml); `make dev`
 //! invokes it every minute too, and `make upkeep` once, on demand.
 
@@ -19,8 +20,23 @@ where
     S: NodeStore,
     C: PrimeCalculator + Sync,
 {
+    deps.service.carry_resets().await;
     let report = deps.service.hand_off().await;
+    let swept: serde_json::Map<String, Value> = deps
+        .service
+        .sweep()
+        .await
+        .into_iter()
+        .map(|(node, sweep)| {
+            let value = sweep.map_or(
+                Value::Null,
+                |s| json!({"read": s.read, "removed": s.removed, "done": s.done}),
+            );
+            (node, value)
+        })
+        .collect();
     json!({
+        "swept": swept,
         "handed_off": report.handed_off,
         "doubles_removed": report.doubles_removed,
         "pointers_moved": report.pointers_moved,

@@ -33,8 +33,8 @@ use std::time::Duration;
 
 use primescaler_core::{
     AddCounters, ClearRecords, Computation, CountChange, DropHint, DropPointer, EvictRecord,
-    GetRecord, ListHints, NodeCounters, PrimeRecord, PutHint, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError,
+    GetRecord, KnownEpoch, ListHints, NodeCounters, PrimeRecord, PutHint, PutPointerIfAbsent,
+    PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError, SweepStale,
 };
 
 mod claim;
@@ -62,6 +62,8 @@ pub trait NodeStore:
     + EvictRecord
     + ScanRecords
     + ClearRecords
+    + SweepStale
+    + KnownEpoch
     + CountChange
     + AddCounters
     + ReadCounters
@@ -81,6 +83,8 @@ impl<T> NodeStore for T where
         + EvictRecord
         + ScanRecords
         + ClearRecords
+        + SweepStale
+        + KnownEpoch
         + CountChange
         + AddCounters
         + ReadCounters

@@ -23,8 +23,8 @@ pub use service::{ComputeError, PrimeCalculator, ServiceError};
 pub use settings::{DEFAULT_MAX_N, DEFAULT_TABLE, MAX_N_CEILING, read_max_n, read_table_name};
 pub use shard::{SHARD_COUNT, Shard, shard_of};
 pub use store::{
-    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
-    GridRecord, GridScan, Hint, ListHints, NodeCounters, NodeFigures, PutHint, PutOutcome,
-    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer, ScanCursor,
-    ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
+    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, Epoch, EvictRecord, GetRecord,
+    GridRecord, GridScan, Hint, KnownEpoch, ListHints, NodeCounters, NodeFigures, PutHint,
+    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer,
+    ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry, Sweep, SweepStale,
 };

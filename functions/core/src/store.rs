@@ -77,32 +77,48 @@ pub struct ScanPage {
 
 /// Reads one entry.
 pub trait GetRecord {
-    /// The entry stored at `key`, if any, read consistently.
+    /// The visible entry stored at `key`, if any, read consistently, with the epoch it
+    /// was written under.
+    fn read_entry(
+        &self,
+        key: RecordKey,
+    ) -> impl Future<Output = Result<Option<(StoredEntry, Epoch)>, StoreError>> + Send;
+
+    /// The visible entry stored at `key`, if any, read consistently.
     fn get_entry(
         &self,
         key: RecordKey,
-    ) -> impl Future<Output = Result<Option<StoredEntry>, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Option<StoredEntry>, StoreError>> + Send
+    where
+        Self: Sync,
+    {
+        async move { Ok(self.read_entry(key).await?.map(|(entry, _)| entry)) }
+    }
 }
 
 /// Writes a record only where none exists.
 pub trait PutRecordIfAbsent {
-    /// Stores `record` unless a record already exists at its key.
+    /// Stores `record` under `epoch` unless an entry of that epoch or a later one
+    /// already exists at its key.
     fn put_record_if_absent(
         &self,
         record: &PrimeRecord,
+        epoch: Epoch,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 }
 
 /// Writes a pointer only where nothing exists.
 pub trait PutPointerIfAbsent {
     /// Stores a pointer from `key` to `node`, written at `written_at_ms` by the claim
-    /// with token `claim`, unless an entry already exists at `key`.
+    /// with token `claim`, under `epoch`, unless an entry of that epoch or a later one
+    /// already exists at `key`.
     fn put_pointer_if_absent(
         &self,
         key: RecordKey,
         node: &str,
         written_at_ms: u64,
         claim: u64,
+        epoch: Epoch,
     ) -> impl Future<Output = Result<PutOutcome, StoreError>> + Send;
 }
 
@@ -135,9 +151,12 @@ pub trait RepointPointer {
 
 /// Removes one entry.
 pub trait EvictRecord {
-    /// Deletes the entry at `key`; answers whether it was a record.
-    fn evict_record(&self, key: RecordKey)
-    -> impl Future<Output = Result<bool, StoreError>> + Send;
+    /// Deletes the entry at `key`; answers the epoch it was written under when it was a
+    /// visible record.
+    fn evict_record(
+        &self,
+        key: RecordKey,
+    ) -> impl Future<Output = Result<Option<Epoch>, StoreError>> + Send;
 }
 
 /// Reads the store page by page.
@@ -178,10 +197,55 @@ pub trait ScanGrid {
     fn scan_grid(&self) -> impl Future<Output = Result<GridScan, StoreError>> + Send;
 }
 
-/// Removes every record and pointer (the counters stay).
+/// A node's epoch: when it was last reset, in ms since the Unix epoch (`Epoch(0)`: never).
+///
+/// Every record and pointer is written under an epoch, and is visible while that epoch
+/// is the node's or a later one. A claim writes its pointer and its record under one
+/// epoch, the one its arbiter's last read showed, so a reset between them leaves both
+/// visible or neither: never a record that nothing leads to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Epoch(pub u64);
+
+/// Resets a node in O(1): one write to its counters item, however much it holds.
+///
+/// The node's epoch moves on to the reset's time: everything written under an earlier
+/// one is invisible from then on (a read answers nothing, a put writes over it, a grid
+/// scan skips it). The record count starts again from zero and the grid version moves
+/// on. The items themselves are removed later, a bounded slice at a time, by
+/// [`SweepStale`].
 pub trait ClearRecords {
-    /// Deletes all records and pointers; answers how many records were removed.
-    fn clear_records(&self) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// Moves the node's epoch on to `reset`; answers how many records the node counted
+    /// before. A node already at `reset` or later is left as it is, and answers 0.
+    fn clear_records(&self, reset: Epoch) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// The epoch a store last read of its node.
+pub trait KnownEpoch {
+    /// The node's epoch as this store last read it (by any read of the node): the one a
+    /// write through this store is made under unless its caller names another.
+    fn known_epoch(&self) -> Epoch;
+}
+
+/// What one [`SweepStale`] call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Sweep {
+    /// Items read.
+    pub read: u64,
+    /// Records and pointers of earlier epochs removed.
+    pub removed: u64,
+    /// Whether the node holds nothing of an earlier epoch any more (as of the epoch the
+    /// pass began in).
+    pub done: bool,
+}
+
+/// Removes, in the background, what resets left invisible.
+pub trait SweepStale {
+    /// Continues the node's sweep (from where the last call stopped, as the node itself
+    /// remembers) for at most `pages` pages of a scan, removing every record and pointer
+    /// of an earlier epoch that it reads. Each removal checks that the item is still of
+    /// an earlier epoch, so a record stored over it meanwhile stays. A node with nothing left to sweep answers after
+    /// one small read.
+    fn sweep_stale(&self, pages: u32) -> impl Future<Output = Result<Sweep, StoreError>> + Send;
 }
 
 /// A handoff hint: a note, on the node that arbitrated n, that n's entry is there
@@ -283,20 +347,22 @@ pub struct RecordChange {
     /// Whether any of the records changed is one of the grid's (`n <= GRID_MAX_N`):
     /// then the node's grid version moves on, and viewers read its grid again.
     pub grid: bool,
+    /// The epoch the records changed were written under.
+    pub epoch: Epoch,
 }
 
 /// Counts a change to the records a node holds, as one atomic write on that node.
 pub trait CountChange {
     /// Adds `change` to the node's record count and, when it touches the grid, to its
     /// grid version.
+    ///
+    /// Answers whether the change was counted: `false` when its epoch is earlier than
+    /// the count's, and the store has then read the node's epoch (its writes go under
+    /// that one from then on).
     fn count_change(
         &self,
         change: RecordChange,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
-
-    /// After the node was cleared: its record count starts again from zero (whatever
-    /// drift it had), and its grid version moves on.
-    fn count_cleared(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
 /// Everything a node keeps about itself, in one small item read in one call.
@@ -309,6 +375,9 @@ pub struct NodeFigures {
     /// The node's grid version: it moves on after every change to a grid record there
     /// (a store, an eviction, a clear), so an unchanged version means unchanged cells.
     pub grid_version: u64,
+    /// The node's epoch ([`ClearRecords`]): records and pointers written under an earlier
+    /// one are invisible.
+    pub epoch: Epoch,
 }
 
 /// Reads a node's counters, record count and grid version.

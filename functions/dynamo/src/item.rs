@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use primescaler_core::{
-    GridRecord, Hint, NodeCounters, NodeFigures, PRIMARY_CALCULATOR, PrimeRecord, RecordKey,
+    Epoch, GridRecord, Hint, NodeCounters, NodeFigures, PRIMARY_CALCULATOR, PrimeRecord, RecordKey,
     StoreError, StoredEntry, in_grid,
 };
 
@@ -47,6 +47,20 @@ pub const GRID_PARTS: u64 = 16;
 pub const ITEMS: &str = "items";
 /// On the counters item: the node's grid version, moved on by every grid change.
 pub const GRID_VERSION: &str = "grid_version";
+/// On the counters item, the node's epoch (its last reset, in ms since the Unix epoch;
+/// absent: never). On a record or a pointer, the epoch it was written under (absent: 0);
+/// it is visible while that is the node's epoch or a later one.
+pub const EPOCH: &str = "epoch";
+/// On the counters item: the epoch the record count belongs to.
+pub const ITEMS_EPOCH: &str = "items_epoch";
+/// On the counters item: the epoch before which the sweep has removed everything.
+pub const SWEPT: &str = "swept";
+/// On the counters item: the epoch the sweep under way began in.
+pub const SWEEP_OF: &str = "sweep_of";
+/// On the counters item: the shard of the last key the sweep under way read.
+pub const SWEEP_SHARD: &str = "sweep_shard";
+/// On the counters item: the n of the last key the sweep under way read.
+pub const SWEEP_N: &str = "sweep_n";
 
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
@@ -66,8 +80,9 @@ pub fn key_item(key: RecordKey) -> Item {
     HashMap::from([(SHARD.into(), number(key.shard)), (N.into(), number(key.n))])
 }
 
-pub fn record_item(record: &PrimeRecord) -> Item {
+pub fn record_item(record: &PrimeRecord, epoch: Epoch) -> Item {
     let mut item = key_item(record.key);
+    item.insert(EPOCH.into(), number(epoch.0));
     if in_grid(record.key.n) {
         item.insert(GRID_PART.into(), number(record.key.n % GRID_PARTS));
     }
@@ -79,6 +94,11 @@ pub fn record_item(record: &PrimeRecord) -> Item {
     item.insert(COMPUTE_MICROS.into(), number(record.compute_micros));
     item.insert(COMPUTED_AT.into(), number(record.computed_at_ms));
     item
+}
+
+/// The epoch an item was written under (0 for items written before items carried one).
+pub fn item_epoch(item: &Item) -> Epoch {
+    Epoch(read_number(item, EPOCH).unwrap_or(0))
 }
 
 fn read_number<T: std::str::FromStr>(item: &Item, name: &str) -> Result<T, StoreError> {
@@ -127,8 +147,15 @@ pub fn item_hint(item: &Item) -> Result<Hint, StoreError> {
     })
 }
 
-pub fn pointer_item(key: RecordKey, node: &str, written_at_ms: u64, claim: u64) -> Item {
+pub fn pointer_item(
+    key: RecordKey,
+    node: &str,
+    written_at_ms: u64,
+    claim: u64,
+    epoch: Epoch,
+) -> Item {
     let mut item = key_item(key);
+    item.insert(EPOCH.into(), number(epoch.0));
     item.insert(AT.into(), AttributeValue::S(node.to_string()));
     item.insert(POINTED_AT.into(), number(written_at_ms));
     if claim != 0 {
@@ -184,6 +211,7 @@ pub fn item_figures(item: &Item) -> NodeFigures {
         // began) reads as none.
         items: read_number::<i64>(item, ITEMS).map_or(0, |i| i.max(0) as u64),
         grid_version: read(GRID_VERSION),
+        epoch: Epoch(read(EPOCH)),
     }
 }
 
@@ -258,14 +286,20 @@ mod tests {
             },
             1_700_000_000_000,
         );
-        assert_eq!(item_record(&record_item(&record)), Ok(record));
+        assert_eq!(item_record(&record_item(&record, Epoch(3))), Ok(record));
     }
 
     #[test]
     fn a_pointer_round_trips_through_an_item() {
         let key = RecordKey::for_index(77);
         assert_eq!(
-            item_entry(&pointer_item(key, "eu-west-1", 1_795_000_000_000, u64::MAX)),
+            item_entry(&pointer_item(
+                key,
+                "eu-west-1",
+                1_795_000_000_000,
+                u64::MAX,
+                Epoch(2)
+            )),
             Ok(StoredEntry::Pointer {
                 key,
                 node: "eu-west-1".into(),
@@ -278,7 +312,7 @@ mod tests {
     #[test]
     fn a_pointer_without_its_time_reads_as_written_at_zero() {
         let key = RecordKey::for_index(77);
-        let mut item = pointer_item(key, "eu-west-1", 5, 0);
+        let mut item = pointer_item(key, "eu-west-1", 5, 0, Epoch(0));
         item.remove(POINTED_AT);
         assert_eq!(
             item_entry(&item),
@@ -299,16 +333,19 @@ mod tests {
     #[test]
     fn only_grid_records_carry_the_grid_index_key() {
         let record = |n| {
-            record_item(&PrimeRecord::new(
-                n,
-                Computation {
-                    prime: 2,
-                    calculator: "sieve".into(),
-                    compute_micros: 1,
-                    fallback_reason: None,
-                },
-                0,
-            ))
+            record_item(
+                &PrimeRecord::new(
+                    n,
+                    Computation {
+                        prime: 2,
+                        calculator: "sieve".into(),
+                        compute_micros: 1,
+                        fallback_reason: None,
+                    },
+                    0,
+                ),
+                Epoch(0),
+            )
         };
         assert_eq!(
             record(1).get(GRID_PART),
@@ -320,7 +357,7 @@ mod tests {
         );
         assert_eq!(record(10_001).get(GRID_PART), None);
         assert_eq!(
-            pointer_item(RecordKey::for_index(5), "eu-west-1", 1, 7).get(GRID_PART),
+            pointer_item(RecordKey::for_index(5), "eu-west-1", 1, 7, Epoch(0)).get(GRID_PART),
             None
         );
         assert_eq!(

@@ -11,12 +11,16 @@
 //! | `compute_micros` | N    | how long it took                      |
 //! | `computed_at`    | N    | when, in ms since the Unix epoch      |
 //!
+//! A reset records its time on the node's counters item (`reset.rs`): records computed
+//! before it are invisible at once, and swept away in the background.
+//!
 //! No type of the AWS SDK crosses this crate's public API except the client itself,
 //! which `main` builds once and hands in.
 
 mod attempts;
 mod client;
 mod item;
+mod reset;
 mod store;
 mod table;
 

@@ -8,22 +8,16 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::scan::builders::ScanFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, ReturnValue, WriteRequest};
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, ReturnValue};
 use primescaler_core::{
-    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
-    GridScan, HINTS_SHARD, Hint, ListHints, NodeCounters, NodeFigures, PrimeRecord, PutHint,
-    PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey,
-    RepointPointer, ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
+    AddCounters, CountChange, DropHint, DropPointer, Epoch, EvictRecord, GetRecord, GridScan,
+    HINTS_SHARD, Hint, ListHints, NodeCounters, NodeFigures, PrimeRecord, PutHint, PutOutcome,
+    PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey, RepointPointer,
+    ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry,
 };
 
 use crate::item::{self, Item};
-
-/// DynamoDB's limit on the writes in one BatchWriteItem.
-const BATCH_WRITE_MAX: usize = 25;
-/// How many batches of deletes a clear keeps in flight on one node.
-const CLEAR_BATCHES_IN_FLIGHT: usize = 32;
-/// How often unprocessed batch writes are retried before the clear gives up.
-const BATCH_RETRIES: u32 = 8;
+use crate::reset::SeenEpoch;
 
 /// The time budget of one page of a bulk operation (scan, count, clear): these read or
 /// write up to 1 MB at a time and are not held to a node's request-path budget.
@@ -37,9 +31,11 @@ pub const DEFAULT_GRID_SCAN_SEGMENTS: u16 = 1;
 /// One node's table, behind the store traits.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
-    client: Client,
-    table: String,
+    pub(crate) client: Client,
+    pub(crate) table: String,
     scan_segments: u16,
+    /// The node's epoch as this store last read it: what its scans skip.
+    pub(crate) epoch: SeenEpoch,
 }
 
 impl DynamoStore {
@@ -49,6 +45,7 @@ impl DynamoStore {
             client,
             table: table.into(),
             scan_segments: DEFAULT_GRID_SCAN_SEGMENTS,
+            epoch: SeenEpoch::default(),
         }
     }
 
@@ -61,7 +58,7 @@ impl DynamoStore {
     }
 
     /// The client settings of one page of a bulk operation.
-    fn bulk_config(&self) -> aws_sdk_dynamodb::config::Builder {
+    pub(crate) fn bulk_config(&self) -> aws_sdk_dynamodb::config::Builder {
         aws_sdk_dynamodb::config::Builder::default().timeout_config(
             TimeoutConfig::builder()
                 .operation_attempt_timeout(BULK_CALL_TIMEOUT)
@@ -71,12 +68,12 @@ impl DynamoStore {
     }
 
     /// A Scan of this table, to be refined and then sent with [`Self::send_scan`].
-    fn scan(&self) -> ScanFluentBuilder {
+    pub(crate) fn scan(&self) -> ScanFluentBuilder {
         self.client.scan().table_name(&self.table)
     }
 
     /// Sends one page of `scan` from `start`, with the bulk time budget.
-    async fn send_scan(
+    pub(crate) async fn send_scan(
         &self,
         scan: ScanFluentBuilder,
         start: Option<Item>,
@@ -93,114 +90,93 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
-
-    /// Every key in the table, a page at a time; `visit` sees each page.
-    async fn for_each_key_page<F, Fut>(&self, mut visit: F) -> Result<(), StoreError>
-    where
-        F: FnMut(Vec<Item>) -> Fut,
-        Fut: Future<Output = Result<(), StoreError>>,
-    {
-        let mut start: Option<Item> = None;
-        loop {
-            let scan = self
-                .scan()
-                .projection_expression("#s, #n, #p")
-                .filter_expression("#n > :zero")
-                .expression_attribute_names("#s", item::SHARD)
-                .expression_attribute_names("#n", item::N)
-                .expression_attribute_names("#p", item::PRIME)
-                .expression_attribute_values(":zero", AttributeValue::N("0".into()));
-            let page = self.send_scan(scan, start.take()).await?;
-            start = page.last_evaluated_key().cloned();
-            visit(page.items.unwrap_or_default()).await?;
-            if start.is_none() {
-                return Ok(());
-            }
-        }
-    }
-
-    async fn delete_batch(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let mut pending: Vec<WriteRequest> = items
-            .into_iter()
-            .map(|found| {
-                let key: Item = found
-                    .into_iter()
-                    .filter(|(name, _)| name == item::SHARD || name == item::N)
-                    .collect();
-                let delete = DeleteRequest::builder()
-                    .set_key(Some(key))
-                    .build()
-                    .map_err(|e| StoreError::Failed(e.to_string()))?;
-                Ok(WriteRequest::builder().delete_request(delete).build())
-            })
-            .collect::<Result<_, StoreError>>()?;
-        for attempt in 0..=BATCH_RETRIES {
-            if pending.is_empty() {
-                return Ok(());
-            }
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(20 << attempt.min(6))).await;
-            }
-            let answer = self
-                .client
-                .batch_write_item()
-                .request_items(&self.table, pending)
-                .customize()
-                .config_override(self.bulk_config())
-                .send()
-                .await
-                .map_err(|e| store_error("BatchWriteItem", e))?;
-            pending = answer
-                .unprocessed_items
-                .and_then(|mut left| left.remove(&self.table))
-                .unwrap_or_default();
-        }
-        // DynamoDB leaves deletes unprocessed when it throttles them: the node is up.
-        Err(StoreError::Busy(format!(
-            "{} deletes were still unprocessed after {BATCH_RETRIES} retries",
-            pending.len()
-        )))
-    }
 }
 
 impl GetRecord for DynamoStore {
-    async fn get_entry(&self, key: RecordKey) -> Result<Option<StoredEntry>, StoreError> {
+    /// Reads the entry and the node's counters item in one call, so that the entry is
+    /// judged against the node's epoch as it is now, not as this store last saw it.
+    async fn read_entry(&self, key: RecordKey) -> Result<Option<(StoredEntry, Epoch)>, StoreError> {
+        let keys = KeysAndAttributes::builder()
+            .keys(item::key_item(key))
+            .keys(item::key_item(RecordKey::COUNTERS))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
         let answer = self
             .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key_item(key)))
-            .consistent_read(true)
+            .batch_get_item()
+            .request_items(&self.table, keys)
             .send()
             .await
-            .map_err(|e| store_error("GetItem", e))?;
-        answer.item.as_ref().map(item::item_entry).transpose()
+            .map_err(|e| store_error("BatchGetItem", e))?;
+        if answer
+            .unprocessed_keys()
+            .is_some_and(|left| !left.is_empty())
+        {
+            // DynamoDB leaves keys unprocessed when it throttles them: the node is up.
+            return Err(StoreError::Busy(
+                "BatchGetItem: keys left unprocessed".into(),
+            ));
+        }
+        let mut entry = None;
+        for found in answer
+            .responses()
+            .and_then(|r| r.get(&self.table))
+            .into_iter()
+            .flatten()
+        {
+            if item::item_key(found)? == RecordKey::COUNTERS {
+                self.epoch.saw(item::item_figures(found).epoch);
+            } else {
+                entry = Some(found);
+            }
+        }
+        entry
+            .map(|found| (found, item::item_epoch(found)))
+            .filter(|(_, epoch)| *epoch >= self.epoch.get())
+            .map(|(found, epoch)| Ok((item::item_entry(found)?, epoch)))
+            .transpose()
     }
 }
 
 impl DynamoStore {
-    /// Puts `item` unless an entry already exists at its key.
-    async fn put_if_absent(&self, item: Item) -> Result<PutOutcome, StoreError> {
-        let result = self
+    /// Puts `item`, written under `epoch`, unless an entry of that epoch or a later one
+    /// exists at its key: one of an earlier epoch is invisible, and written over.
+    async fn put_if_absent(&self, item: Item, epoch: Epoch) -> Result<PutOutcome, StoreError> {
+        let put = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#n)")
+            .condition_expression("attribute_not_exists(#n) OR attribute_not_exists(#e) OR #e < :e")
             .expression_attribute_names("#n", item::N)
-            .send()
-            .await;
-        Ok(if applied("PutItem", result)? {
+            .expression_attribute_names("#e", item::EPOCH)
+            .expression_attribute_values(":e", AttributeValue::N(epoch.0.to_string()));
+        Ok(if applied("PutItem", put.send().await)? {
             PutOutcome::Stored
         } else {
             PutOutcome::AlreadyPresent
         })
     }
+
+    /// `scan` filtered to the records of the node's epoch as this store knows it, or
+    /// of a later one.
+    fn visible_records(&self, scan: ScanFluentBuilder) -> ScanFluentBuilder {
+        scan.expression_attribute_names("#p", item::PRIME)
+            .expression_attribute_names("#e", item::EPOCH)
+            .expression_attribute_values(":e", AttributeValue::N(self.epoch.get().0.to_string()))
+            .filter_expression("attribute_exists(#p) AND #e >= :e")
+    }
 }
 
 impl PutRecordIfAbsent for DynamoStore {
-    async fn put_record_if_absent(&self, record: &PrimeRecord) -> Result<PutOutcome, StoreError> {
-        self.put_if_absent(item::record_item(record)).await
+    async fn put_record_if_absent(
+        &self,
+        record: &PrimeRecord,
+        epoch: Epoch,
+    ) -> Result<PutOutcome, StoreError> {
+        self.put_if_absent(item::record_item(record, epoch), epoch)
+            .await
     }
 }
 
@@ -211,9 +187,10 @@ impl PutPointerIfAbsent for DynamoStore {
         node: &str,
         written_at_ms: u64,
         claim: u64,
+        epoch: Epoch,
     ) -> Result<PutOutcome, StoreError> {
-        self.put_if_absent(item::pointer_item(key, node, written_at_ms, claim))
-            .await
+        let item = item::pointer_item(key, node, written_at_ms, claim, epoch);
+        self.put_if_absent(item, epoch).await
     }
 }
 
@@ -321,48 +298,73 @@ impl AddCounters for DynamoStore {
 }
 
 impl CountChange for DynamoStore {
-    async fn count_change(&self, change: RecordChange) -> Result<(), StoreError> {
-        let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(item::key_item(RecordKey::COUNTERS)))
+    async fn count_change(&self, change: RecordChange) -> Result<bool, StoreError> {
+        // Most changes are of the count's own epoch: one conditional ADD.
+        let mut add = self
+            .counters_update()
             .expression_attribute_names("#items", item::ITEMS)
-            .expression_attribute_values(":items", AttributeValue::N(change.items.to_string()));
-        let mut expression = "ADD #items :items".to_string();
+            .expression_attribute_names("#ie", item::ITEMS_EPOCH)
+            .expression_attribute_values(":d", AttributeValue::N(change.items.to_string()))
+            .expression_attribute_values(":e", AttributeValue::N(change.epoch.0.to_string()));
+        let mut expression = "ADD #items :d".to_string();
         if change.grid {
             expression += ", #grid :one";
-            update = update
+            add = add
                 .expression_attribute_names("#grid", item::GRID_VERSION)
                 .expression_attribute_values(":one", AttributeValue::N("1".into()));
         }
-        update
+        let same_epoch = if change.epoch == Epoch(0) {
+            "attribute_not_exists(#ie) OR #ie = :e"
+        } else {
+            "#ie = :e"
+        };
+        let added = add
             .update_expression(expression)
+            .condition_expression(same_epoch)
             .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        Ok(())
+            .await;
+        if applied("UpdateItem", added)? {
+            return Ok(true);
+        }
+        // A change under a later epoch than the count's starts that epoch's count; one
+        // under an earlier epoch is of invisible records, and is not counted.
+        let started = self
+            .counters_update()
+            .update_expression("SET #items = :d, #ie = :e ADD #grid :one")
+            .condition_expression("attribute_not_exists(#ie) OR #ie < :e")
+            .expression_attribute_names("#items", item::ITEMS)
+            .expression_attribute_names("#ie", item::ITEMS_EPOCH)
+            .expression_attribute_names("#grid", item::GRID_VERSION)
+            .expression_attribute_values(":d", AttributeValue::N(change.items.max(0).to_string()))
+            .expression_attribute_values(":e", AttributeValue::N(change.epoch.0.to_string()))
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .send()
+            .await;
+        if applied("UpdateItem", started)? {
+            return Ok(true);
+        }
+        // The change is of an earlier epoch than the node's: learn the node's.
+        self.read_counters().await?;
+        Ok(false)
     }
+}
 
-    async fn count_cleared(&self) -> Result<(), StoreError> {
+impl DynamoStore {
+    /// An UpdateItem of this node's counters item, to be completed.
+    pub(crate) fn counters_update(
+        &self,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
         self.client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(item::key_item(RecordKey::COUNTERS)))
-            .update_expression("SET #items = :zero ADD #grid :one")
-            .expression_attribute_names("#items", item::ITEMS)
-            .expression_attribute_names("#grid", item::GRID_VERSION)
-            .expression_attribute_values(":zero", AttributeValue::N("0".into()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .send()
-            .await
-            .map_err(|e| store_error("UpdateItem", e))?;
-        Ok(())
     }
 }
 
-impl ReadCounters for DynamoStore {
-    async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
+impl DynamoStore {
+    /// The node's counters item, read consistently (`None` before anything was counted);
+    /// this store takes the epoch it holds as the node's.
+    pub(crate) async fn counters_item(&self) -> Result<Option<Item>, StoreError> {
         let answer = self
             .client
             .get_item()
@@ -372,16 +374,31 @@ impl ReadCounters for DynamoStore {
             .send()
             .await
             .map_err(|e| store_error("GetItem", e))?;
-        Ok(answer
+        let epoch = answer
             .item
             .as_ref()
             .map(item::item_figures)
-            .unwrap_or_default())
+            .unwrap_or_default()
+            .epoch;
+        self.epoch.saw(epoch);
+        Ok(answer.item)
+    }
+}
+
+impl ReadCounters for DynamoStore {
+    async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
+        let figures = self
+            .counters_item()
+            .await?
+            .as_ref()
+            .map(item::item_figures)
+            .unwrap_or_default();
+        Ok(figures)
     }
 }
 
 impl EvictRecord for DynamoStore {
-    async fn evict_record(&self, key: RecordKey) -> Result<bool, StoreError> {
+    async fn evict_record(&self, key: RecordKey) -> Result<Option<Epoch>, StoreError> {
         let answer = self
             .client
             .delete_item()
@@ -393,7 +410,9 @@ impl EvictRecord for DynamoStore {
             .map_err(|e| store_error("DeleteItem", e))?;
         Ok(answer
             .attributes
-            .is_some_and(|old| old.contains_key(item::PRIME)))
+            .filter(|old| old.contains_key(item::PRIME))
+            .map(|old| item::item_epoch(&old))
+            .filter(|&epoch| epoch >= self.epoch.get()))
     }
 }
 
@@ -469,11 +488,14 @@ impl ScanRecords for DynamoStore {
         cursor: Option<ScanCursor>,
         limit: u32,
     ) -> Result<ScanPage, StoreError> {
-        let scan = self
-            .scan()
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1))
-            .filter_expression("attribute_exists(#p)")
-            .expression_attribute_names("#p", item::PRIME);
+        if cursor.is_none() {
+            // A listing starts from the node's epoch as it is now.
+            self.read_counters().await?;
+        }
+        let scan = self.visible_records(
+            self.scan()
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX).max(1)),
+        );
         let answer = self.send_scan(scan, cursor.map(item::key_item)).await?;
         let records = answer
             .items()
@@ -495,15 +517,17 @@ impl DynamoStore {
         let mut read = GridScan::default();
         let mut start: Option<Item> = None;
         loop {
-            let scan = self
-                .scan()
-                .index_name(item::GRID_INDEX)
-                .segment(segment)
-                .total_segments(i32::from(self.scan_segments))
-                .projection_expression("#n, #p, #c")
-                .expression_attribute_names("#n", item::N)
-                .expression_attribute_names("#p", item::PRIME)
-                .expression_attribute_names("#c", item::CALCULATOR);
+            // The grid's reader reads the node's counters first: the epoch it knows of
+            // is the node's.
+            let scan = self.visible_records(
+                self.scan()
+                    .index_name(item::GRID_INDEX)
+                    .segment(segment)
+                    .total_segments(i32::from(self.scan_segments))
+                    .projection_expression("#n, #p, #calc")
+                    .expression_attribute_names("#n", item::N)
+                    .expression_attribute_names("#calc", item::CALCULATOR),
+            );
             let page = self.send_scan(scan, start.take()).await?;
             read.scanned += u64::try_from(page.scanned_count()).unwrap_or(0);
             for found in page.items() {
@@ -532,30 +556,12 @@ impl ScanGrid for DynamoStore {
     }
 }
 
-impl ClearRecords for DynamoStore {
-    async fn clear_records(&self) -> Result<u64, StoreError> {
-        use futures::stream::{self, StreamExt, TryStreamExt};
-        let mut removed = 0u64;
-        self.for_each_key_page(|keys| {
-            removed += keys.iter().filter(|k| k.contains_key(item::PRIME)).count() as u64;
-            // Batches one after another cost a round trip each: a third of a full grid
-            // on a node 230 ms away took 31 s, past the function's timeout.
-            let batches: Vec<Vec<Item>> =
-                keys.chunks(BATCH_WRITE_MAX).map(<[Item]>::to_vec).collect();
-            stream::iter(batches)
-                .map(|batch| self.delete_batch(batch))
-                .buffer_unordered(CLEAR_BATCHES_IN_FLIGHT)
-                .try_collect::<()>()
-        })
-        .await?;
-        Ok(removed)
-    }
-}
-
-/// Whether a conditional write was refused because its condition did not hold.
 /// Whether a conditional write was applied: `false` when its condition failed (a clean
 /// "no"), a store error for anything else.
-fn applied<T, E, R>(operation: &str, result: Result<T, SdkError<E, R>>) -> Result<bool, StoreError>
+pub(crate) fn applied<T, E, R>(
+    operation: &str,
+    result: Result<T, SdkError<E, R>>,
+) -> Result<bool, StoreError>
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
@@ -567,7 +573,7 @@ where
     }
 }
 
-fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+pub(crate) fn condition_failed<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
     error
         .as_service_error()
         .is_some_and(|service| service.code() == Some("ConditionalCheckFailedException"))

@@ -46,6 +46,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .projection_type(ProjectionType::Include)
                 .non_key_attributes(item::PRIME)
                 .non_key_attributes(item::CALCULATOR)
+                .non_key_attributes(item::EPOCH)
                 .build(),
         )
         .build()

@@ -6,21 +6,22 @@
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::ErrorMetadata;
-use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::operation::batch_get_item::BatchGetItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
 use aws_sdk_dynamodb::types::AttributeValue;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use primescaler_core::{
-    Computation, GetRecord, ListHints, PrimeRecord, PutOutcome, PutRecordIfAbsent, RecordKey,
-    StoreError,
+    Computation, Epoch, GetRecord, ListHints, PrimeRecord, PutOutcome, PutRecordIfAbsent,
+    RecordKey, StoreError,
 };
 use primescaler_dynamo::DynamoStore;
 
-/// A store whose every GetItem answers the error `code`.
+/// A store whose every read of an entry (a BatchGetItem of the entry and its node's
+/// counters) answers the error `code`.
 fn store_whose_reads_fail_with(code: &'static str) -> DynamoStore {
-    let rule = mock!(Client::get_item).then_error(move || {
-        GetItemError::generic(
+    let rule = mock!(Client::batch_get_item).then_error(move || {
+        BatchGetItemError::generic(
             ErrorMetadata::builder()
                 .code(code)
                 .message("canned")
@@ -67,7 +68,7 @@ async fn access_denied_and_validation_errors_are_failures_named_with_their_code(
         let StoreError::Failed(message) = &error else {
             panic!("{code}: {error:?}")
         };
-        assert!(message.contains("GetItem"), "{message}");
+        assert!(message.contains("BatchGetItem"), "{message}");
         assert!(message.contains(code), "{message}");
     }
 }
@@ -96,7 +97,10 @@ async fn a_failed_condition_is_an_entry_already_present() {
         },
         0,
     );
-    let outcome = store.put_record_if_absent(&record).await.unwrap();
+    let outcome = store
+        .put_record_if_absent(&record, Epoch::default())
+        .await
+        .unwrap();
     assert_eq!(outcome, PutOutcome::AlreadyPresent);
 }
 

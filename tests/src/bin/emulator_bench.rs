@@ -9,8 +9,8 @@ mod bench_section;
 use std::time::{Duration, Instant};
 
 use primescaler_core::{
-    CountChange, GetRecord, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey, ScanGrid,
-    ScanRecords,
+    CountChange, Epoch, GetRecord, PutRecordIfAbsent, ReadCounters, RecordChange, RecordKey,
+    ScanGrid, ScanRecords,
 };
 use primescaler_dynamo::DynamoStore;
 use primescaler_tests::bench::{Latencies, ms, record, resident_bytes, sequential};
@@ -49,7 +49,10 @@ async fn measure(kind: EmulatorKind) -> Figures {
         let n = if i < RECORDS { 3 * i + 1 } else { 20_000 + i };
         let store = &store;
         async move {
-            store.put_record_if_absent(&record(n)).await.expect("put");
+            store
+                .put_record_if_absent(&record(n), Epoch::default())
+                .await
+                .expect("put");
         }
     })
     .await;
@@ -66,6 +69,7 @@ async fn measure(kind: EmulatorKind) -> Figures {
             .count_change(RecordChange {
                 items: 1,
                 grid: true,
+                epoch: Epoch::default(),
             })
             .await
             .expect("count");

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use primescaler_api::{ApiConfig, LiveDeps, handle};
 use primescaler_cluster::{ClusterConfig, Ring};
-use primescaler_core::{GetRecord, PutRecordIfAbsent, RecordKey, shard_of};
+use primescaler_core::{Epoch, GetRecord, PutRecordIfAbsent, RecordKey, shard_of};
 use primescaler_dynamo::DynamoStore;
 use primescaler_tests::bench::{Latencies, ms, record, sequential, throughput};
 use primescaler_tests::events::EventShape;
@@ -195,7 +195,7 @@ async fn main() {
             let node = ring_for_put.home(shard_of(n));
             async move {
                 stores[node]
-                    .put_record_if_absent(&record(n))
+                    .put_record_if_absent(&record(n), Epoch::default())
                     .await
                     .expect("PutItem");
             }
@@ -215,7 +215,7 @@ async fn main() {
                     .expect("GetItem");
                 assert!(found.is_none(), "n = {n} was stored before");
                 stores[node]
-                    .put_record_if_absent(&record(n))
+                    .put_record_if_absent(&record(n), Epoch::default())
                     .await
                     .expect("PutItem");
             }

@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use primescaler_core::{
-    Hint, Lookup, PrimeCalculator, PrimeRecord, PutOutcome, RecordKey, ServiceError, Source,
+    Epoch, Hint, Lookup, PrimeCalculator, PrimeRecord, PutOutcome, RecordKey, ServiceError, Source,
     StoredEntry,
 };
 
@@ -77,10 +77,13 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 }
             }
             let claimed_at = crate::clock::now_ms();
+            // The pointer and the record go under one epoch: a reset between them leaves
+            // both visible or neither.
+            let epoch = self.epoch();
             let claimed = if target == arbiter {
-                self.put_counted(arbiter, &fresh).await
+                self.put_counted(arbiter, &fresh, epoch).await
             } else {
-                self.claim_with_pointer(key, arbiter, target, claimed_at)
+                self.claim_with_pointer(key, arbiter, target, (claimed_at, epoch))
                     .await
             };
             match claimed {
@@ -95,7 +98,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 }
                 Ok(PutOutcome::Stored) => {
                     our_pointer = Some(claimed_at);
-                    match self.put_counted(target, &fresh).await {
+                    match self.put_counted(target, &fresh, epoch).await {
                         Ok(PutOutcome::Stored) => {
                             return Ok(self.answer(
                                 fresh,
@@ -181,8 +184,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         )))
     }
 
-    /// Puts this request's pointer to `target` on `arbiter`, written at `claimed_at`, with
-    /// a token of its own. A pointer found there that is this very one (same node, same
+    /// Puts this request's pointer to `target` on `arbiter`, written at `claimed_at` under
+    /// `epoch` (the two given together), with a token of its own. A pointer found there that is this very one (same node, same
     /// time, same token) is this request's own, landed by an attempt whose answer was lost
     /// and met by the client's retry: it counts as stored, not as a rival's claim. (Node
     /// and time alone are not enough: the simulation found a handoff's pointer written in
@@ -192,7 +195,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         key: RecordKey,
         arbiter: usize,
         target: usize,
-        claimed_at: u64,
+        (claimed_at, epoch): (u64, Epoch),
     ) -> Result<PutOutcome, CallError> {
         let target_name = &self.nodes[target].name;
         let store = &self.nodes[arbiter].store;
@@ -200,7 +203,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let claimed = self
             .guard(
                 arbiter,
-                store.put_pointer_if_absent(key, target_name, claimed_at, token),
+                store.put_pointer_if_absent(key, target_name, claimed_at, token, epoch),
             )
             .await?;
         if claimed == PutOutcome::Stored {

@@ -7,7 +7,7 @@
 
 use futures::future::join_all;
 use primescaler_core::{
-    NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, RecordChange, in_grid,
+    Epoch, NodeCounters, PrimeCalculator, PrimeRecord, PutOutcome, RecordChange, in_grid,
 };
 
 use super::{COUNTER_FLUSH_EVERY, CallError, ClusterService, NodeReport, NodeStore};
@@ -33,45 +33,62 @@ impl<S, C> ClusterService<S, C> {
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
-    /// Stores `record` on node `i` unless an entry is there, and counts it there. While
+    /// Stores `record` on node `i` under `epoch` unless an entry of that epoch or a later
+    /// one is there, and counts it there under that epoch. While
     /// the node's breaker is closed both go at once, so that a miss waits for one round
     /// trip; when nothing was stored, the count is taken back (the grid version may then
     /// have moved on for nothing, which costs a viewer one more read of that node's
     /// grid, never a wrong cell). A node that was down gets the put alone first, through
     /// its breaker, and the count only once the record is stored.
+    ///
+    /// A count refused because the node's epoch has moved past `epoch` (a reset this
+    /// instance had not read yet) means the record just put is invisible: that answers
+    /// `AlreadyPresent`, so that the claim reads n again and, having learnt the epoch,
+    /// claims again under it.
     pub(super) async fn put_counted(
         &self,
         i: usize,
         record: &PrimeRecord,
+        epoch: Epoch,
     ) -> Result<PutOutcome, CallError> {
         let store = &self.nodes[i].store;
         let added = RecordChange {
             items: 1,
             grid: in_grid(record.key.n),
+            epoch,
         };
         if self.nodes[i].breaker.state() != BreakerState::Closed {
-            let put = self.guard(i, store.put_record_if_absent(record)).await;
-            if matches!(put, Ok(PutOutcome::Stored))
-                && let Err(error) = store.count_change(added).await
-            {
-                tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a stored record was not counted");
+            let put = self
+                .guard(i, store.put_record_if_absent(record, epoch))
+                .await;
+            if !matches!(put, Ok(PutOutcome::Stored)) {
+                return put;
             }
-            return put;
+            return match store.count_change(added).await {
+                Ok(true) => put,
+                Ok(false) => Ok(PutOutcome::AlreadyPresent),
+                Err(error) => {
+                    tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a stored record was not counted");
+                    put
+                }
+            };
         }
         let (put, counted) = futures::join!(
-            self.guard(i, store.put_record_if_absent(record)),
+            self.guard(i, store.put_record_if_absent(record, epoch)),
             store.count_change(added)
         );
         match (&put, counted) {
-            (Ok(PutOutcome::Stored), Ok(()))
-            | (Err(_) | Ok(PutOutcome::AlreadyPresent), Err(_)) => {}
+            (Ok(PutOutcome::Stored), Ok(true))
+            | (Err(_) | Ok(PutOutcome::AlreadyPresent), Err(_) | Ok(false)) => {}
+            (Ok(PutOutcome::Stored), Ok(false)) => return Ok(PutOutcome::AlreadyPresent),
             (Ok(PutOutcome::Stored), Err(error)) => {
                 tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a stored record was not counted");
             }
-            (Err(_) | Ok(PutOutcome::AlreadyPresent), Ok(())) => {
+            (Err(_) | Ok(PutOutcome::AlreadyPresent), Ok(true)) => {
                 let back = RecordChange {
                     items: -1,
                     grid: false,
+                    epoch,
                 };
                 if let Err(error) = store.count_change(back).await {
                     tracing::warn!(node = %self.nodes[i].name, n = record.key.n, %error, "a record count was not taken back");
@@ -81,24 +98,16 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         put
     }
 
-    /// Counts a clear of node `i`: its record count starts again from zero.
-    pub(super) async fn count_cleared(&self, i: usize) {
-        if let Err(error) = self.nodes[i].store.count_cleared().await {
-            tracing::warn!(node = %self.nodes[i].name, %error, "a clear was not counted");
-        }
-    }
-
-    /// Counts `removed` records gone from node `i` (`grid`: some were the grid's).
-    pub(super) async fn count_removed(&self, i: usize, removed: u64, grid: bool) {
-        if removed == 0 {
-            return;
-        }
+    /// Counts a record written under `epoch` gone from node `i` (`grid`: it was one of
+    /// the grid's).
+    pub(super) async fn count_removed(&self, i: usize, grid: bool, epoch: Epoch) {
         let change = RecordChange {
-            items: -i64::try_from(removed).unwrap_or(i64::MAX),
+            items: -1,
             grid,
+            epoch,
         };
         if let Err(error) = self.nodes[i].store.count_change(change).await {
-            tracing::warn!(node = %self.nodes[i].name, removed, %error, "removed records were not counted");
+            tracing::warn!(node = %self.nodes[i].name, %error, "a removed record was not counted");
         }
     }
 

@@ -1,8 +1,10 @@
 //! The stored records as a whole: evicting one n from every node, paging through every
-//! node's records, and clearing them all.
+//! node's records, resetting them all, and sweeping away what resets left.
 
 use futures::future::join_all;
-use primescaler_core::{PrimeCalculator, PrimeRecord, RecordKey, ServiceError, in_grid};
+use primescaler_core::{
+    Epoch, PrimeCalculator, PrimeRecord, RecordKey, ServiceError, Sweep, in_grid,
+};
 
 use super::{CallError, ClusterService, NodeStore};
 
@@ -27,6 +29,10 @@ pub struct ClusterPage {
     pub unreachable: Vec<String>,
 }
 
+/// How many pages (of up to 1,000 items each) one upkeep run sweeps on each node: the
+/// run's reads stay bounded, and 100,000 records a reset left are gone in a few runs.
+pub const SWEEP_PAGES: u32 = 40;
+
 /// What `DELETE /cache` did on each node.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClearReport {
@@ -36,8 +42,22 @@ pub struct ClearReport {
     pub cleared: Vec<String>,
     /// Nodes that could not be reached (their records remain).
     pub unreachable: Vec<String>,
-    /// Nodes that throttled the clear part of the way (some of their records remain).
+    /// Nodes that throttled the reset (their records remain).
     pub busy: Vec<String>,
+}
+
+impl<S: NodeStore, C> ClusterService<S, C> {
+    /// The epoch this instance writes under: the latest it has read on any node. A reset
+    /// moves every node to one epoch, so the latest is the cluster's (a node that missed
+    /// the reset shows what is written under it too, and keeps it when the reset is
+    /// carried over).
+    pub(super) fn epoch(&self) -> Epoch {
+        self.nodes
+            .iter()
+            .map(|node| node.store.known_epoch())
+            .max()
+            .unwrap_or_default()
+    }
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
@@ -53,11 +73,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let mut failure = None;
         for (i, result) in results.into_iter().enumerate() {
             match result {
-                Ok(true) => {
-                    self.count_removed(i, 1, in_grid(n)).await;
+                Ok(Some(epoch)) => {
+                    self.count_removed(i, in_grid(n), epoch).await;
                     holder = Some(self.nodes[i].name.clone());
                 }
-                Ok(false) | Err(CallError::Down { .. } | CallError::Busy) => {}
+                Ok(None) | Err(CallError::Down { .. } | CallError::Busy) => {}
                 Err(CallError::Failed(e)) => failure = failure.or(Some(e)),
             }
         }
@@ -114,20 +134,14 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Ok(page)
     }
 
-    /// Clears every node that is up, at once. Each node's count and grid version are
-    /// reset as soon as its own clear ends, so that a slow node holds back no other.
+    /// Resets every node that is up, at once, to one epoch (now): one write per node,
+    /// however much it holds (see [`primescaler_core::ClearRecords`]). A node that does not
+    /// answer within its budget is reported unreachable, and keeps its records.
     pub async fn clear(&self) -> Result<ClearReport, ServiceError> {
-        let results = join_all((0..self.nodes.len()).map(|i| async move {
-            let result = self
-                .guard_bulk(i, self.nodes[i].store.clear_records())
-                .await;
-            // Every node is counted as cleared, even one whose clear failed part of the
-            // way (its count starts again from zero and viewers read its grid again).
-            if !matches!(result, Err(CallError::Down { .. })) {
-                self.count_cleared(i).await;
-            }
-            result
-        }))
+        let reset = Epoch(crate::clock::now_ms());
+        let results = join_all(
+            (0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.clear_records(reset))),
+        )
         .await;
         let mut report = ClearReport::default();
         let mut failure = None;
@@ -139,7 +153,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     report.cleared.push(name);
                 }
                 Err(CallError::Down { .. }) => report.unreachable.push(name),
-                // Throttled part of the way: partly cleared; a second reset clears the rest.
+                // Throttled: the node was not reset; a second reset will be.
                 Err(CallError::Busy) => report.busy.push(name),
                 Err(CallError::Failed(e)) => failure = failure.or(Some(e)),
             }
@@ -148,5 +162,48 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             Some(e) => Err(e.into()),
             None => Ok(report),
         }
+    }
+
+    /// Removes, on every node that is up, up to [`SWEEP_PAGES`] pages of what resets
+    /// left (see [`primescaler_core::SweepStale`]); answers what each node did, by name
+    /// (`None`: the node was down or busy).
+    pub async fn sweep(&self) -> Vec<(String, Option<Sweep>)> {
+        join_all(self.nodes.iter().enumerate().map(|(i, node)| async move {
+            let swept = self
+                .guard_bulk(i, node.store.sweep_stale(SWEEP_PAGES))
+                .await;
+            if let Err(CallError::Failed(error)) = &swept {
+                tracing::warn!(node = %node.name, %error, "the sweep failed");
+            }
+            (node.name.clone(), swept.ok())
+        }))
+        .await
+    }
+
+    /// Resets every node whose epoch is behind another's to that epoch (a node that was
+    /// down when a reset came): until then, it still shows what the reset removed
+    /// elsewhere, and handoff waits for it (a pointer goes under its record's epoch,
+    /// known only once both nodes have had the same resets).
+    pub async fn carry_resets(&self) {
+        let read = join_all(
+            (0..self.nodes.len()).map(|i| self.guard(i, self.nodes[i].store.read_counters())),
+        )
+        .await;
+        let epochs: Vec<Option<Epoch>> = read
+            .into_iter()
+            .map(|figures| figures.ok().map(|f| f.epoch))
+            .collect();
+        let Some(latest) = epochs.iter().flatten().max().copied() else {
+            return;
+        };
+        join_all(epochs.iter().enumerate().map(|(i, epoch)| async move {
+            if epoch.is_some_and(|epoch| epoch < latest) {
+                let carried = self
+                    .guard(i, self.nodes[i].store.clear_records(latest))
+                    .await;
+                tracing::info!(node = %self.nodes[i].name, ok = carried.is_ok(), "a missed reset carried over");
+            }
+        }))
+        .await;
     }
 }

@@ -54,6 +54,9 @@ pub struct Findings {
     pub dangling: usize,
     /// Hints left on the nodes.
     pub hints_left: usize,
+    /// Nodes whose record count is not the records they hold (checked in runs where no
+    /// count can be lost).
+    pub miscounted: usize,
     /// One line per finding, for the report.
     pub details: Vec<String>,
 }
@@ -69,6 +72,7 @@ impl Findings {
             + self.orphans
             + self.dangling
             + self.hints_left
+            + self.miscounted
             == 0
     }
 
@@ -83,7 +87,7 @@ impl fmt::Display for Findings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} answers: {} wrong primes, {} not answered; {} doubles, {} lost, {} unstored, {} orphans, {} dangling pointers, {} hints left",
+            "{} answers: {} wrong primes, {} not answered; {} doubles, {} lost, {} unstored, {} orphans, {} dangling pointers, {} hints left, {} miscounted nodes",
             self.answers,
             self.wrong_primes,
             self.not_answered,
@@ -92,7 +96,8 @@ impl fmt::Display for Findings {
             self.unstored,
             self.orphans,
             self.dangling,
-            self.hints_left
+            self.hints_left,
+            self.miscounted
         )?;
         for line in &self.details {
             write!(f, "\n  {line}")?;
@@ -103,12 +108,15 @@ impl fmt::Display for Findings {
 
 /// Checks a converged run: `during` were the run's answers, `after` the clean read of
 /// every n it asked, `nodes` what each node (by name, in configuration order) holds
-/// now, and `primes[n - 1]` the nth prime by a reference.
+/// now (what a reset made invisible is not held), and `primes[n - 1]` the nth prime by
+/// a reference. With `counts_exact`, each node's record count must be the records it
+/// holds.
 pub fn check(
     nodes: &[(String, NodeData)],
     during: &[Answer],
     after: &[Answer],
     primes: &[u64],
+    counts_exact: bool,
 ) -> Findings {
     let mut found = Findings {
         answers: during.len(),
@@ -148,7 +156,18 @@ pub fn check(
     let ring = Ring::new(&names);
     let mut holders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, (_, data)) in nodes.iter().enumerate() {
-        for (&n, entry) in &data.entries {
+        let records = data
+            .visible()
+            .filter(|(_, entry)| matches!(entry, StoredEntry::Record(_)))
+            .count() as u64;
+        if counts_exact && data.figures.items != records {
+            found.miscounted += 1;
+            found.note(format!(
+                "{} counts {} records and holds {records}",
+                names[i], data.figures.items
+            ));
+        }
+        for (n, entry) in data.visible() {
             match entry {
                 StoredEntry::Record(_) => holders.entry(n).or_default().push(i),
                 StoredEntry::Pointer { node, .. } => {
@@ -176,7 +195,7 @@ pub fn check(
         let arbiter = ring.order(RecordKey::for_index(n).shard)[0];
         for &holder in on {
             let leads = holder == arbiter
-                || matches!(nodes[arbiter].1.entries.get(&n),
+                || matches!(nodes[arbiter].1.entry(n),
                     Some(StoredEntry::Pointer { node, .. }) if node == names[holder]);
             if !leads {
                 found.orphans += 1;

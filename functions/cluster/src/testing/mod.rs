@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use primescaler_core::{Hint, NodeFigures, PrimeRecord, StoredEntry};
+use primescaler_core::{Epoch, Hint, NodeFigures, PrimeRecord, StoredEntry};
 
 pub mod checker;
 pub mod sim;
@@ -68,21 +68,57 @@ const LOST_AFTER: Duration = Duration::from_millis(300);
 pub struct NodeData {
     /// Its records and pointers, by n.
     pub entries: BTreeMap<u64, StoredEntry>,
+    /// The epoch each entry was written under, by n (absent: 0).
+    pub epochs: BTreeMap<u64, Epoch>,
     /// Its handoff hints, by n.
     pub hints: BTreeMap<u64, Hint>,
     /// Its counters, record count and grid version.
     pub figures: NodeFigures,
     /// Its record count as changes were counted (may go below zero when counts are lost).
     pub counted_items: i64,
+    /// The epoch the record count belongs to.
+    pub items_epoch: Epoch,
 }
 
 impl NodeData {
-    /// The record stored here for n, if any.
+    /// The epoch n's entry was written under.
+    pub fn epoch_of(&self, n: u64) -> Epoch {
+        self.epochs.get(&n).copied().unwrap_or_default()
+    }
+
+    /// The visible entry for n (one written under the node's epoch or a later one).
+    pub fn entry(&self, n: u64) -> Option<&StoredEntry> {
+        self.entries
+            .get(&n)
+            .filter(|_| self.epoch_of(n) >= self.figures.epoch)
+    }
+
+    /// The visible entries, by n.
+    pub fn visible(&self) -> impl Iterator<Item = (u64, &StoredEntry)> {
+        self.entries
+            .iter()
+            .filter(|(n, _)| self.epoch_of(**n) >= self.figures.epoch)
+            .map(|(&n, entry)| (n, entry))
+    }
+
+    /// The visible record stored here for n, if any.
     pub fn record(&self, n: u64) -> Option<&PrimeRecord> {
-        match self.entries.get(&n) {
+        match self.entry(n) {
             Some(StoredEntry::Record(record)) => Some(record),
             _ => None,
         }
+    }
+
+    /// Writes `entry` at n, under `epoch`.
+    fn write(&mut self, n: u64, entry: StoredEntry, epoch: Epoch) {
+        self.entries.insert(n, entry);
+        self.epochs.insert(n, epoch);
+    }
+
+    /// Removes n's entry; answers it, with its epoch.
+    fn remove(&mut self, n: u64) -> Option<(StoredEntry, Epoch)> {
+        let epoch = self.epochs.remove(&n).unwrap_or_default();
+        self.entries.remove(&n).map(|entry| (entry, epoch))
     }
 }
 

@@ -50,6 +50,11 @@ pub const PROFILES: [&str; 6] = [
     "everything",
 ];
 
+/// The profiles of [`run_with_removals`], in the order seeds take them. In "resets",
+/// calls are only delayed, so every count must come out exact; "everything" has every
+/// fault as well.
+pub const REMOVAL_PROFILES: [&str; 2] = ["resets", "everything"];
+
 /// What one seed did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -126,7 +131,7 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
         "throttled" => rates.busy = heavy,
         "lost before landing" => rates.lost_before = heavy,
         "lost after landing" => rates.lost_after = heavy,
-        "partitioned" => {}
+        "partitioned" | "resets" => {}
         _ => {
             rates.refuse = heavy / 4.0;
             rates.busy = heavy / 4.0;
@@ -145,20 +150,96 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
     (rates, partitions)
 }
 
-/// Runs handoff passes until one finds no hint to act on (a hint kept for a write under
-/// way, or written again meanwhile, waits for a later pass), eight at most.
+/// As the upkeep: carries missed resets over, then runs handoff passes until one finds
+/// no hint to act on (a hint kept for a write under way, or written again meanwhile,
+/// waits for a later pass), eight at most; then sweeps what resets left.
 async fn converge(upkeep: &Instance) {
+    upkeep.carry_resets().await;
     for _ in 0..8 {
         let pass = upkeep.hand_off().await;
         if pass.handed_off + pass.doubles_removed + pass.kept == 0 {
             break;
         }
     }
+    upkeep.sweep().await;
+}
+
+/// A reset of every node, or an eviction of one n, racing the requests.
+#[derive(Debug, Clone, Copy)]
+struct Removal {
+    /// The n evicted, or `None` for a reset.
+    n: Option<u64>,
+    /// When it ended, after the run began.
+    ended: Duration,
+    /// Whether it missed a node (a reset that was not complete): that node is reset
+    /// later, when the upkeep carries the reset over, with whatever it stored meanwhile.
+    partial: bool,
+}
+
+impl Removal {
+    /// Whether it may have removed what a request for `n`, begun at `began`, stored.
+    fn touches(&self, n: u64, began: Duration) -> bool {
+        self.n.is_none_or(|evicted| evicted == n) && (self.partial || self.ended >= began)
+    }
+}
+
+/// Starts 1 to 3 resets and, when `SIM_EVICTIONS` is set, 1 to 3 evictions of a
+/// contended n, at drawn times on drawn instances; each answers when it ended.
+///
+/// Evictions are not played by default because they still lose the race they meet: an
+/// eviction that removes a claim's pointer after the pointer is written and before its
+/// record lands leaves that record with nothing leading to it (about 1 seed in 250
+/// finds one). Only the anti-entropy pass of the membership work will repair it.
+fn start_removals(
+    rng: &mut fastrand::Rng,
+    instances: &[Arc<Instance>],
+) -> Vec<tokio::task::JoinHandle<Removal>> {
+    let began = tokio::time::Instant::now();
+    let resets = (0..rng.usize(1..=3)).map(|_| None);
+    let evictions: Vec<Option<u64>> = if std::env::var_os("SIM_EVICTIONS").is_some() {
+        (0..rng.usize(1..=3))
+            .map(|_| Some(rng.u64(1..=8)))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    resets
+        .chain(evictions)
+        .map(|n| {
+            let service = Arc::clone(&instances[rng.usize(0..instances.len())]);
+            let at = Duration::from_millis(rng.u64(0..3_000));
+            tokio::spawn(async move {
+                tokio::time::sleep(at).await;
+                // A removal may fail on a faulted node; the rest of the run goes on.
+                let partial = match n {
+                    None => service.clear().await.ok().is_none_or(|report| {
+                        !(report.unreachable.is_empty() && report.busy.is_empty())
+                    }),
+                    Some(n) => service.evict(n).await.is_err(),
+                };
+                Removal {
+                    n,
+                    ended: began.elapsed(),
+                    partial,
+                }
+            })
+        })
+        .collect()
 }
 
 /// Plays seed `seed` and checks it; `primes[n - 1]` is the nth prime, for n up to
 /// [`MAX_N`].
 pub fn run(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
+    run_on(seed, primes, false)
+}
+
+/// As [`run`], with resets of every node (and evictions of one n, see
+/// [`start_removals`]) racing the requests, under the [`REMOVAL_PROFILES`].
+pub fn run_with_removals(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
+    run_on(seed, primes, true)
+}
+
+fn run_on(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .start_paused(true)
@@ -166,14 +247,19 @@ pub fn run(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
         .expect("a current-thread runtime");
     runtime.block_on(async {
         let _clock = clock::start_virtual(STARTS_AT_MS);
-        play(seed, primes).await
+        play(seed, primes, removals).await
     })
 }
 
-async fn play(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
+async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     let mut rng = fastrand::Rng::with_seed(seed);
-    let strategy = STRATEGIES[(seed / PROFILES.len() as u64) as usize % STRATEGIES.len()];
-    let profile = PROFILES[seed as usize % PROFILES.len()];
+    let profiles: &[&'static str] = if removals {
+        &REMOVAL_PROFILES
+    } else {
+        &PROFILES
+    };
+    let strategy = STRATEGIES[(seed / profiles.len() as u64) as usize % STRATEGIES.len()];
+    let profile = profiles[seed as usize % profiles.len()];
     let (rates, partitions) = faults(profile, &mut rng);
     let world = World::new(NODES.len(), rng.u64(..), rates, partitions);
 
@@ -189,6 +275,11 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
         .collect();
     let upkeep = Arc::new(instance(&world, primes, strategy, 0));
 
+    let racing = if removals {
+        start_removals(&mut rng, &instances)
+    } else {
+        Vec::new()
+    };
     let mut requests = Vec::with_capacity(REQUESTS);
     let mut asked = Vec::with_capacity(REQUESTS);
     let mut stopped = 0;
@@ -202,19 +293,23 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
         };
         asked.push(n);
         let starts = Duration::from_millis(rng.u64(0..3_000));
-        let stop_after = (rng.f64() < 0.08).then(|| Duration::from_millis(rng.u64(0..400)));
+        // (Not in "resets": a request stopped between its count and its record leaves
+        // the count one off, which no reset is to blame for.)
+        let stop_after = (rng.f64() < 0.08 && profile != "resets")
+            .then(|| Duration::from_millis(rng.u64(0..400)));
         stopped += usize::from(stop_after.is_some());
         requests.push(tokio::spawn(async move {
             tokio::time::sleep(starts).await;
             let lookup = service.get_or_compute(n);
-            match stop_after {
+            let answer = match stop_after {
                 // The instance stops mid-request: the request is dropped where it is.
                 Some(after) => tokio::time::timeout(after, lookup)
                     .await
                     .ok()
                     .map(|result| answered(n, result)),
                 None => Some(answered(n, lookup.await)),
-            }
+            };
+            answer.map(|answer| (answer, starts))
         }));
     }
     let passes: Vec<_> = (0..2)
@@ -227,13 +322,30 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
             })
         })
         .collect();
-    let mut during = Vec::new();
+    let mut answers = Vec::new();
     for request in requests {
-        during.extend(request.await.expect("a request task"));
+        answers.extend(request.await.expect("a request task"));
     }
     for pass in passes {
         pass.await.expect("an upkeep task");
     }
+    let mut removed = Vec::new();
+    for removal in racing {
+        removed.push(removal.await.expect("a removal task"));
+    }
+    // A record stored before a reset, or an eviction of its n, that ended after its
+    // request began may be gone by design: such answers are not held to "not lost".
+    let during: Vec<Answer> = answers
+        .into_iter()
+        .map(|(mut answer, starts)| {
+            if removed.iter().any(|r| r.touches(answer.n, starts))
+                && let Ok(answered) = &mut answer.outcome
+            {
+                answered.stored = false;
+            }
+            answer
+        })
+        .collect();
 
     // Converge: faults healed, the write grace past, handoff run until it keeps nothing,
     // and every n asked read once more by a clean instance.
@@ -264,6 +376,12 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>) -> Outcome {
         profile,
         trace: world.trace(),
         stopped,
-        findings: check(&nodes, &during, &after, primes),
+        findings: check(
+            &nodes,
+            &during,
+            &after,
+            primes,
+            removals && profile == "resets",
+        ),
     }
 }

@@ -1,12 +1,15 @@
 //! [`MemStore`]: one node of a simulated [`World`], behind every store trait the rules
 //! use, with the conditions of the DynamoDB adapter.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use primescaler_core::{
-    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, EvictRecord, GetRecord,
-    GridRecord, GridScan, Hint, ListHints, NodeCounters, NodeFigures, PRIMARY_CALCULATOR,
-    PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters,
-    RecordChange, RecordKey, RepointPointer, ScanCursor, ScanGrid, ScanPage, ScanRecords,
-    StoreError, StoredEntry, in_grid,
+    AddCounters, ClearRecords, CountChange, DropHint, DropPointer, Epoch, EvictRecord, GetRecord,
+    GridRecord, GridScan, Hint, KnownEpoch, ListHints, NodeCounters, NodeFigures,
+    PRIMARY_CALCULATOR, PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent,
+    ReadCounters, RecordChange, RecordKey, RepointPointer, ScanCursor, ScanGrid, ScanPage,
+    ScanRecords, StoreError, StoredEntry, Sweep, SweepStale, in_grid,
 };
 
 use super::{Fate, LOST_AFTER, NodeData, World};
@@ -16,6 +19,9 @@ use super::{Fate, LOST_AFTER, NodeData, World};
 pub struct MemStore {
     world: World,
     node: usize,
+    /// The node's epoch as this store last read it, as the adapter keeps it: what its
+    /// scans skip.
+    seen_epoch: Arc<AtomicU64>,
 }
 
 /// The operations, numbered for the world's trace.
@@ -35,11 +41,16 @@ enum Operation {
     PutHint,
     ListHints,
     DropHint,
+    Sweep,
 }
 
 impl MemStore {
     pub(super) fn new(world: World, node: usize) -> Self {
-        Self { world, node }
+        Self {
+            world,
+            node,
+            seen_epoch: Arc::default(),
+        }
     }
 
     /// Runs `apply` on this node's data as the world's fault plan says: it may wait
@@ -87,6 +98,33 @@ impl MemStore {
     }
 }
 
+impl MemStore {
+    fn saw(&self, epoch: Epoch) {
+        self.seen_epoch.store(epoch.0, Ordering::Relaxed);
+    }
+
+    /// Whether an entry written under `epoch` is visible by the epoch this store knows.
+    fn shows(&self, epoch: Epoch) -> bool {
+        epoch >= self.known_epoch()
+    }
+
+    /// Puts `entry` at n under `epoch` unless an entry of that epoch or a later one is
+    /// there, as the adapter's condition.
+    fn put(&self, data: &mut NodeData, n: u64, entry: StoredEntry, epoch: Epoch) -> PutOutcome {
+        if data.entries.contains_key(&n) && data.epoch_of(n) >= epoch {
+            return PutOutcome::AlreadyPresent;
+        }
+        data.write(n, entry, epoch);
+        PutOutcome::Stored
+    }
+}
+
+impl KnownEpoch for MemStore {
+    fn known_epoch(&self) -> Epoch {
+        Epoch(self.seen_epoch.load(Ordering::Relaxed))
+    }
+}
+
 /// Whether `entry` is the pointer to `node` written at `written_at_ms`.
 fn is_pointer(entry: Option<&StoredEntry>, node: &str, written_at_ms: u64) -> bool {
     matches!(entry, Some(StoredEntry::Pointer { node: to, written_at_ms: at, .. })
@@ -94,23 +132,31 @@ fn is_pointer(entry: Option<&StoredEntry>, node: &str, written_at_ms: u64) -> bo
 }
 
 impl GetRecord for MemStore {
-    async fn get_entry(&self, key: RecordKey) -> Result<Option<StoredEntry>, StoreError> {
-        self.call(Operation::Get, key.n, |data| {
-            data.entries.get(&key.n).cloned()
-        })
-        .await
+    async fn read_entry(&self, key: RecordKey) -> Result<Option<(StoredEntry, Epoch)>, StoreError> {
+        // As the adapter: read with the node's counters, judged by its last reset now.
+        let (entry, epoch) = self
+            .call(Operation::Get, key.n, |data| {
+                let entry = data.entry(key.n).cloned();
+                (
+                    entry.map(|entry| (entry, data.epoch_of(key.n))),
+                    data.figures.epoch,
+                )
+            })
+            .await?;
+        self.saw(epoch);
+        Ok(entry)
     }
 }
 
 impl PutRecordIfAbsent for MemStore {
-    async fn put_record_if_absent(&self, record: &PrimeRecord) -> Result<PutOutcome, StoreError> {
+    async fn put_record_if_absent(
+        &self,
+        record: &PrimeRecord,
+        epoch: Epoch,
+    ) -> Result<PutOutcome, StoreError> {
         self.call(Operation::PutRecord, record.key.n, |data| {
-            if data.entries.contains_key(&record.key.n) {
-                return PutOutcome::AlreadyPresent;
-            }
-            data.entries
-                .insert(record.key.n, StoredEntry::Record(record.clone()));
-            PutOutcome::Stored
+            let entry = StoredEntry::Record(record.clone());
+            self.put(data, record.key.n, entry, epoch)
         })
         .await
     }
@@ -123,19 +169,16 @@ impl PutPointerIfAbsent for MemStore {
         node: &str,
         written_at_ms: u64,
         claim: u64,
+        epoch: Epoch,
     ) -> Result<PutOutcome, StoreError> {
         self.call(Operation::PutPointer, key.n, |data| {
-            if data.entries.contains_key(&key.n) {
-                return PutOutcome::AlreadyPresent;
-            }
             let pointer = StoredEntry::Pointer {
                 key,
                 node: node.to_owned(),
                 written_at_ms,
                 claim,
             };
-            data.entries.insert(key.n, pointer);
-            PutOutcome::Stored
+            self.put(data, key.n, pointer, epoch)
         })
         .await
     }
@@ -151,7 +194,7 @@ impl DropPointer for MemStore {
         self.call(Operation::DropPointer, key.n, |data| {
             let dropped = is_pointer(data.entries.get(&key.n), node, written_at_ms);
             if dropped {
-                data.entries.remove(&key.n);
+                data.remove(key.n);
             }
             dropped
         })
@@ -190,9 +233,10 @@ impl RepointPointer for MemStore {
 }
 
 impl EvictRecord for MemStore {
-    async fn evict_record(&self, key: RecordKey) -> Result<bool, StoreError> {
-        self.call(Operation::Evict, key.n, |data| {
-            matches!(data.entries.remove(&key.n), Some(StoredEntry::Record(_)))
+    async fn evict_record(&self, key: RecordKey) -> Result<Option<Epoch>, StoreError> {
+        self.call(Operation::Evict, key.n, |data| match data.remove(key.n) {
+            Some((StoredEntry::Record(_), epoch)) if self.shows(epoch) => Some(epoch),
+            _ => None,
         })
         .await
     }
@@ -204,14 +248,19 @@ impl ScanRecords for MemStore {
         cursor: Option<ScanCursor>,
         limit: u32,
     ) -> Result<ScanPage, StoreError> {
+        if cursor.is_none() {
+            self.read_counters().await?;
+        }
         self.call(Operation::Scan, 0, |data| {
             let after = cursor.map_or(0, |key| key.n);
             let mut records: Vec<PrimeRecord> = data
                 .entries
                 .range(after + 1..)
-                .filter_map(|(_, entry)| match entry {
-                    StoredEntry::Record(record) => Some(record.clone()),
-                    StoredEntry::Pointer { .. } => None,
+                .filter_map(|(n, entry)| match entry {
+                    StoredEntry::Record(record) if self.shows(data.epoch_of(*n)) => {
+                        Some(record.clone())
+                    }
+                    _ => None,
                 })
                 .take(limit as usize + 1)
                 .collect();
@@ -232,11 +281,13 @@ impl ScanGrid for MemStore {
                 .entries
                 .iter()
                 .filter_map(|(n, entry)| match entry {
-                    StoredEntry::Record(record) if in_grid(*n) => Some(GridRecord {
-                        n: *n,
-                        prime: record.prime,
-                        by_fallback: record.calculator != PRIMARY_CALCULATOR,
-                    }),
+                    StoredEntry::Record(record) if in_grid(*n) && self.shows(data.epoch_of(*n)) => {
+                        Some(GridRecord {
+                            n: *n,
+                            prime: record.prime,
+                            by_fallback: record.calculator != PRIMARY_CALCULATOR,
+                        })
+                    }
                     _ => None,
                 })
                 .collect();
@@ -250,41 +301,88 @@ impl ScanGrid for MemStore {
 }
 
 impl ClearRecords for MemStore {
-    async fn clear_records(&self) -> Result<u64, StoreError> {
-        self.call(Operation::Clear, 0, |data| {
-            let removed = data
+    async fn clear_records(&self, reset: Epoch) -> Result<u64, StoreError> {
+        let removed = self
+            .call(Operation::Clear, 0, |data| {
+                if data.figures.epoch >= reset {
+                    return None;
+                }
+                data.figures.epoch = reset;
+                data.figures.grid_version += 1;
+                // Unless this epoch's count has begun already (a change under it came
+                // first), as the adapter's condition.
+                if data.items_epoch >= reset {
+                    return Some(0);
+                }
+                let counted = data.figures.items;
+                data.items_epoch = reset;
+                data.counted_items = 0;
+                data.figures.items = 0;
+                Some(counted)
+            })
+            .await?;
+        if removed.is_some() {
+            self.saw(reset);
+        }
+        Ok(removed.unwrap_or(0))
+    }
+}
+
+impl SweepStale for MemStore {
+    async fn sweep_stale(&self, _pages: u32) -> Result<Sweep, StoreError> {
+        self.call(Operation::Sweep, 0, |data| {
+            let before = data.entries.len();
+            let stale: Vec<u64> = data
                 .entries
-                .values()
-                .filter(|entry| matches!(entry, StoredEntry::Record(_)))
-                .count() as u64;
-            data.entries.clear();
-            data.hints.clear();
-            removed
+                .keys()
+                .copied()
+                .filter(|&n| data.epoch_of(n) < data.figures.epoch)
+                .collect();
+            for n in &stale {
+                data.remove(*n);
+            }
+            Sweep {
+                read: before as u64 + 1,
+                removed: stale.len() as u64,
+                done: true,
+            }
         })
         .await
     }
 }
 
 impl CountChange for MemStore {
-    async fn count_change(&self, change: RecordChange) -> Result<(), StoreError> {
-        self.call(Operation::Count, 0, |data| {
-            data.counted_items += change.items;
-            data.figures.items = data.counted_items.max(0) as u64;
-            if change.grid {
-                data.figures.grid_version += 1;
-            }
-        })
-        .await
+    async fn count_change(&self, change: RecordChange) -> Result<bool, StoreError> {
+        let (counted, epoch) = self
+            .call(Operation::Count, 0, |data| {
+                (count(data, change), data.figures.epoch)
+            })
+            .await?;
+        if !counted {
+            self.saw(epoch);
+        }
+        Ok(counted)
     }
+}
 
-    async fn count_cleared(&self) -> Result<(), StoreError> {
-        self.call(Operation::Count, 0, |data| {
-            data.counted_items = 0;
-            data.figures.items = 0;
+/// Counts `change` in `data` as the adapter does; answers whether it was counted.
+fn count(data: &mut NodeData, change: RecordChange) -> bool {
+    // A change under the count's epoch is added, one under a later epoch starts that
+    // epoch's count, one under an earlier is dropped.
+    if change.epoch > data.items_epoch {
+        data.items_epoch = change.epoch;
+        data.counted_items = change.items.max(0);
+        data.figures.grid_version += 1;
+    } else if change.epoch == data.items_epoch {
+        data.counted_items += change.items;
+        if change.grid {
             data.figures.grid_version += 1;
-        })
-        .await
+        }
+    } else {
+        return false;
     }
+    data.figures.items = data.counted_items.max(0) as u64;
+    true
 }
 
 impl AddCounters for MemStore {
@@ -298,8 +396,11 @@ impl AddCounters for MemStore {
 
 impl ReadCounters for MemStore {
     async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
-        self.call(Operation::ReadCounters, 0, |data| data.figures)
-            .await
+        let figures = self
+            .call(Operation::ReadCounters, 0, |data| data.figures)
+            .await?;
+        self.saw(figures.epoch);
+        Ok(figures)
     }
 }
 

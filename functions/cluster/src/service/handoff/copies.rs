@@ -23,7 +23,14 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let store = &self.nodes[node].store;
         let (to, written_at_ms, claim) = match self.guard(node, store.get_entry(key)).await.ok()? {
             None => {
-                let put = store.put_pointer_if_absent(key, holder_name, crate::clock::now_ms(), 0);
+                // Under its record's epoch, so that a reset hides both or neither.
+                let read = self.nodes[holder].store.read_entry(key);
+                let Some((StoredEntry::Record(_), epoch)) = self.guard(holder, read).await.ok()?
+                else {
+                    return Some(false);
+                };
+                let put =
+                    store.put_pointer_if_absent(key, holder_name, crate::clock::now_ms(), 0, epoch);
                 return Some(self.guard(node, put).await.ok()? == PutOutcome::Stored);
             }
             Some(StoredEntry::Pointer {
@@ -123,12 +130,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         if !self.holds_record(other, key).await? {
             return Some(Handoff::Kept);
         }
-        if self
+        if let Some(epoch) = self
             .guard(holder, self.nodes[holder].store.evict_record(key))
             .await
             .ok()?
         {
-            self.count_removed(holder, 1, in_grid(key.n)).await;
+            self.count_removed(holder, in_grid(key.n), epoch).await;
         }
         if let Some((arbiter, hint)) = hinted_on {
             self.drop_hint(arbiter, hint).await?;
