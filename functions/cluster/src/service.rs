@@ -390,9 +390,9 @@ impl<S, C> ClusterService<S, C> {
         self.settle(i, result)
     }
 
-    /// Runs a bulk call (a scan or a clear, which read or write up to 1 MB a page and
-    /// have their own time budget in the store) on node `i` unless its breaker is open,
-    /// and tells the breaker how it went.
+    /// Runs a bulk call (a scan, or a slice of the sweep, which read up to 1 MB a page
+    /// and have their own time budget in the store) on node `i` unless its breaker is
+    /// open, and tells the breaker how it went.
     async fn guard_bulk<T>(
         &self,
         i: usize,

@@ -201,8 +201,10 @@ pub trait ScanGrid {
 ///
 /// Every record and pointer is written under an epoch, and is visible while that epoch
 /// is the node's or a later one. A claim writes its pointer and its record under one
-/// epoch, the one its arbiter's last read showed, so a reset between them leaves both
-/// visible or neither: never a record that nothing leads to.
+/// epoch, the latest its instance has read on any node, so a reset between them leaves
+/// both visible or neither once every node has had it: never a record that nothing leads
+/// to. (Until a node that was down for the reset has it carried over, that node may
+/// still show what the reset hid elsewhere.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Epoch(pub u64);
 
@@ -221,8 +223,7 @@ pub trait ClearRecords {
 
 /// The epoch a store last read of its node.
 pub trait KnownEpoch {
-    /// The node's epoch as this store last read it (by any read of the node): the one a
-    /// write through this store is made under unless its caller names another.
+    /// The latest epoch of the node this store has read (by any read of the node).
     fn known_epoch(&self) -> Epoch;
 }
 
@@ -233,8 +234,9 @@ pub struct Sweep {
     pub read: u64,
     /// Records and pointers of earlier epochs removed.
     pub removed: u64,
-    /// Whether the node holds nothing of an earlier epoch any more (as of the epoch the
-    /// pass began in).
+    /// Whether a whole pass has gone by since the node's last reset. (An item written
+    /// under an earlier epoch behind the pass, by a writer that had not read the reset
+    /// yet, stays until the next reset's pass: it is invisible meanwhile.)
     pub done: bool,
 }
 

@@ -27,17 +27,18 @@ const SWEEP_PAGE: i32 = 1_000;
 /// round trip, about 280 deletes a second.
 const SWEEP_DELETES_IN_FLIGHT: usize = 64;
 
-/// The node's epoch as this store last read it, shared by the store's clones.
+/// The latest epoch of the node this store has read, shared by the store's clones.
 ///
-/// It is the last one read, not the latest: a node whose table was made again (an
-/// emulator started empty) is back at epoch 0.
+/// The latest, not the last read: two reads in flight across a reset may answer out of
+/// order. (Epochs are times, so a node whose table was made again, back at epoch 0,
+/// takes writes under the later epoch, and its next reset moves it past that.)
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SeenEpoch(Arc<AtomicU64>);
 
 impl SeenEpoch {
-    /// Takes `epoch`, just read from the node, as the node's.
+    /// Takes `epoch`, just read from the node, unless a later one was read.
     pub(crate) fn saw(&self, epoch: Epoch) {
-        self.0.store(epoch.0, Ordering::Relaxed);
+        self.0.fetch_max(epoch.0, Ordering::Relaxed);
     }
 
     /// The epoch this store knows of.

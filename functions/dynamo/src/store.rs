@@ -19,8 +19,8 @@ use primescaler_core::{
 use crate::item::{self, Item};
 use crate::reset::SeenEpoch;
 
-/// The time budget of one page of a bulk operation (scan, count, clear): these read or
-/// write up to 1 MB at a time and are not held to a node's request-path budget.
+/// The time budget of one page of a bulk operation (a scan, or a page of the sweep): these
+/// read up to 1 MB at a time and are not held to a node's request-path budget.
 pub const BULK_CALL_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How many segments read the grid index in parallel for [`ScanGrid`] unless set
@@ -119,6 +119,7 @@ impl GetRecord for DynamoStore {
             ));
         }
         let mut entry = None;
+        let mut node_epoch = Epoch::default();
         for found in answer
             .responses()
             .and_then(|r| r.get(&self.table))
@@ -126,14 +127,15 @@ impl GetRecord for DynamoStore {
             .flatten()
         {
             if item::item_key(found)? == RecordKey::COUNTERS {
-                self.epoch.saw(item::item_figures(found).epoch);
+                node_epoch = item::item_figures(found).epoch;
+                self.epoch.saw(node_epoch);
             } else {
                 entry = Some(found);
             }
         }
         entry
             .map(|found| (found, item::item_epoch(found)))
-            .filter(|(_, epoch)| *epoch >= self.epoch.get())
+            .filter(|(_, epoch)| *epoch >= node_epoch)
             .map(|(found, epoch)| Ok((item::item_entry(found)?, epoch)))
             .transpose()
     }
@@ -148,10 +150,17 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#n) OR attribute_not_exists(#e) OR #e < :e")
-            .expression_attribute_names("#n", item::N)
+            .expression_attribute_names("#n", item::N);
+        // An item without an epoch (written before items carried one) is of epoch 0.
+        let put = if epoch == Epoch::default() {
+            put.condition_expression("attribute_not_exists(#n)")
+        } else {
+            put.condition_expression(
+                "attribute_not_exists(#n) OR attribute_not_exists(#e) OR #e < :e",
+            )
             .expression_attribute_names("#e", item::EPOCH)
-            .expression_attribute_values(":e", AttributeValue::N(epoch.0.to_string()));
+            .expression_attribute_values(":e", AttributeValue::N(epoch.0.to_string()))
+        };
         Ok(if applied("PutItem", put.send().await)? {
             PutOutcome::Stored
         } else {
@@ -162,10 +171,15 @@ impl DynamoStore {
     /// `scan` filtered to the records of the node's epoch as this store knows it, or
     /// of a later one.
     fn visible_records(&self, scan: ScanFluentBuilder) -> ScanFluentBuilder {
-        scan.expression_attribute_names("#p", item::PRIME)
-            .expression_attribute_names("#e", item::EPOCH)
-            .expression_attribute_values(":e", AttributeValue::N(self.epoch.get().0.to_string()))
-            .filter_expression("attribute_exists(#p) AND #e >= :e")
+        let scan = scan.expression_attribute_names("#p", item::PRIME);
+        match self.epoch.get() {
+            // A node never reset shows every record, those without an epoch too.
+            Epoch(0) => scan.filter_expression("attribute_exists(#p)"),
+            epoch => scan
+                .expression_attribute_names("#e", item::EPOCH)
+                .expression_attribute_values(":e", AttributeValue::N(epoch.0.to_string()))
+                .filter_expression("attribute_exists(#p) AND #e >= :e"),
+        }
     }
 }
 
@@ -299,7 +313,24 @@ impl AddCounters for DynamoStore {
 
 impl CountChange for DynamoStore {
     async fn count_change(&self, change: RecordChange) -> Result<bool, StoreError> {
-        // Most changes are of the count's own epoch: one conditional ADD.
+        // Most changes are of the count's own epoch: one conditional ADD. A change under
+        // a later epoch than the count's starts that epoch's count; one under an earlier
+        // epoch is of invisible records, and is not counted. Between the two tries
+        // another writer may have started this epoch's count: then the ADD again.
+        for _ in 0..2 {
+            if self.add_to_count(change).await? || self.start_count(change).await? {
+                return Ok(true);
+            }
+        }
+        // The count's epoch is ahead of the change's: learn the node's.
+        self.read_counters().await?;
+        Ok(false)
+    }
+}
+
+impl DynamoStore {
+    /// Adds `change` to the count if the count is of the change's epoch.
+    async fn add_to_count(&self, change: RecordChange) -> Result<bool, StoreError> {
         let mut add = self
             .counters_update()
             .expression_attribute_names("#items", item::ITEMS)
@@ -313,7 +344,7 @@ impl CountChange for DynamoStore {
                 .expression_attribute_names("#grid", item::GRID_VERSION)
                 .expression_attribute_values(":one", AttributeValue::N("1".into()));
         }
-        let same_epoch = if change.epoch == Epoch(0) {
+        let same_epoch = if change.epoch == Epoch::default() {
             "attribute_not_exists(#ie) OR #ie = :e"
         } else {
             "#ie = :e"
@@ -323,33 +354,30 @@ impl CountChange for DynamoStore {
             .condition_expression(same_epoch)
             .send()
             .await;
-        if applied("UpdateItem", added)? {
-            return Ok(true);
-        }
-        // A change under a later epoch than the count's starts that epoch's count; one
-        // under an earlier epoch is of invisible records, and is not counted.
-        let started = self
+        applied("UpdateItem", added)
+    }
+
+    /// Starts the count of the change's epoch with `change`, if the count is of an
+    /// earlier epoch.
+    async fn start_count(&self, change: RecordChange) -> Result<bool, StoreError> {
+        let start = self
             .counters_update()
-            .update_expression("SET #items = :d, #ie = :e ADD #grid :one")
             .condition_expression("attribute_not_exists(#ie) OR #ie < :e")
             .expression_attribute_names("#items", item::ITEMS)
             .expression_attribute_names("#ie", item::ITEMS_EPOCH)
-            .expression_attribute_names("#grid", item::GRID_VERSION)
             .expression_attribute_values(":d", AttributeValue::N(change.items.max(0).to_string()))
-            .expression_attribute_values(":e", AttributeValue::N(change.epoch.0.to_string()))
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .send()
-            .await;
-        if applied("UpdateItem", started)? {
-            return Ok(true);
-        }
-        // The change is of an earlier epoch than the node's: learn the node's.
-        self.read_counters().await?;
-        Ok(false)
+            .expression_attribute_values(":e", AttributeValue::N(change.epoch.0.to_string()));
+        let start = if change.grid {
+            start
+                .update_expression("SET #items = :d, #ie = :e ADD #grid :one")
+                .expression_attribute_names("#grid", item::GRID_VERSION)
+                .expression_attribute_values(":one", AttributeValue::N("1".into()))
+        } else {
+            start.update_expression("SET #items = :d, #ie = :e")
+        };
+        applied("UpdateItem", start.send().await)
     }
-}
 
-impl DynamoStore {
     /// An UpdateItem of this node's counters item, to be completed.
     pub(crate) fn counters_update(
         &self,

@@ -1,23 +1,24 @@
-//! The answer of `DELETE /cache`, and what the page says of it: a reset that left
-//! records on some node is partial, and the page must not show an empty grid for it.
+//! The answer of `DELETE /cache`, and what the page says of it: a reset that did not
+//! reach some node is partial (that node shows its records until the upkeep carries the
+//! reset to it), and the page must not show an empty grid for it.
 
 use serde::{Deserialize, Serialize};
 
 /// The answer of `DELETE /cache`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ClearAnswer {
-    /// Records removed over every cleared node.
+    /// Records the reset nodes held.
     pub removed: u64,
-    /// Nodes that could not be reached (their records remain).
+    /// Nodes that could not be reached.
     #[serde(default)]
     pub unreachable: Vec<String>,
-    /// Nodes that throttled the clear part of the way (some of their records remain).
+    /// Nodes that throttled the reset.
     #[serde(default)]
     pub busy: Vec<String>,
 }
 
 impl ClearAnswer {
-    /// Whether records may remain: a node was not reached, or cleared only in part.
+    /// Whether records may remain for now: a node was not reset.
     pub fn is_partial(&self) -> bool {
         !self.unreachable.is_empty() || !self.busy.is_empty()
     }
@@ -25,16 +26,17 @@ impl ClearAnswer {
     /// What the page says of the reset.
     pub fn summary(&self) -> String {
         let mut text = format!("Reset: {} records removed.", self.removed);
-        if !self.unreachable.is_empty() {
+        let missed: Vec<&str> = self
+            .unreachable
+            .iter()
+            .chain(&self.busy)
+            .map(String::as_str)
+            .collect();
+        if !missed.is_empty() {
             text += &format!(
-                " Not reached, so not cleared: {}.",
-                self.unreachable.join(", ")
-            );
-        }
-        if !self.busy.is_empty() {
-            text += &format!(
-                " Cleared in part (throttled; reset again): {}.",
-                self.busy.join(", ")
+                " Not reset yet (unreachable or busy; the upkeep resets it within a minute of \
+                 its return, or reset again): {}.",
+                missed.join(", ")
             );
         }
         text
@@ -53,13 +55,10 @@ mod tests {
         assert_eq!(whole.summary(), "Reset: 3 records removed.");
         let throttled = answer(r#"{"removed":3,"nodes":["a"],"unreachable":[],"busy":["b"]}"#);
         assert!(throttled.is_partial());
-        assert!(
-            throttled
-                .summary()
-                .contains("in part (throttled; reset again): b")
-        );
+        assert!(throttled.summary().contains("reset again): b."));
         let unreached = answer(r#"{"removed":0,"unreachable":["c"]}"#);
         assert!(unreached.is_partial());
-        assert!(unreached.summary().contains("not cleared: c"));
+        assert!(unreached.summary().contains("Not reset yet"));
+        assert!(unreached.summary().contains("reset again): c."));
     }
 }

@@ -41,8 +41,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// grid, never a wrong cell). A node that was down gets the put alone first, through
     /// its breaker, and the count only once the record is stored.
     ///
-    /// A count refused because the node's epoch has moved past `epoch` (a reset this
-    /// instance had not read yet) means the record just put is invisible: that answers
+    /// A count refused because the node's count is of an epoch later than `epoch` (a
+    /// reset this instance had not read yet) means the record just put is invisible:
+    /// that answers
     /// `AlreadyPresent`, so that the claim reads n again and, having learnt the epoch,
     /// claims again under it.
     pub(super) async fn put_counted(

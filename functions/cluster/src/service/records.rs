@@ -36,13 +36,15 @@ pub const SWEEP_PAGES: u32 = 40;
 /// What `DELETE /cache` did on each node.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClearReport {
-    /// Records removed, over all cleared nodes.
+    /// Records the reset nodes counted before the reset (now hidden, and swept away
+    /// later).
     pub removed: u64,
-    /// Nodes cleared.
+    /// Nodes reset.
     pub cleared: Vec<String>,
-    /// Nodes that could not be reached (their records remain).
+    /// Nodes that could not be reached (or whose answer was lost): they keep showing
+    /// their records until the upkeep carries the reset to them.
     pub unreachable: Vec<String>,
-    /// Nodes that throttled the reset (their records remain).
+    /// Nodes that throttled the reset: likewise, until the upkeep carries it.
     pub busy: Vec<String>,
 }
 
@@ -136,7 +138,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
 
     /// Resets every node that is up, at once, to one epoch (now): one write per node,
     /// however much it holds (see [`primescaler_core::ClearRecords`]). A node that does not
-    /// answer within its budget is reported unreachable, and keeps its records.
+    /// answer within its budget is reported unreachable, and shows its records until the
+    /// upkeep carries the reset to it. The epoch is this instance's clock: a second reset
+    /// from an instance whose clock is behind the first's is a no-op on every node.
     pub async fn clear(&self) -> Result<ClearReport, ServiceError> {
         let reset = Epoch(crate::clock::now_ms());
         let results = join_all(

@@ -100,7 +100,7 @@ impl MemStore {
 
 impl MemStore {
     fn saw(&self, epoch: Epoch) {
-        self.seen_epoch.store(epoch.0, Ordering::Relaxed);
+        self.seen_epoch.fetch_max(epoch.0, Ordering::Relaxed);
     }
 
     /// Whether an entry written under `epoch` is visible by the epoch this store knows.

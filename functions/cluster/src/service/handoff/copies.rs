@@ -29,6 +29,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                 else {
                     return Some(false);
                 };
+                // A record older than this node's epoch (the holder missed a reset this
+                // node had) would have an invisible pointer: wait for the reset's carry.
+                if epoch < store.known_epoch() {
+                    return Some(false);
+                }
                 let put =
                     store.put_pointer_if_absent(key, holder_name, crate::clock::now_ms(), 0, epoch);
                 return Some(self.guard(node, put).await.ok()? == PutOutcome::Stored);

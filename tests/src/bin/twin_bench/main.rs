@@ -7,12 +7,14 @@
 //! template's default budgets, its connections opened as in Lambda's init) serves a
 //! mixed load: four workers ask for random n of the grid for `BENCH_TWIN_SECONDS`
 //! (600), hits and misses as they come. Then the far node's emulator is stopped and
-//! started again, and the time until it is found down, and used again, is taken.
+//! started again, and the time until it is found down, and used again, is taken. Last,
+//! the nodes are filled with a full grid and 100,000 records more, and reset.
 //!
 //! Every loop is bounded in count and in time, and targets loopback only.
 
-#[path = "../../../docs/bench_section.rs"]
+#[path = "../../../../docs/bench_section.rs"]
 mod bench_section;
+mod reset;
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -49,9 +51,9 @@ struct Load {
 }
 
 /// The nodes, each on its own emulator on a fixed port, and, on the twin, behind a relay.
-struct Nodes {
+pub(crate) struct Nodes {
     ports: [u16; 3],
-    emulators: Vec<Option<Emulator>>,
+    pub(crate) emulators: Vec<Option<Emulator>>,
     relays: Vec<Relay>,
 }
 
@@ -78,7 +80,7 @@ impl Nodes {
         }
     }
 
-    fn endpoint(&self, i: usize) -> String {
+    pub(crate) fn endpoint(&self, i: usize) -> String {
         match self.relays.get(i) {
             Some(relay) => relay.endpoint(),
             None => format!("http://127.0.0.1:{}", self.ports[i]),
@@ -273,6 +275,19 @@ async fn main() {
             ms(down),
             ms(up)
         ));
+        eprintln!("[bench-twin] {profile}: a full grid and 100,000 records more, then a reset");
+        let reset = reset::reset_phase(&nodes, &deps).await;
+        notes.push(format!(
+            "{profile}: `DELETE /cache` over {} records (a full grid and 100,000 more): {} \
+             in {:.0} ms, {} removed; every node's count then {:?}; a viewer's read of \
+             every grid found no cell {:.0} ms after the answer.\n",
+            reset.held,
+            reset.status,
+            ms(reset.answered),
+            reset.removed,
+            reset.counts,
+            ms(reset.grid_empty)
+        ));
     }
     let section = format!(
         "## The deployed twin: the request path at the regions' distances\n\n\
@@ -284,7 +299,9 @@ async fn main() {
          loopback, in the same run. Four workers ask for random n of the grid for the \
          whole phase. Targets: a hit's p50 ≤ its node's round trip + 10 ms; a miss's p50 ≤ \
          two round trips to its arbiter + compute + 10 ms; 0 trips and 0 failovers; \
-         records within ±10% of the ring's shares.\n\n{}\n\n{}",
+         records within ±10% of the ring's shares; a reset of a full grid and 100,000 \
+         records more answered within 10 s, every count 0 and every viewer's grid empty \
+         within 2 s.\n\n{}\n\n{}",
         bench_section::utc_date(),
         table.join("\n"),
         notes.join("\n")
