@@ -100,17 +100,20 @@ pub fn router<S: UiStore>(deps: Arc<UiDeps<S>>) -> Router {
 
 /// The snapshot the page is rendered from: the shared one when fresh; else a new read
 /// (or the one under way), waited for up to `first_paint_wait`; past that the last
-/// snapshot, or none yet. The read goes on for the polls that follow (in Lambda, once
-/// the instance is given its next request).
-async fn first_paint_grid<S: UiStore>(deps: &Arc<UiDeps<S>>) -> Option<Arc<GridSnapshot>> {
+/// snapshot, or none yet.
+///
+/// A read given up on is dropped with the response, not left running: Lambda freezes
+/// the instance once it has answered, and a read thawed minutes later would find every
+/// node's budget spent, take the nodes for down and share a snapshot of blank nodes.
+/// The page's first poll of `/grid` reads again (what the dropped read had learnt of
+/// each node it finished stays).
+async fn first_paint_grid<S: UiStore>(deps: &UiDeps<S>) -> Option<Arc<GridSnapshot>> {
     if !deps.grid.is_stale() {
         return deps.grid.latest();
     }
-    let reading = Arc::clone(deps);
-    let read = tokio::spawn(async move { reading.grid.current().await });
-    match tokio::time::timeout(deps.first_paint_wait, read).await {
-        Ok(Ok(snapshot)) => Some(snapshot),
-        _ => deps.grid.latest(),
+    match tokio::time::timeout(deps.first_paint_wait, deps.grid.current()).await {
+        Ok(snapshot) => Some(snapshot),
+        Err(_) => deps.grid.latest(),
     }
 }
 
@@ -218,3 +221,53 @@ pub const UI_PORT: primescaler_serve::LocalPort = primescaler_serve::LocalPort {
     variable: "UI_PORT",
     default: 3000,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use primescaler_core::{GridScan, NodeFigures, StoreError};
+
+    /// A node whose grid takes `SLOW_READ` to read.
+    struct SlowNode;
+
+    const SLOW_READ: Duration = Duration::from_millis(600);
+
+    impl ScanGrid for SlowNode {
+        async fn scan_grid(&self) -> Result<GridScan, StoreError> {
+            tokio::time::sleep(SLOW_READ).await;
+            Ok(GridScan::default())
+        }
+    }
+
+    impl ReadCounters for SlowNode {
+        async fn read_counters(&self) -> Result<NodeFigures, StoreError> {
+            Ok(NodeFigures {
+                grid_version: 1,
+                ..NodeFigures::default()
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_sent_without_its_grid_leaves_no_read_running() {
+        // GIVEN a node whose grid is slow to read, and a page that waits 50 ms for it
+        let reader = GridReader::new(vec![("a".to_string(), SlowNode)], Duration::from_secs(5));
+        let deps = UiDeps {
+            grid: LiveGrid::new(reader, Duration::ZERO),
+            max_n: 10,
+            strategy: "consistent_hash".into(),
+            first_paint_wait: Duration::from_millis(50),
+        };
+
+        // WHEN the page is rendered
+        let snapshot = first_paint_grid(&deps).await;
+
+        // THEN it goes without the grid
+        assert!(snapshot.is_none());
+
+        // AND no read finishes after it (in Lambda it would be frozen with the
+        // instance, and thaw with every node's budget spent)
+        tokio::time::sleep(SLOW_READ + Duration::from_millis(300)).await;
+        assert_eq!(deps.grid.reads(), 0);
+    }
+}
