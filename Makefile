@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: faults sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -64,6 +64,12 @@ dev: tools
 faults: tools reference-tools
 	cargo build -p primescaler-tests --bins
 	cargo run -p primescaler-tests --bin fault_matrix
+
+## faults-twin: the same matrix on the deployed twin (the regions' round trips, the
+## template's budgets), written to docs/faults-twin.md
+faults-twin: tools reference-tools
+	cargo build -p primescaler-tests --bins
+	FAULTS_TWIN=1 cargo run -p primescaler-tests --bin fault_matrix
 
 ## sim: the deterministic simulation over 100,000 seeds (make test plays 10,000);
 ## SIM_SEEDS=k for another count, SIM_SEED=s to replay one seed with its log

@@ -26,6 +26,7 @@ use serde_json::Value;
 
 use crate::cluster::{REGIONS, deps_over, named};
 use crate::proxy::{Fault, FaultProxy};
+use crate::twin::relay_between;
 use crate::{Emulator, cluster_config, free_port, fresh_cluster_table};
 
 /// The faults of the matrix, in its column order.
@@ -94,6 +95,12 @@ pub const VICTIM: usize = 0;
 
 /// One call to a node may take this long (the instances' `NODE_TIMEOUT_MS`).
 const NODE_TIMEOUT: Duration = Duration::from_millis(400);
+/// A node found down is skipped this long (the instances' `BREAKER_COOLDOWN_MS`).
+const COOLDOWN: Duration = Duration::from_millis(500);
+/// On the twin, the template's defaults: a call's base budget (to which three round
+/// trips of the node are added) and the cool-down.
+const TWIN_NODE_TIMEOUT: Duration = Duration::from_millis(500);
+const TWIN_COOLDOWN: Duration = Duration::from_secs(2);
 /// How late a lost answer comes: past every call's budget, even a node's first
 /// (`NODE_TIMEOUT` plus three round trips of a node not yet reached, 1,450 ms), with room
 /// for timers that fire late on a loaded machine.
@@ -111,6 +118,10 @@ pub struct Plan {
     pub concurrency: usize,
     /// The n asked are 1..=hot, mostly, and up to 10,000 now and then.
     pub hot: u64,
+    /// On the twin: each proxy reaches its node through a relay at the round trip
+    /// between its instance's region and the node's, and the instances run with the
+    /// template's budgets (500 ms base, 2 s cool-down).
+    pub twin: bool,
 }
 
 /// What one cell found.
@@ -146,8 +157,14 @@ impl Drop for Instance {
 }
 
 impl Instance {
-    /// Starts `binary` over `cluster`'s nodes and `table`, and waits for its health.
-    async fn start(binary: &Path, cluster: &ClusterConfig, table: &str) -> Self {
+    /// Starts `binary` over `cluster`'s nodes and `table`, and waits for its health; on
+    /// the `twin`, with the template's budgets.
+    async fn start(binary: &Path, cluster: &ClusterConfig, table: &str, twin: bool) -> Self {
+        let (timeout, cooldown) = if twin {
+            (TWIN_NODE_TIMEOUT, TWIN_COOLDOWN)
+        } else {
+            (NODE_TIMEOUT, COOLDOWN)
+        };
         let port = free_port();
         let endpoints: Vec<String> = cluster
             .nodes
@@ -164,8 +181,8 @@ impl Instance {
             .env("STRATEGY", cluster.strategy.as_str())
             .env("TABLE_NAME", table)
             .env("MAX_N", "10000")
-            .env("NODE_TIMEOUT_MS", NODE_TIMEOUT.as_millis().to_string())
-            .env("BREAKER_COOLDOWN_MS", "500")
+            .env("NODE_TIMEOUT_MS", timeout.as_millis().to_string())
+            .env("BREAKER_COOLDOWN_MS", cooldown.as_millis().to_string())
             .env("WRITE_GRACE_MS", WRITE_GRACE.as_millis().to_string())
             .env("RUST_LOG", "error")
             .stdout(Stdio::null())
@@ -282,17 +299,24 @@ pub async fn run_cell(
     let table = fresh_cluster_table(&nodes).await;
     // Each instance reaches each node through a proxy of its own.
     let mut proxies: Vec<Vec<FaultProxy>> = Vec::new();
+    let mut relays = Vec::new();
     let mut instances = Vec::new();
     for local in [REGIONS[0], REGIONS[1]] {
         let mut own = Vec::new();
         let mut cluster = cluster_config(&nodes, strategy, local);
         for (node, config) in cluster.nodes.iter_mut().enumerate() {
-            let proxy = FaultProxy::start(emulators[node].endpoint()).await;
+            let mut upstream = emulators[node].endpoint().to_string();
+            if plan.twin {
+                let relay = relay_between(local, REGIONS[node], &upstream).await;
+                upstream = relay.endpoint();
+                relays.push(relay);
+            }
+            let proxy = FaultProxy::start(&upstream).await;
             config.endpoint = Some(proxy.endpoint());
             own.push(proxy);
         }
         proxies.push(own);
-        instances.push(Instance::start(binary, &cluster, &table).await);
+        instances.push(Instance::start(binary, &cluster, &table, plan.twin).await);
     }
 
     // The requests: n mostly from a small set both instances race on.

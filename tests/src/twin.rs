@@ -13,11 +13,17 @@ pub const FROM: &str = "us-east-1";
 /// A relay in front of the emulator at `endpoint` (`http://host:port`), at the round
 /// trip between [`FROM`] and `region`.
 pub async fn relay_to(region: &str, endpoint: &str) -> Relay {
+    relay_between(FROM, region, endpoint).await
+}
+
+/// A relay in front of the emulator at `endpoint`, at the round trip between `from` (the
+/// caller's region) and `region` (the node's).
+pub async fn relay_between(from: &str, region: &str, endpoint: &str) -> Relay {
     let upstream = endpoint
         .trim_start_matches("http://")
         .parse()
         .expect("an emulator's host:port");
-    let link = Link::new(round_trip(FROM, region).expect("a region of the table"));
+    let link = Link::new(round_trip(from, region).expect("regions of the table"));
     // Below the ephemeral range: a relay closes its port while its node is down, and
     // binds it again when the node is back.
     let listen = ([127, 0, 0, 1], crate::restartable_port()).into();

@@ -31,23 +31,7 @@ async fn a_node_that_never_answers_cannot_hold_a_request_past_its_deadline() {
     // GIVEN one node that takes connections and never answers, with a 5 s node budget,
     // and a request deadline of 1.5 s
     let emulator = Emulator::start().await;
-    let mut cluster = cluster_config(
-        &[("us-east-1", &emulator)],
-        Strategy::default(),
-        "us-east-1",
-    );
-    cluster.nodes[0].endpoint = Some(black_hole().await);
-    cluster.node_timeout = Duration::from_secs(5);
-    let deps = LiveDeps::connect(&ApiConfig {
-        cluster,
-        table: "primes".into(),
-        max_n: 10_000,
-        reset_token: None,
-        reset_token_secret: None,
-        guard: Default::default(),
-        deadline: DEADLINE,
-    })
-    .await;
+    let deps = over_a_black_hole(&emulator, Duration::from_secs(5), DEADLINE).await;
 
     // WHEN n = 5 is asked for
     let started = Instant::now();
@@ -72,4 +56,58 @@ async fn a_node_that_never_answers_cannot_hold_a_request_past_its_deadline() {
         took < DEADLINE + Duration::from_secs(1),
         "answered after {took:?}"
     );
+}
+
+/// An instance whose one node never answers, with a base budget of `node_timeout` per
+/// call (to which three round trips of the node are added while none is known) and a
+/// request deadline of `deadline`.
+async fn over_a_black_hole(
+    emulator: &Emulator,
+    node_timeout: Duration,
+    deadline: Duration,
+) -> LiveDeps {
+    let mut cluster = cluster_config(&[("us-east-1", emulator)], Strategy::default(), "us-east-1");
+    cluster.nodes[0].endpoint = Some(black_hole().await);
+    cluster.node_timeout = node_timeout;
+    LiveDeps::connect(&ApiConfig {
+        cluster,
+        table: "primes".into(),
+        max_n: 10_000,
+        reset_token: None,
+        reset_token_secret: None,
+        guard: Default::default(),
+        deadline,
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_call_outlived_by_a_pause_of_the_instance_does_not_mark_its_node_down() {
+    // GIVEN two instances over a node that never answers
+    let emulator = Emulator::start().await;
+    // (a 100 ms base budget: 1.15 s for a first call)
+    let over = || {
+        over_a_black_hole(
+            &emulator,
+            Duration::from_millis(100),
+            Duration::from_secs(12),
+        )
+    };
+    let (paused, running) = (over().await, over().await);
+
+    // WHEN a read of the node is under way in each, and the first instance is paused
+    // (its thread stopped, as Lambda freezes an instance between invocations) for
+    // longer than the call's budget plus the lateness taken for a pause
+    let pause = async {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        std::thread::sleep(Duration::from_millis(2_500));
+    };
+    tokio::join!(paused.service.warm_up(), pause);
+    running.service.warm_up().await;
+
+    // THEN the paused instance's call, whose timer fired 2.4 s late, does not take the
+    // node for down; the other's, which timed out on time, does
+    let trips = |deps: &LiveDeps| deps.service.nodes()[0].breaker.trips().0;
+    assert_eq!(trips(&paused), 0);
+    assert_eq!(trips(&running), 1);
 }

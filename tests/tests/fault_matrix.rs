@@ -31,6 +31,7 @@ async fn every_fault_under_two_strategies_answers_right_and_stores_each_n_once()
         per_phase: 40,
         concurrency: 8,
         hot: 40,
+        twin: false,
     };
 
     // WHEN every cell runs at once (each mostly waits out its write grace: 24 s for

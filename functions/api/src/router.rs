@@ -63,7 +63,7 @@ where
         request = request.with_query_string_parameters(parsed);
     }
     let answered = handle(&deps, request).await;
-    flush_counters_beside(&deps);
+    work_beside(&deps);
     match answered {
         Ok(response) => response.map(AxumBody::new),
         Err(error) => {
@@ -74,13 +74,15 @@ where
     }
 }
 
-/// Writes this instance's buffered counters, when due, in a task of its own beside the
-/// response, never before it. In Lambda the task runs while the response goes out; if
-/// the environment is frozen first, it resumes at the next invocation. An instance that
-/// is shut down loses what it buffered since its last flush: at most about a second of
-/// its activity counters (records, their count and the grid version are written with
-/// each record, never buffered).
-fn flush_counters_beside<S, C>(deps: &Arc<Deps<S, C>>)
+/// The instance's own work, when due, each in a task of its own beside the response,
+/// never before it: writing its buffered counters, and probing a node whose cool-down is
+/// about to end. In Lambda a task runs while the response goes out; if the environment
+/// is frozen first, it resumes at the next invocation (a call it was waiting on then
+/// outlives its budget, and is not taken for the node's failure). An instance that is
+/// shut down loses what it buffered since its last flush: at most about a second of its
+/// activity counters (records, their count and the grid version are written with each
+/// record, never buffered).
+fn work_beside<S, C>(deps: &Arc<Deps<S, C>>)
 where
     S: NodeStore + Send + Sync + 'static,
     C: PrimeCalculator + Send + Sync + 'static,
@@ -88,5 +90,9 @@ where
     if deps.service.take_counter_flush() {
         let deps = Arc::clone(deps);
         tokio::spawn(async move { deps.service.flush_counters().await });
+    }
+    if let Some(node) = deps.service.take_early_probe() {
+        let deps = Arc::clone(deps);
+        tokio::spawn(async move { deps.service.probe(node).await });
     }
 }

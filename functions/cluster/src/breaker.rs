@@ -75,6 +75,25 @@ impl Breaker {
         }
     }
 
+    /// Whether to probe the node now, ahead of the end of its cool-down by `lead` (the
+    /// time a new connection takes to open), from off the request path: if so, the
+    /// probe is taken, as by [`Self::allow`], and no request probes meanwhile. So a
+    /// node that is back is found back about when its cool-down ends, with its
+    /// connection open, and no request pays for opening it.
+    pub fn probe_early(&self, lead: Duration) -> bool {
+        let mut inner = self.inner.lock().expect("breaker lock");
+        let now = Instant::now();
+        match *inner {
+            Inner::Open { until } if now + lead >= until => {
+                *inner = Inner::HalfOpen {
+                    retry_at: now + lead + self.cooldown,
+                };
+                true
+            }
+            _ => false,
+        }
+    }
+
     /// A call succeeded: the node is healthy.
     pub fn record_success(&self) {
         *self.inner.lock().expect("breaker lock") = Inner::Closed;
@@ -157,6 +176,20 @@ mod tests {
         assert!(!breaker.allow());
         std::thread::sleep(Duration::from_millis(30));
         assert!(breaker.allow(), "another probe after the cool-down");
+    }
+
+    #[test]
+    fn an_early_probe_goes_once_within_its_lead_of_the_cool_down_end() {
+        let breaker = Breaker::new(Duration::from_millis(100));
+        assert!(!breaker.probe_early(Duration::from_millis(50)), "closed");
+        breaker.record_failure("down");
+        assert!(!breaker.probe_early(Duration::from_millis(50)), "too soon");
+        std::thread::sleep(Duration::from_millis(60));
+        assert!(breaker.probe_early(Duration::from_millis(50)));
+        assert!(!breaker.probe_early(Duration::from_millis(50)), "one probe");
+        assert!(!breaker.allow(), "no request probes meanwhile");
+        breaker.record_success();
+        assert!(breaker.allow());
     }
 
     #[test]

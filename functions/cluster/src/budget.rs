@@ -69,8 +69,13 @@ impl CallBudget {
 
     /// How long the next call may take: the base plus a new connection's round trips.
     pub fn allowed(&self) -> Duration {
-        let round_trip = self.round_trip().unwrap_or(UNKNOWN_ROUND_TRIP);
-        self.base + round_trip * NEW_CONNECTION_ROUND_TRIPS
+        self.base + self.new_connection()
+    }
+
+    /// How long opening a new connection and making one call on it takes: its round
+    /// trips (TCP's and TLS's handshakes, then the call).
+    pub fn new_connection(&self) -> Duration {
+        self.round_trip().unwrap_or(UNKNOWN_ROUND_TRIP) * NEW_CONNECTION_ROUND_TRIPS
     }
 
     /// A call answered after `took` (taken as at most [`UNKNOWN_ROUND_TRIP`]).

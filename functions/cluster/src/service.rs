@@ -25,6 +25,7 @@
 //! back the stored record when there is one: one DynamoDB call per n instead of two.
 //! The first hit ends this.
 
+use futures::future::Either;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
@@ -109,6 +110,11 @@ pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(12);
 
 /// How often buffered counters are written to the nodes.
 const COUNTER_FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+/// How late past its budget a call's timer may fire before the lateness is taken for a
+/// pause of this instance (a Lambda freeze) rather than a slow node: far more than a
+/// starved CPU share delays a timer, far less than a freeze between invocations lasts.
+const LATE_TIMER: Duration = Duration::from_secs(1);
 
 /// Hints and pointers are written before the entry they announce, so one with nothing
 /// behind it is taken for lost (never written, evicted, or gone with a node that came
@@ -358,36 +364,67 @@ impl<S, C> ClusterService<S, C> {
 
     /// Runs a point call (one item, or a small page) on node `i` unless its breaker is
     /// open, within the node's budget, and tells the breaker how it went.
-    async fn guard<T>(
+    ///
+    /// Not an `async fn`: a second state machine around [`Self::within_budget`], in
+    /// every call to a node, nests the request's future past the compiler's default
+    /// depth for laying it out.
+    fn guard<T>(
+        &self,
+        i: usize,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> impl Future<Output = Result<T, CallError>> {
+        if self.nodes[i].breaker.allow() {
+            Either::Right(self.within_budget(i, call))
+        } else {
+            Either::Left(std::future::ready(Err(CallError::Down { sent: false })))
+        }
+    }
+
+    /// Runs `call` on node `i` within the node's budget, and tells the breaker how it
+    /// went (the caller has asked the breaker already).
+    async fn within_budget<T>(
         &self,
         i: usize,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, CallError> {
         let node = &self.nodes[i];
-        if !node.breaker.allow() {
-            return Err(CallError::Down { sent: false });
-        }
         let Some(budget) = &node.budget else {
             return self.settle(i, call.await);
         };
         let allowed = budget.allowed();
         let started = Instant::now();
-        let result = match tokio::time::timeout(allowed, call).await {
+        let answer = tokio::time::timeout(allowed, call).await;
+        let took = started.elapsed();
+        // An answer or a timer that comes long after the budget: the instance was paused
+        // (Lambda freezes it between invocations), not the node slow. What came is kept,
+        // but neither the node's round trip nor its breaker learns from it.
+        if took > allowed + LATE_TIMER {
+            tracing::warn!(node = %node.name, "a call outlived a pause of this instance");
+            return match answer {
+                Ok(Err(StoreError::Unavailable(_))) => Err(CallError::Down { sent: false }),
+                // The answer is lost all the same: a write may have landed.
+                Ok(Err(StoreError::Lost(_))) | Err(_) => Err(CallError::Down { sent: true }),
+                Ok(result) => self.settle(i, result),
+            };
+        }
+        match answer {
             // Only answers time the round trip: a throttled call includes the client's
             // back-off, and a failure may never have left the process.
             Ok(result) => {
                 if result.is_ok() {
-                    budget.observe(started.elapsed());
+                    budget.observe(took);
                 }
-                result
+                self.settle(i, result)
             }
             // It may have reached the node: a write may have landed.
-            Err(_) => Err(StoreError::Lost(format!(
-                "no answer within {} ms",
-                allowed.as_millis()
-            ))),
-        };
-        self.settle(i, result)
+            Err(_) => self.settle(
+                i,
+                Err(StoreError::Lost(format!(
+                    "no answer within {} ms",
+                    allowed.as_millis()
+                ))),
+            ),
+        }
     }
 
     /// Runs a bulk call (a scan, or a slice of the sweep, which read up to 1 MB a page

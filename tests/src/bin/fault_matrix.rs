@@ -1,5 +1,7 @@
 //! `make faults`: the whole fault matrix, every strategy against every fault, written to
-//! docs/faults.md. `FAULT_CELLS_AT_ONCE` sets how many cells run at once (default 3).
+//! docs/faults.md; `make faults-twin` (`FAULTS_TWIN=1`) runs it on the deployed twin and
+//! writes docs/faults-twin.md. `FAULT_CELLS_AT_ONCE` sets how many cells run at once
+//! (default 3).
 
 use std::time::Instant;
 
@@ -21,6 +23,28 @@ async fn main() {
         per_phase: 80,
         concurrency: 8,
         hot: 60,
+        twin: std::env::var_os("FAULTS_TWIN").is_some(),
+    };
+    let (title, command, file, ways, budgets) = if plan.twin {
+        (
+            "The fault matrix on the deployed twin",
+            "make faults-twin",
+            "docs/faults-twin.md",
+            "through a fault proxy of its own, and behind it a relay of the twin at the round \
+             trip between the instance's region and the node's (docs/twin.md: 1 ms within a \
+             region, 80.6 ms between us-east-1 and eu-west-1, 230 ms to ap-southeast-2 from \
+             us-east-1 and 309.6 ms from eu-west-1, new connections paying two more)",
+            "the template's: a 500 ms base budget per call (plus three of the node's round \
+             trips), a 2 s breaker cool-down",
+        )
+    } else {
+        (
+            "The fault matrix",
+            "make faults",
+            "docs/faults.md",
+            "through a fault proxy of its own",
+            "a 400 ms node budget, a 500 ms breaker cool-down",
+        )
     };
     let started = Instant::now();
     let done = run_cells(
@@ -43,17 +67,17 @@ async fn main() {
         ));
     }
     let page = format!(
-        "# The fault matrix\n\n\
-         Written by `make faults` (`cargo run -p primescaler-tests --bin fault_matrix`), \
+        "# {title}\n\n\
+         Written by `{command}` (`cargo run -p primescaler-tests --bin fault_matrix`), \
          {cells} cells, {at_once} at a time, in {took:.0} s on this machine: **{clean} of {cells} clean**.\n\n\
          Each cell: three nodes (dynalite emulators), a fresh table, two API instances in \
          processes of their own (`api_instance`, beside us-east-1 and eu-west-1), each \
-         reaching each node through a fault proxy of its own (`tests/src/proxy.rs`). \
+         reaching each node {ways} (`tests/src/proxy.rs`). \
          {per_phase} requests per phase, {concurrency} at a time over both instances, n \
          drawn mostly from 1..={hot} (so that the instances race on the same n) and now \
          and then from 1..=10,000: first with every proxy passing, then with the fault on \
-         the victim node (us-east-1), then healed. The instances' node budget is 400 ms, \
-         their breaker cool-down 500 ms and their write grace 13 s (60 s deployed). Then \
+         the victim node (us-east-1), then healed. The instances run with {budgets} and \
+         a write grace of 13 s (60 s deployed). Then \
          the write grace passes, the upkeep runs until it keeps nothing, a clean instance \
          asks every n once more, and the simulation's checker \
          (`primescaler_cluster::testing::checker`) reads every node.\n\n\
@@ -78,8 +102,8 @@ async fn main() {
         hot = plan.hot,
         table = table(&done),
     );
-    let path = primescaler_tests::workspace_root().join("docs/faults.md");
-    std::fs::write(&path, page).expect("write docs/faults.md");
+    let path = primescaler_tests::workspace_root().join(file);
+    std::fs::write(&path, page).expect("write the matrix's page");
     println!("{}", table(&done));
     println!(
         "{clean} of {} clean; written to {}",

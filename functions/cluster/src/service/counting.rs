@@ -149,6 +149,28 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         .await;
     }
 
+    /// A node whose breaker's cool-down ends within the time a new connection to it
+    /// takes, taken for an early probe ([`Self::probe`]) if any: the caller runs the
+    /// probe off the request path (the API function spawns it beside the response), so
+    /// that a node that is back is used again when its cool-down ends, its connection
+    /// open.
+    pub fn take_early_probe(&self) -> Option<usize> {
+        self.nodes.iter().position(|node| {
+            node.budget
+                .as_ref()
+                .is_some_and(|budget| node.breaker.probe_early(budget.new_connection()))
+        })
+    }
+
+    /// Probes node `i` with a read of its counters, within its budget (the breaker's
+    /// probe was taken by [`Self::take_early_probe`]).
+    pub async fn probe(&self, i: usize) {
+        let read = self
+            .within_budget(i, self.nodes[i].store.read_counters())
+            .await;
+        tracing::info!(node = %self.nodes[i].name, up = read.is_ok(), "early probe");
+    }
+
     /// Whether the buffered counters are due to be written (about once a second); a
     /// `true` is answered once per flush interval, so that one caller flushes. The
     /// caller runs [`Self::flush_counters`] off the request path: the API function
