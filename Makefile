@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -101,6 +101,7 @@ template: test-tools
 	cfn-lint template.yaml
 	cfn-lint template.yaml -a cfn_lint_serverless.rules
 	sam validate --lint --template template.yaml --region us-east-1
+	$(VENV)/bin/python tests/iam/route_throttles.py template.yaml
 
 smoke: tools browser
 	tests/dev_smoke.sh
@@ -121,6 +122,11 @@ bench-request-path: tools
 ## page weight, time to interactive, bulk fill from the page; writes docs/benchmarks.md
 bench-ui: tools browser
 	infra/bench-ui.sh
+
+## bench-ui-twin: the page's first byte and time to interactive on the deployed twin
+## (make dev PROFILE=aws: the regions' round trips, each function at its CPU share)
+bench-ui-twin: tools browser
+	PROFILE=aws infra/bench-ui.sh twin
 
 ## bench-soak: the emulators' memory under one open page for BENCH_SOAK_MINUTES (30)
 bench-soak: tools browser

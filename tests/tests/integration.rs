@@ -17,6 +17,7 @@ mod http_server;
 mod lost_answers;
 mod placement;
 mod policies;
+mod primary_process;
 mod reset;
 mod shared_build;
 mod store;

@@ -30,7 +30,7 @@ pub use routes::{MAX_PAGE_LIMIT, Route, format_cursor, parse_cursor, parse_limit
 pub use secret::{read_secret, secrets_client};
 pub use upkeep::upkeep;
 
-use primescaler_calculator::GuardedCalculator;
+use primescaler_calculator::{GuardedCalculator, PrimaryProcess};
 use primescaler_cluster::{ClusterService, Node};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
 
@@ -87,12 +87,15 @@ impl LiveDeps {
     /// it names (if any), connects to every node's table and opens a connection to each
     /// (in Lambda's init, so that requests find them open); writes metrics
     /// when running as a Lambda function.
-    pub async fn from_env() -> Result<Self, ConfigError> {
+    /// The primary calculator runs a large n in a child process of `primary` (the
+    /// running binary, from [`primescaler_calculator::answer_if_asked`]).
+    pub async fn from_env(primary: PrimaryProcess) -> Result<Self, ConfigError> {
         let mut config = ApiConfig::from_env()?;
         if let Some(id) = &config.reset_token_secret {
             config.reset_token = Some(read_secret(&secrets_client().await, id).await?);
         }
-        let deps = Self::connect(&config).await;
+        let calculator = GuardedCalculator::new(config.guard).with_primary_process(primary);
+        let deps = Self::connect_with(&config, calculator).await;
         deps.service.warm_up().await;
         Ok(Self {
             metrics_function: std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
@@ -103,6 +106,11 @@ impl LiveDeps {
     /// Connects to every node named by `config`. A node with an explicit endpoint is an
     /// emulator and gets dummy credentials; the others use the default chain.
     pub async fn connect(config: &ApiConfig) -> Self {
+        Self::connect_with(config, GuardedCalculator::new(config.guard)).await
+    }
+
+    /// [`Self::connect`], with `calculator`.
+    async fn connect_with(config: &ApiConfig, calculator: GuardedCalculator) -> Self {
         let cluster = &config.cluster;
         let mut nodes = Vec::with_capacity(cluster.nodes.len());
         for node in &cluster.nodes {
@@ -115,7 +123,6 @@ impl LiveDeps {
                     .with_budget(cluster.node_timeout),
             );
         }
-        let calculator = GuardedCalculator::new(config.guard);
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator)
             .with_write_grace(cluster.write_grace);
         Self::new(service, config.max_n)

@@ -5,8 +5,10 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
+    // First: started as `--nth-prime N`, this binary is the primary calculator's process.
+    let primary = primescaler_calculator::answer_if_asked();
     lambda_http::tracing::init_default_subscriber();
-    let deps = Arc::new(primescaler_api::LiveDeps::from_env().await?);
+    let deps = Arc::new(primescaler_api::LiveDeps::from_env(primary).await?);
     let router = primescaler_api::router(deps);
     primescaler_serve::serve(router, primescaler_api::API_PORT, "the API").await
 }

@@ -9,6 +9,7 @@ use primescaler_core::{Computation, ComputeError, PrimeCalculator};
 
 use crate::check::plausible_nth_prime;
 use crate::fault::{FaultInjection, FaultKind};
+use crate::process::{OWN_PROCESS_FROM, PrimaryProcess};
 use crate::{primary, sieve};
 
 /// The name reported when libprimecount answered.
@@ -54,6 +55,7 @@ impl GuardSettings {
 #[derive(Debug, Default)]
 pub struct GuardedCalculator {
     settings: GuardSettings,
+    process: Option<PrimaryProcess>,
     fallbacks: AtomicU64,
     computations: AtomicU64,
 }
@@ -63,16 +65,50 @@ impl GuardedCalculator {
     pub fn new(settings: GuardSettings) -> Self {
         Self {
             settings,
+            process: None,
             fallbacks: AtomicU64::new(0),
             computations: AtomicU64::new(0),
         }
     }
 
-    /// Runs the primary on the blocking pool within its budget; answers the prime, or
-    /// why the primary failed.
+    /// The primary of a large n runs in a child process of `process`, which is killed
+    /// when its budget runs out ([`crate::process`]); without it, every n runs on a
+    /// thread, which keeps computing past the budget.
+    pub fn with_primary_process(self, process: PrimaryProcess) -> Self {
+        Self {
+            process: Some(process),
+            ..self
+        }
+    }
+
+    /// Runs the primary within its budget, in its own process for a large n (when this
+    /// runner has one), else on the blocking pool; answers the prime, checked, or why
+    /// the primary failed.
     async fn run_primary(&self, n: u64) -> Result<u64, String> {
         let budget = self.settings.primary_budget;
         let fault = self.settings.faults.strikes();
+        let prime = match &self.process {
+            Some(process) if fault.is_none() && n >= OWN_PROCESS_FROM => {
+                process.nth_prime(n, budget).await?
+            }
+            _ => Self::on_a_thread(n, budget, fault).await?,
+        };
+        if plausible_nth_prime(n, prime) {
+            Ok(prime)
+        } else {
+            Err(format!(
+                "answered {prime}, which failed the primality check"
+            ))
+        }
+    }
+
+    /// Runs the primary (or the injected `fault`) on the blocking pool within `budget`.
+    /// Past it the answer is given up, but the thread runs on.
+    async fn on_a_thread(
+        n: u64,
+        budget: Duration,
+        fault: Option<FaultKind>,
+    ) -> Result<u64, String> {
         let task = tokio::task::spawn_blocking(move || match fault {
             None => primary::nth_prime(n),
             Some(FaultKind::Error) => Err("injected fault: error".to_string()),
@@ -83,18 +119,11 @@ impl GuardedCalculator {
                 primary::nth_prime(n)
             }
         });
-        let prime = match tokio::time::timeout(budget, task).await {
-            Err(_) => return Err(format!("exceeded its time budget of {budget:?}")),
-            Ok(Err(join)) if join.is_panic() => return Err("panicked".to_string()),
-            Ok(Err(join)) => return Err(format!("did not finish: {join}")),
-            Ok(Ok(answer)) => answer?,
-        };
-        if plausible_nth_prime(n, prime) {
-            Ok(prime)
-        } else {
-            Err(format!(
-                "answered {prime}, which failed the primality check"
-            ))
+        match tokio::time::timeout(budget, task).await {
+            Err(_) => Err(format!("exceeded its time budget of {budget:?}")),
+            Ok(Err(join)) if join.is_panic() => Err("panicked".to_string()),
+            Ok(Err(join)) => Err(format!("did not finish: {join}")),
+            Ok(Ok(answer)) => answer,
         }
     }
 

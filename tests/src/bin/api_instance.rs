@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
-    let deps = Arc::new(primescaler_api::LiveDeps::from_env().await?);
+    // First: started as `--nth-prime N`, this binary is the primary calculator's process.
+    let primary = primescaler_calculator::answer_if_asked();
+    let deps = Arc::new(primescaler_api::LiveDeps::from_env(primary).await?);
     let router = primescaler_api::router(deps);
     primescaler_serve::serve(router, primescaler_api::API_PORT, "an API instance").await
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use primescaler_api::{ApiConfig, LiveDeps, router};
-use primescaler_cluster::Ring;
+use primescaler_cluster::{BreakerState, Ring};
 use primescaler_core::shard_of;
 use primescaler_dynamo::create_table;
 use primescaler_tests::bench::{Latencies, ms};
@@ -154,21 +154,33 @@ async fn mixed_load(deps: &Arc<LiveDeps>, length: Duration) -> Load {
     load.into_inner().unwrap()
 }
 
-/// Stops the far node's emulator, then starts it again on its port: how long until a
-/// request homed there is found failing over, and until one is served there again.
-async fn far_node_down_and_back(nodes: &mut Nodes, deps: &Arc<LiveDeps>) -> (Duration, Duration) {
+/// What the far node's outage showed, each time from its stop or its return.
+struct Outage {
+    /// From the stop until a request homed there failed over.
+    found_down: Duration,
+    /// From the return until the node's breaker closed: it is used again.
+    used_again: Duration,
+    /// From the return until an answer came from the node (that request's own round
+    /// trips included).
+    served: Duration,
+}
+
+/// Stops the far node's emulator, then starts it again on its port, asking for n homed
+/// there all along.
+async fn far_node_down_and_back(nodes: &mut Nodes, deps: &Arc<LiveDeps>) -> Outage {
     let ring = Ring::new(&REGIONS);
     let far_n: Vec<u64> = (1..=10_000u64)
         .filter(|&n| ring.home(shard_of(n)) == FAR)
         .collect();
     let pick = || far_n[fastrand::usize(..far_n.len())];
+    let never = Duration::from_secs(30);
     nodes.emulators[FAR] = None;
     let stopped = Instant::now();
-    let mut seen_down = None;
-    while stopped.elapsed() < Duration::from_secs(30) {
+    let mut found_down = never;
+    while stopped.elapsed() < never {
         let (_, body) = ask(deps, pick()).await;
         if body["failovers"].as_u64().unwrap_or(0) > 0 || body["node"] != REGIONS[FAR] {
-            seen_down = Some(stopped.elapsed());
+            found_down = stopped.elapsed();
             break;
         }
     }
@@ -179,17 +191,29 @@ async fn far_node_down_and_back(nodes: &mut Nodes, deps: &Arc<LiveDeps>) -> (Dur
         .expect("create the table again");
     nodes.emulators[FAR] = Some(emulator);
     let back = Instant::now();
-    let mut seen_up = None;
-    while back.elapsed() < Duration::from_secs(30) {
-        let (_, body) = ask(deps, pick()).await;
-        if body["node"] == REGIONS[FAR] && body["failovers"] == 0 {
-            seen_up = Some(back.elapsed());
-            break;
+    let served = async {
+        while back.elapsed() < never {
+            let (_, body) = ask(deps, pick()).await;
+            if body["node"] == REGIONS[FAR] && body["failovers"] == 0 {
+                return back.elapsed();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        never
+    };
+    let used_again = async {
+        let breaker = &deps.service.nodes()[FAR].breaker;
+        while back.elapsed() < never && breaker.state() != BreakerState::Closed {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        back.elapsed()
+    };
+    let (served, used_again) = tokio::join!(served, used_again);
+    Outage {
+        found_down,
+        used_again,
+        served,
     }
-    let never = Duration::from_secs(30);
-    (seen_down.unwrap_or(never), seen_up.unwrap_or(never))
 }
 
 fn p50(samples: &[Duration]) -> String {
@@ -273,12 +297,14 @@ async fn main() {
         let mut profile_rows = rows(profile, &load, &deps);
         notes.push(profile_rows.pop().unwrap());
         table.extend(profile_rows);
-        let (down, up) = far_node_down_and_back(&mut nodes, &deps).await;
+        let outage = far_node_down_and_back(&mut nodes, &deps).await;
         notes.push(format!(
             "{profile}: ap-southeast-2 stopped: found down after {:.0} ms; started again: \
-             served from again after {:.0} ms (cool-down 2,000 ms).\n",
-            ms(down),
-            ms(up)
+             used again (its breaker closed) after {:.0} ms, an answer served from it \
+             after {:.0} ms (that request's round trips included; cool-down 2,000 ms).\n",
+            ms(outage.found_down),
+            ms(outage.used_again),
+            ms(outage.served)
         ));
         eprintln!("[bench-twin] {profile}: a full grid and 100,000 records more, then a reset");
         let reset = reset::reset_phase(&nodes, &deps).await;

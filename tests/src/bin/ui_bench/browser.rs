@@ -21,29 +21,43 @@ fn node_script(script: &str, args: &[&str]) -> serde_json::Value {
     serde_json::from_str(&printed).unwrap_or_else(|e| panic!("{script} JSON: {e}"))
 }
 
-/// Time to interactive in Chromium: the medians of all, of the browser's share, and of
-/// the reference (the same HTML without its script).
-pub(crate) fn time_to_interactive(base: &str) -> (Vec<f64>, f64, f64, u64) {
-    let loads = node_script("tti.mjs", &[base, BROWSER_LOADS]);
+/// What fresh loads of the page in Chromium took, in ms from navigation.
+pub(crate) struct Loads {
+    /// Until hydrated (interactive), sorted.
+    pub tti: Vec<f64>,
+    /// The median from the page's first byte to hydration: the browser's share.
+    pub browser_share: f64,
+    /// Until the grid showed every stored cell asked for, sorted (empty if none was).
+    pub shown: Vec<f64>,
+    /// The median load of the same HTML without its script: the reference.
+    pub reference: f64,
+    /// Loads that never hydrated.
+    pub failed: u64,
+}
+
+/// Time to interactive in Chromium (`tests/ui/tti.mjs`), and, with `cells` > 0, the time
+/// until that many cells show their record.
+pub(crate) fn time_to_interactive(base: &str, cells: usize) -> Loads {
+    let loads = node_script("tti.mjs", &[base, BROWSER_LOADS, &cells.to_string()]);
     let series = |name: &str| -> Vec<f64> {
-        loads[name]
+        let mut values: Vec<f64> = loads[name]
             .as_array()
             .expect("a series")
             .iter()
             .map(|v| v.as_f64().expect("a number"))
-            .collect()
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values
     };
-    let mut tti = series("hydrated");
+    let tti = series("hydrated");
     assert!(!tti.is_empty(), "no load of the page hydrated");
-    median(&mut tti);
-    let browser = median(&mut series("afterFirstByte"));
-    let reference = median(&mut series("staticLoad"));
-    (
+    Loads {
         tti,
-        browser,
-        reference,
-        loads["failed"].as_u64().unwrap_or(0),
-    )
+        browser_share: median(&mut series("afterFirstByte")),
+        shown: series("shown"),
+        reference: median(&mut series("staticLoad")),
+        failed: loads["failed"].as_u64().unwrap_or(0),
+    }
 }
 
 /// The page's bulk fill of 1..=BULK_K in Chromium (`tests/ui/bulk.mjs`), requests/s.

@@ -15,7 +15,8 @@
 //! - the grid read before and after 100,000 records outside the grid are stored, beside
 //!   the whole-table scan, which grows with them.
 //!
-//! `ui_bench soak` instead keeps one page's poll going for `BENCH_SOAK_MINUTES` (30) and
+//! `ui_bench twin` times the page's first paint on the deployed twin instead
+//! (`twin.rs`). `ui_bench soak` instead keeps one page's poll going for `BENCH_SOAK_MINUTES` (30) and
 //! records the emulators' memory each minute. Every loop is bounded in count and in
 //! time, and targets loopback only.
 
@@ -25,6 +26,7 @@ mod browser;
 mod outside;
 mod soak;
 mod stack;
+mod twin;
 mod viewers;
 
 use std::time::{Duration, Instant};
@@ -93,8 +95,10 @@ pub(crate) fn emulators_mb() -> f64 {
 #[tokio::main]
 async fn main() {
     let stack = Stack::from_env().await;
-    if std::env::args().nth(1).as_deref() == Some("soak") {
-        return soak::soak(&stack).await;
+    match std::env::args().nth(1).as_deref() {
+        Some("soak") => return soak::soak(&stack).await,
+        Some("twin") => return twin::page_on_the_twin(&stack).await,
+        _ => {}
     }
     let http = stack.http.clone();
     let base = stack.base.clone();
@@ -172,16 +176,7 @@ async fn main() {
     // The page's first byte (time to the response's head), each past the freshness.
     let mut first_bytes = Vec::new();
     for _ in 0..RUNS {
-        tokio::time::sleep(FRESH_FOR + Duration::from_millis(50)).await;
-        let t = Instant::now();
-        let response = http
-            .get(format!("{base}/"))
-            .header("Accept-Encoding", "gzip")
-            .send()
-            .await
-            .expect("the stack answers");
-        first_bytes.push(t.elapsed());
-        response.bytes().await.expect("the page");
+        first_bytes.push(stack.page_first_byte().await);
     }
     let first_bytes = Latencies(first_bytes);
 
@@ -203,7 +198,8 @@ async fn main() {
     }
     let grid_json = fetch(&http, &format!("{base}/grid"), true).await.len();
 
-    let (tti, browser_share, static_load, failed_loads) = time_to_interactive(&base);
+    let loads = time_to_interactive(&base, 0);
+    let tti = &loads.tti;
     let tti_median = tti[tti.len() / 2];
     let views = teaching_views(&base);
 
@@ -289,7 +285,7 @@ async fn main() {
          - An unchanged poll: **{poll_ms:.2} ms** at p50, **{poll_ratio:.1}×** `GET /health` \
          ({health_ms:.2} ms) on the same stack (target ≤ 25×: {poll_ok}).\n\
          - First byte of the page: **{first_byte:.1} ms** at p50 (target ≤ 300 ms: {first_ok}).\n\
-         - Time to interactive in headless Chromium, {loads} fresh loads ({failed_loads} failed): \
+         - Time to interactive in headless Chromium, {load_count} fresh loads ({failed_loads} failed): \
          median **{tti_median:.0} ms** (min {tti_min:.0}, max {tti_max:.0}; target ≤ 1,500 ms: \
          {tti_ok}); from the first byte on, {browser_share:.0} ms. Reference: the same HTML \
          without its script loads in {static_load:.0} ms.\n\n\
@@ -353,7 +349,10 @@ async fn main() {
         poll_ok = verdict(poll_ratio <= 25.0),
         first_byte = p50(&first_bytes),
         first_ok = verdict(p50(&first_bytes) <= 300.0),
-        loads = tti.len(),
+        load_count = tti.len(),
+        failed_loads = loads.failed,
+        browser_share = loads.browser_share,
+        static_load = loads.reference,
         tti_min = tti[0],
         tti_max = tti[tti.len() - 1],
         tti_ok = verdict(tti_median <= 1500.0),

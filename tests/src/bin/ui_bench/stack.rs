@@ -1,7 +1,9 @@
 //! The stack under test, and the HTTP and store calls the benchmark makes of it.
 
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use primescaler_ui::live::FRESH_FOR;
 
 use primescaler_cluster::GridReader;
 use primescaler_core::{GetRecord, RecordKey, ScanRecords};
@@ -58,6 +60,23 @@ impl Stack {
             stores,
             http: http_client(),
         }
+    }
+
+    /// The time to the page's first byte (its response's head, gzip), asked past the
+    /// shared snapshot's freshness, so that the render reads every node's version.
+    pub(crate) async fn page_first_byte(&self) -> Duration {
+        tokio::time::sleep(FRESH_FOR + Duration::from_millis(50)).await;
+        let t = Instant::now();
+        let response = self
+            .http
+            .get(format!("{}/", self.base))
+            .header("Accept-Encoding", "gzip")
+            .send()
+            .await
+            .expect("the stack answers");
+        let took = t.elapsed();
+        response.bytes().await.expect("the page");
+        took
     }
 
     pub(crate) async fn reset(&self) {
