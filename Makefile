@@ -140,7 +140,7 @@ bench-emulators: tools test-tools
 ## loopback, far node down and back; BENCH_TWIN_SECONDS per load phase (600); writes
 ## docs/benchmarks.md
 bench-twin: tools
-	cargo run -q --bin twin_bench
+	cargo run -q --release --bin twin_bench
 
 ## bench-cold-start: init time and arm64 size, API function vs a bare hello world
 bench-cold-start: tools

@@ -111,3 +111,35 @@ async fn a_call_outlived_by_a_pause_of_the_instance_does_not_mark_its_node_down(
     assert_eq!(trips(&paused), 0);
     assert_eq!(trips(&running), 1);
 }
+
+#[tokio::test]
+async fn an_early_probe_that_finds_no_answer_leaves_the_node_to_the_next_request() {
+    // GIVEN an instance that has found its one node down (it never answers)
+    let emulator = Emulator::start().await;
+    let deps = over_a_black_hole(
+        &emulator,
+        Duration::from_millis(100),
+        Duration::from_secs(12),
+    )
+    .await;
+    deps.service.warm_up().await;
+    let breaker = &deps.service.nodes()[0].breaker;
+    assert_eq!(breaker.trips().0, 1);
+
+    // WHEN an early probe is taken, off the request path, and finds no answer either (as
+    // a probe frozen with its instance finds none when it thaws)
+    let waiting = Instant::now();
+    let probe = loop {
+        if let Some(probe) = deps.service.take_early_probe() {
+            break probe;
+        }
+        assert!(waiting.elapsed() < Duration::from_secs(5), "no early probe");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
+    deps.service.probe(probe).await;
+
+    // THEN the node is not taken for down again: its cool-down (over by now) stands, and
+    // the next request probes it
+    assert_eq!(breaker.trips().0, 1);
+    assert!(breaker.allow(), "the next request probes");
+}

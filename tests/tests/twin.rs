@@ -1,21 +1,21 @@
 //! A slice of the deployed twin: the three default nodes at the round trips between
 //! their regions (a relay in front of each emulator, handshakes included), with the
 //! template's default budgets, seen from us-east-1. A far node is used, never marked
-//! down, and a reset of a few thousand records on it answers well within the function's
-//! timeout.
+//! down, found back by an early probe when it returns, and a reset of a few thousand
+//! records on it answers well within the function's timeout.
 
 use std::time::{Duration, Instant};
 
 use lambda_http::Body;
 use lambda_http::http::StatusCode;
 use primescaler_api::{LiveDeps, handle};
-use primescaler_cluster::Ring;
+use primescaler_cluster::{BreakerState, Ring};
 use primescaler_core::{CountChange, PrimeRecord, RecordChange, RecordKey, shard_of};
-use primescaler_dynamo::DynamoStore;
-use primescaler_tests::cluster::{REGIONS, copies, deps_over, get, three_emulators};
+use primescaler_dynamo::{DynamoStore, create_table};
+use primescaler_tests::cluster::{REGIONS, copies, deps_over, get, named, three_emulators};
 use primescaler_tests::events::EventShape;
 use primescaler_tests::twin::{FROM, deployed_cluster, relay_to};
-use primescaler_tests::{Emulator, fresh_cluster_table};
+use primescaler_tests::{Emulator, fresh_cluster_table, restartable_port};
 use primescaler_twin::{Relay, round_trip};
 
 /// Three emulators, each with a fresh table.
@@ -173,4 +173,51 @@ async fn starting_up_opens_a_connection_to_each_node_and_learns_its_round_trip()
             node.name
         );
     }
+}
+
+#[tokio::test]
+async fn a_far_node_that_comes_back_is_probed_early_and_used_when_its_cool_down_ends() {
+    // GIVEN the twin's three nodes, the far one (230 ms away) on a port it can come
+    // back on, and an instance that has reached them all
+    let port = restartable_port();
+    let far = Emulator::start_local(port);
+    far.wait_until_ready().await;
+    let emulators = [Emulator::start().await, Emulator::start().await, far];
+    let table = fresh_cluster_table(&named(&emulators)).await;
+    let (_relays, deps) = twin(&emulators, &table).await;
+    deps.service.warm_up().await;
+    let breaker = &deps.service.nodes()[2].breaker;
+
+    // WHEN the far node stops, is found down, and comes back
+    let [_near, _middle, far] = emulators;
+    drop(far);
+    deps.service.warm_up().await;
+    let (trips, Some(trip)) = breaker.trips() else {
+        panic!("the stopped node was not found down")
+    };
+    let far = Emulator::start_local(port);
+    far.wait_until_ready().await;
+    create_table(&far.client(REGIONS[2]).await, &table)
+        .await
+        .expect("its table again");
+    // ... while responses go out, each taking an early probe when one is due
+    let cooldown = breaker.cooldown();
+    while trip.at.elapsed() < cooldown * 2 && breaker.state() != BreakerState::Closed {
+        if let Some(probe) = deps.service.take_early_probe() {
+            deps.service.probe(probe).await;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // THEN an early probe found it back by the end of its cool-down (give or take a
+    // round trip and a loaded machine: a probe at the end, paying for its new
+    // connection then, would take three), and no request paid for a new connection
+    let closed_after = trip.at.elapsed();
+    assert_eq!(breaker.state(), BreakerState::Closed, "never closed");
+    assert_eq!(breaker.trips().0, trips, "the early probe tripped it");
+    let far_away = round_trip(FROM, REGIONS[2]).unwrap();
+    assert!(
+        closed_after <= cooldown + far_away + Duration::from_millis(200),
+        "closed {closed_after:?} after the trip; cool-down {cooldown:?}"
+    );
 }

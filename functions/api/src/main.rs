@@ -3,10 +3,16 @@
 
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
+use primescaler_calculator::PrimaryProcess;
+
+fn main() -> Result<(), lambda_http::Error> {
     // First: started as `--nth-prime N`, this binary is the primary calculator's process.
     let primary = primescaler_calculator::answer_if_asked();
+    run(primary)
+}
+
+#[tokio::main]
+async fn run(primary: PrimaryProcess) -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let deps = Arc::new(primescaler_api::LiveDeps::from_env(primary).await?);
     let router = primescaler_api::router(deps);

@@ -31,7 +31,8 @@ pub struct PrimaryProcess {
 
 /// If this process was started as `PROGRAM --nth-prime N`, prints p(N) (or why not) and
 /// exits; otherwise answers the running binary as the one to start for the primary.
-/// Called first thing in `main` by every binary that computes.
+/// Called first thing in `main` by every binary that computes, before its runtime is
+/// built, so that the child starts no more than the computation.
 ///
 /// # Panics
 /// When the running binary's path cannot be read.
@@ -85,7 +86,12 @@ impl PrimaryProcess {
             .map_err(|_| format!("exceeded its time budget of {budget:?} (its process killed)"))?
             .map_err(|e| format!("its process failed: {e}"))?;
         if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+            let said = String::from_utf8_lossy(&output.stderr);
+            return Err(format!(
+                "its process ended {}: {}",
+                output.status,
+                said.trim()
+            ));
         }
         String::from_utf8_lossy(&output.stdout)
             .trim()

@@ -30,6 +30,13 @@ enum Inner {
     },
 }
 
+/// An early probe taken ([`Breaker::probe_early`]): the end of the cool-down it went
+/// ahead of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlyProbe {
+    until: Instant,
+}
+
 /// The last time a breaker opened, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Trip {
@@ -58,6 +65,11 @@ impl Breaker {
         }
     }
 
+    /// How long the node is skipped after a failure.
+    pub fn cooldown(&self) -> Duration {
+        self.cooldown
+    }
+
     /// Whether a call may go to the node now. After the cool-down, the first caller gets
     /// `true` (the probe) and the others `false` until the probe reports.
     pub fn allow(&self) -> bool {
@@ -76,11 +88,13 @@ impl Breaker {
     }
 
     /// Whether to probe the node now, ahead of the end of its cool-down by `lead` (the
-    /// time a new connection takes to open), from off the request path: if so, the
-    /// probe is taken, as by [`Self::allow`], and no request probes meanwhile. So a
-    /// node that is back is found back about when its cool-down ends, with its
-    /// connection open, and no request pays for opening it.
-    pub fn probe_early(&self, lead: Duration) -> bool {
+    /// time a new connection takes to open, at most half the cool-down), from off the
+    /// request path: if so, the probe is taken, as by [`Self::allow`], and no request
+    /// probes meanwhile. So a node that is back is found back about when its cool-down
+    /// ends, with its connection open, and no request pays for opening it. The prober
+    /// reports with [`Self::record_success`] or [`Self::early_probe_failed`].
+    pub fn probe_early(&self, lead: Duration) -> Option<EarlyProbe> {
+        let lead = lead.min(self.cooldown / 2);
         let mut inner = self.inner.lock().expect("breaker lock");
         let now = Instant::now();
         match *inner {
@@ -88,9 +102,21 @@ impl Breaker {
                 *inner = Inner::HalfOpen {
                     retry_at: now + lead + self.cooldown,
                 };
-                true
+                Some(EarlyProbe { until })
             }
-            _ => false,
+            _ => None,
+        }
+    }
+
+    /// An early probe found no answer. That is not taken for the node's failure: off
+    /// the request path, the probe may have been frozen with the instance (Lambda
+    /// freezes it once it has answered) and timed out on thaw. The breaker goes back to
+    /// the cool-down it was in, so that the first request after it probes, as if no
+    /// early probe had gone; unless a request has reported on the node meanwhile.
+    pub fn early_probe_failed(&self, probe: EarlyProbe) {
+        let mut inner = self.inner.lock().expect("breaker lock");
+        if let Inner::HalfOpen { .. } = *inner {
+            *inner = Inner::Open { until: probe.until };
         }
     }
 
@@ -181,15 +207,50 @@ mod tests {
     #[test]
     fn an_early_probe_goes_once_within_its_lead_of_the_cool_down_end() {
         let breaker = Breaker::new(Duration::from_millis(100));
-        assert!(!breaker.probe_early(Duration::from_millis(50)), "closed");
+        let lead = Duration::from_millis(50);
+        assert_eq!(breaker.probe_early(lead), None, "closed");
         breaker.record_failure("down");
-        assert!(!breaker.probe_early(Duration::from_millis(50)), "too soon");
+        assert_eq!(breaker.probe_early(lead), None, "too soon");
         std::thread::sleep(Duration::from_millis(60));
-        assert!(breaker.probe_early(Duration::from_millis(50)));
-        assert!(!breaker.probe_early(Duration::from_millis(50)), "one probe");
+        assert!(breaker.probe_early(lead).is_some());
+        assert_eq!(breaker.probe_early(lead), None, "one probe");
         assert!(!breaker.allow(), "no request probes meanwhile");
         breaker.record_success();
         assert!(breaker.allow());
+    }
+
+    #[test]
+    fn an_early_probe_goes_no_sooner_than_half_the_cool_down() {
+        let breaker = Breaker::new(Duration::from_millis(100));
+        breaker.record_failure("down");
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(breaker.probe_early(Duration::from_secs(1)), None);
+        std::thread::sleep(Duration::from_millis(40));
+        assert!(breaker.probe_early(Duration::from_secs(1)).is_some());
+    }
+
+    #[test]
+    fn a_failed_early_probe_leaves_the_cool_down_as_it_was_and_counts_no_trip() {
+        let breaker = Breaker::new(Duration::from_millis(100));
+        breaker.record_failure("down");
+        std::thread::sleep(Duration::from_millis(60));
+        let probe = breaker.probe_early(Duration::from_millis(50)).unwrap();
+        breaker.early_probe_failed(probe);
+        assert_eq!(breaker.trips().0, 1);
+        assert!(!breaker.allow(), "still cooling down");
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(breaker.allow(), "a request probes when the cool-down ends");
+    }
+
+    #[test]
+    fn a_failed_early_probe_leaves_a_request_s_report_be() {
+        let breaker = Breaker::new(Duration::from_millis(100));
+        breaker.record_failure("down");
+        std::thread::sleep(Duration::from_millis(60));
+        let probe = breaker.probe_early(Duration::from_millis(50)).unwrap();
+        breaker.record_success();
+        breaker.early_probe_failed(probe);
+        assert_eq!(breaker.state(), BreakerState::Closed);
     }
 
     #[test]

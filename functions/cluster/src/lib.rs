@@ -21,10 +21,12 @@ pub mod strategy;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use breaker::{Breaker, BreakerState};
+pub use breaker::{Breaker, BreakerState, EarlyProbe};
 pub use budget::CallBudget;
 pub use config::{ClusterConfig, NodeConfig};
 pub use grid::{GridCell, GridRead, GridReader};
 pub use primescaler_placement::Ring;
-pub use service::{ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeReport};
+pub use service::{
+    ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeProbe, NodeReport,
+};
 pub use strategy::Strategy;

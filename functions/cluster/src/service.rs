@@ -25,6 +25,7 @@
 //! back the stored record when there is one: one DynamoDB call per n instead of two.
 //! The first hit ends this.
 
+use futures::FutureExt;
 use futures::future::Either;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
@@ -44,6 +45,7 @@ pub mod handoff;
 mod lookup;
 mod records;
 
+pub use counting::NodeProbe;
 pub use handoff::HandoffReport;
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
 
@@ -363,7 +365,8 @@ impl<S, C> ClusterService<S, C> {
     }
 
     /// Runs a point call (one item, or a small page) on node `i` unless its breaker is
-    /// open, within the node's budget, and tells the breaker how it went.
+    /// open, within the node's budget, and tells the breaker how it went. The breaker is
+    /// asked when the future is first polled, as an `async fn` would.
     ///
     /// Not an `async fn`: a second state machine around [`Self::within_budget`], in
     /// every call to a node, nests the request's future past the compiler's default
@@ -373,11 +376,13 @@ impl<S, C> ClusterService<S, C> {
         i: usize,
         call: impl Future<Output = Result<T, StoreError>>,
     ) -> impl Future<Output = Result<T, CallError>> {
-        if self.nodes[i].breaker.allow() {
-            Either::Right(self.within_budget(i, call))
-        } else {
-            Either::Left(std::future::ready(Err(CallError::Down { sent: false })))
-        }
+        futures::future::lazy(move |_| self.nodes[i].breaker.allow()).then(move |open| {
+            if open {
+                Either::Right(self.within_budget(i, call))
+            } else {
+                Either::Left(std::future::ready(Err(CallError::Down { sent: false })))
+            }
+        })
     }
 
     /// Runs `call` on node `i` within the node's budget, and tells the breaker how it

@@ -11,7 +11,7 @@ use primescaler_core::{
 };
 
 use super::{COUNTER_FLUSH_EVERY, CallError, ClusterService, NodeReport, NodeStore};
-use crate::breaker::BreakerState;
+use crate::breaker::{BreakerState, EarlyProbe};
 use crate::clock::Instant;
 
 impl<S, C> ClusterService<S, C> {
@@ -154,21 +154,33 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// probe off the request path (the API function spawns it beside the response), so
     /// that a node that is back is used again when its cool-down ends, its connection
     /// open.
-    pub fn take_early_probe(&self) -> Option<usize> {
-        self.nodes.iter().position(|node| {
-            node.budget
-                .as_ref()
-                .is_some_and(|budget| node.breaker.probe_early(budget.new_connection()))
+    pub fn take_early_probe(&self) -> Option<NodeProbe> {
+        self.nodes.iter().enumerate().find_map(|(node, n)| {
+            let lead = n.budget.as_ref()?.new_connection();
+            let early = n.breaker.probe_early(lead)?;
+            Some(NodeProbe { node, early })
         })
     }
 
-    /// Probes node `i` with a read of its counters, within its budget (the breaker's
-    /// probe was taken by [`Self::take_early_probe`]).
-    pub async fn probe(&self, i: usize) {
-        let read = self
-            .within_budget(i, self.nodes[i].store.read_counters())
-            .await;
-        tracing::info!(node = %self.nodes[i].name, up = read.is_ok(), "early probe");
+    /// Runs an early probe: a read of the node's counters within its budget. An answer
+    /// closes the breaker; no answer leaves the node to the first request after its
+    /// cool-down ([`crate::Breaker::early_probe_failed`]).
+    pub async fn probe(&self, probe: NodeProbe) {
+        let node = &self.nodes[probe.node];
+        let read = node.store.read_counters();
+        let answered = match &node.budget {
+            Some(budget) => matches!(
+                tokio::time::timeout(budget.allowed(), read).await,
+                Ok(Ok(_))
+            ),
+            None => read.await.is_ok(),
+        };
+        if answered {
+            node.breaker.record_success();
+        } else {
+            node.breaker.early_probe_failed(probe.early);
+        }
+        tracing::info!(node = %node.name, up = answered, "early probe");
     }
 
     /// Whether the buffered counters are due to be written (about once a second); a
@@ -221,4 +233,12 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
         }
     }
+}
+
+/// An early probe of one node, taken by [`ClusterService::take_early_probe`] and run by
+/// [`ClusterService::probe`].
+#[derive(Debug)]
+pub struct NodeProbe {
+    node: usize,
+    early: EarlyProbe,
 }
