@@ -33,13 +33,12 @@ use std::time::{Duration, Instant};
 
 use primescaler_tests::bench::{Latencies, emulator_pids, ms, resident_bytes, sequential};
 use primescaler_tests::workspace_root;
-use primescaler_ui::live::FRESH_FOR;
 use primescaler_ui::{ASSET_FILES, AssetVersion, LiveUiDeps, render_page};
 use primescaler_ui_app::model::PageState;
 
 use crate::browser::{page_bulk_fill, teaching_views, time_to_interactive};
 use crate::outside::{OUTSIDE, growth_row, store_outside_the_grid};
-use crate::stack::{Stack, fetch, fetch_encoded};
+use crate::stack::{PollRun, Stack, fetch, fetch_encoded};
 use crate::viewers::{Viewing, view};
 
 /// Samples of each timed path.
@@ -144,33 +143,12 @@ async fn main() {
     })
     .await;
 
-    // Over HTTP through the stack: an unchanged poll (each past the shared snapshot's
-    // freshness, so each reads the nodes' versions) beside `GET /health`, alternating.
-    let etag = http
-        .get(format!("{base}/grid"))
-        .send()
-        .await
-        .expect("the stack answers")
-        .headers()["etag"]
-        .clone();
-    let (mut polls, mut health) = (Vec::new(), Vec::new());
-    let mut answered_200 = 0;
-    for _ in 0..RUNS * 2 {
-        tokio::time::sleep(FRESH_FOR + Duration::from_millis(50)).await;
-        let t = Instant::now();
-        let response = http
-            .get(format!("{base}/grid"))
-            .header("If-None-Match", &etag)
-            .send()
-            .await
-            .expect("the stack answers");
-        polls.push(t.elapsed());
-        answered_200 += usize::from(response.status() == reqwest::StatusCode::OK);
-        let t = Instant::now();
-        fetch(&http, &format!("{base}/health"), false).await;
-        health.push(t.elapsed());
-    }
-    let (polls, health) = (Latencies(polls), Latencies(health));
+    // Over HTTP through the stack: an unchanged poll beside `GET /health`.
+    let PollRun {
+        polls,
+        health,
+        answered_200,
+    } = stack.polls_beside_health(RUNS * 2).await;
     let poll_ratio = p50(&polls) / p50(&health);
 
     // The page's first byte (time to the response's head), each past the freshness.

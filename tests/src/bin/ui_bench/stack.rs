@@ -8,7 +8,7 @@ use primescaler_ui::live::FRESH_FOR;
 use primescaler_cluster::GridReader;
 use primescaler_core::{GetRecord, RecordKey, ScanRecords};
 use primescaler_dynamo::{ClientSettings, DynamoStore, connect};
-use primescaler_tests::bench::{http_client, throughput};
+use primescaler_tests::bench::{Latencies, http_client, throughput};
 use primescaler_ui::UiConfig;
 
 /// The body of `GET {url}`, gzip or not. A call that the local Lambda emulation drops
@@ -34,6 +34,16 @@ pub(crate) async fn fetch_encoded(http: &reqwest::Client, url: &str, encoding: &
         }
     }
     unreachable!("the third attempt returns or panics")
+}
+
+/// Unchanged polls of the grid beside `GET /health`, on the same stack.
+pub(crate) struct PollRun {
+    /// `GET /grid` with the grid's ETag.
+    pub(crate) polls: Latencies,
+    /// `GET /health`, one after each poll.
+    pub(crate) health: Latencies,
+    /// Polls answered 200 (the grid had changed) rather than 304.
+    pub(crate) answered_200: usize,
 }
 
 /// The stack under test: its URL, its reset token, the UI settings and each node's store.
@@ -77,6 +87,43 @@ impl Stack {
         let took = t.elapsed();
         response.bytes().await.expect("the page");
         took
+    }
+
+    /// `runs` unchanged polls of `GET /grid` (its ETag sent), each past the shared
+    /// snapshot's freshness so that each reads every node's version, alternating with
+    /// `GET /health`.
+    pub(crate) async fn polls_beside_health(&self, runs: usize) -> PollRun {
+        let grid = format!("{}/grid", self.base);
+        let etag = self
+            .http
+            .get(&grid)
+            .send()
+            .await
+            .expect("the stack answers")
+            .headers()["etag"]
+            .clone();
+        let (mut polls, mut health, mut answered_200) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..runs {
+            tokio::time::sleep(FRESH_FOR + Duration::from_millis(50)).await;
+            let t = Instant::now();
+            let response = self
+                .http
+                .get(&grid)
+                .header("If-None-Match", &etag)
+                .send()
+                .await
+                .expect("the stack answers");
+            polls.push(t.elapsed());
+            answered_200 += usize::from(response.status() == reqwest::StatusCode::OK);
+            let t = Instant::now();
+            fetch(&self.http, &format!("{}/health", self.base), false).await;
+            health.push(t.elapsed());
+        }
+        PollRun {
+            polls: Latencies(polls),
+            health: Latencies(health),
+            answered_200,
+        }
     }
 
     pub(crate) async fn reset(&self) {
