@@ -174,7 +174,7 @@ start_emulator() {
     dynalite)
       [ -f infra/node_modules/dynalite/cli.js ] || { log "dynalite is missing: run 'make tools'"; exit 1; }
       # In memory: a node that is stopped and started again comes back empty.
-      start_group "emulator-$node" node infra/node_modules/dynalite/cli.js --host "$EMULATOR_HOST" \
+      start_group "emulator-$node" node infra/dynalite.js --host "$EMULATOR_HOST" \
         --port "$port" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0
       emulator_groups+=("$last_group")
       ;;

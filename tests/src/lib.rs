@@ -368,7 +368,8 @@ fn moto_server() -> PathBuf {
     }
 }
 
-/// dynalite's command line, from the project's `infra/node_modules` (`make tools`).
+/// dynalite's command line, from the project's `infra/node_modules` (`make tools`), with
+/// the idle keep-alive `make dev` gives it (`infra/dynalite.js`).
 fn dynalite_cli() -> PathBuf {
-    workspace_root().join("infra/node_modules/dynalite/cli.js")
+    workspace_root().join("infra/dynalite.js")
 }
