@@ -58,6 +58,12 @@ impl<S: ScanGrid + ReadCounters + Sync> LiveGrid<S> {
         self.reader.names()
     }
 
+    /// Opens a connection to each node (see [`GridReader::open_connections`]), leaving
+    /// no snapshot: what the first page shows is read when it is asked for.
+    pub async fn open_connections(&self) {
+        self.reader.open_connections().await;
+    }
+
     /// The last snapshot, however old, if any read has finished.
     pub fn latest(&self) -> Option<Arc<GridSnapshot>> {
         self.latest
