@@ -17,10 +17,8 @@ mod bench_section;
 mod reset;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-use std::sync::Arc;
 
 use primescaler_api::{ApiConfig, LiveDeps, router};
 use primescaler_cluster::{BreakerState, Ring};
@@ -326,9 +324,9 @@ async fn main() {
          Command: `make bench-twin` (`BENCH_TWIN_SECONDS={seconds}`). {}.\n\n\
          One fresh function instance in us-east-1 (the API's handler in process, built in \
          release mode as deployed, with the template's defaults: 500 ms base budget, 2 s \
-         cool-down; connections opened at start-up), three dynalite nodes reached through the twin's relays at the round \
-         trips of docs/twin.md (handshakes of a new connection included), or directly on \
-         loopback, in the same run. Four workers ask for random n of the grid for the \
+         cool-down; connections opened at start-up), three dynalite nodes reached through \
+         the twin's relays at the round trips of docs/twin.md (handshakes of a new \
+         connection included), or directly on loopback, in the same run. Four workers ask for random n of the grid for the \
          whole phase. Targets: a hit's p50 ≤ its node's round trip + 10 ms; a miss's p50 ≤ \
          two round trips to its arbiter + compute + 10 ms; 0 trips and 0 failovers; \
          records within ±10% of the ring's shares; a reset of a full grid and 100,000 \
