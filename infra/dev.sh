@@ -96,10 +96,21 @@ stopping=0
 # Each line carries the time since start, so that a slow first run never looks hung.
 log() { printf '[dev %dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
 
+# A frozen process takes no signal, not even SIGKILL, until it is thawed: each instance's
+# runtime relay thaws it when it stops, and this makes sure.
+thaw_twin() {
+  local state
+  [ "$PROFILE" = aws ] || return 0
+  for state in /sys/fs/cgroup/freezer/"$TWIN_CGROUP"/*/freezer.state; do
+    [ -f "$state" ] && echo THAWED >"$state" 2>/dev/null || true
+  done
+}
+
 cleanup() {
   [ "$stopping" = 1 ] && return
   stopping=1
   log "stopping"
+  thaw_twin
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -TERM -- "-$pgid" 2>/dev/null || true
   done
@@ -115,10 +126,11 @@ cleanup() {
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
+  thaw_twin
   # The twin's cgroups, once their processes are gone (an emptied group may be busy
   # for a moment).
   if [ "$PROFILE" = aws ]; then
-    for controller in cpu memory; do
+    for controller in cpu memory freezer; do
       dir="/sys/fs/cgroup/$controller/$TWIN_CGROUP"
       for _ in $(seq 20); do
         if [ ! -d "$dir" ] || rmdir "$dir"/*/ "$dir" 2>/dev/null; then
@@ -205,7 +217,7 @@ log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
 if [ "$PROFILE" = aws ]; then
   log "the deployed twin: building its relays (infra/twin)"
-  cargo build -q --bin twin
+  cargo build -q --bin twin --bin twin-runtime
   TWIN_FROM="$LOCAL_NODE" TWIN_ROUTES="$(IFS=,; echo "${routes[*]}")" start_group twin target/debug/twin
   groups+=("$last_group")
   for port in "${relay_ports[@]}"; do
@@ -232,6 +244,8 @@ watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 if [ "$PROFILE" = aws ]; then
   # Each function process at a Lambda function's CPU share and memory (infra/twin-run.sh).
   export TWIN_CGROUP
+  # ... frozen between invocations and cut off at the function's timeout.
+  export TWIN_RUNTIME="$root/target/debug/twin-runtime"
   export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
   export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
 fi

@@ -3,14 +3,41 @@
 # watch` starts each function with `cargo run`, and cargo starts the binary through this
 # runner (CARGO_TARGET_<triple>_RUNNER), which first puts the process in cgroups sized as
 # Lambda sizes a function of TWIN_MEMORY_MB (256, the template's MemorySize): its CPU
-# share, as a CFS quota (1,769 MB is one vCPU), and its memory limit. cgroup v1 only:
-# where a controller is not writable, the runner says so and that limit is not applied.
+# share, as a CFS quota (1,769 MB is one vCPU), and its memory limit. With TWIN_RUNTIME
+# (the `twin-runtime` binary) and a runtime API to poll, the instance also gets Lambda's
+# freeze between invocations and its function's timeout: it polls the runtime API through
+# a `twin-runtime` of its own, which freezes its freezer group while it waits. cgroup v1
+# only: where a controller is not writable, the runner says so and that limit is not
+# applied.
 set -euo pipefail
 
 memory_mb="${TWIN_MEMORY_MB:-256}"
 name="$(basename "$1")"
 group="${TWIN_CGROUP:-primescaler-twin}/$name-$$"
 period=100000
+# The template's Timeout: the upkeep function's own, every other function's Globals
+# (TWIN_TIMEOUT_S, in seconds, overrides it).
+case "$name" in
+  upkeep) timeout_s=50 ;;
+  *) timeout_s=15 ;;
+esac
+timeout_s="${TWIN_TIMEOUT_S:-$timeout_s}"
+
+# Starts this instance's runtime API relay, outside its cgroups (a frozen relay could
+# never thaw it), and points the instance at it.
+relay_runtime() {
+  local freezer="/sys/fs/cgroup/freezer/$group" address
+  [ -n "${TWIN_RUNTIME:-}" ] && [ -n "${AWS_LAMBDA_RUNTIME_API:-}" ] || return 1
+  mkdir -p "$freezer" 2>/dev/null && [ -f "$freezer/freezer.state" ] || return 1
+  # setsid: a session of its own, so that what stops the instance's process group
+  # reaches the instance, which the relay then thaws, before the relay.
+  exec 3< <(exec setsid "$TWIN_RUNTIME" --upstream "$AWS_LAMBDA_RUNTIME_API" \
+    --timeout-s "$timeout_s" --instance $$ --freezer "$freezer")
+  read -r -t 10 -u 3 address || return 1
+  exec 3<&-
+  export AWS_LAMBDA_RUNTIME_API="$address"
+  join freezer
+}
 
 # Puts this process in controller $1's group, writing each "file=value" after it first.
 join() {
@@ -23,6 +50,11 @@ join() {
   echo $$ >"$dir/cgroup.procs" 2>/dev/null
 }
 
+if relay_runtime; then
+  echo "twin-run: $name frozen between invocations, cut off after ${timeout_s} s" >&2
+else
+  echo "twin-run: $name is never frozen (TWIN_RUNTIME unset, or cgroup v1 freezer not writable)" >&2
+fi
 if join cpu "cpu.cfs_period_us=$period" "cpu.cfs_quota_us=$((period * memory_mb / 1769))"; then
   echo "twin-run: $name at ${memory_mb} MB: $((100 * memory_mb / 1769))% of a core" >&2
 else

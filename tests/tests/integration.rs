@@ -11,6 +11,7 @@
 mod cluster;
 mod deadline;
 mod fault_matrix;
+mod freeze;
 mod handlers;
 mod handoff;
 mod http_server;

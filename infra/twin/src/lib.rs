@@ -12,9 +12,22 @@
 //!   and, optionally, loss (a lost segment costs a retransmission timeout).
 //!
 //! The `twin` binary runs one relay per node (see `src/main.rs`).
+//!
+//! Deployed, a function instance is also frozen between invocations and cut off at its
+//! timeout; `cargo lambda watch` does neither. The `twin-runtime` binary stands between
+//! an instance and the runtime API it polls, and does both:
+//!
+//! - [`freezer`]: the instance's cgroup v1 freezer;
+//! - [`runtime`]: the runtime API relay that freezes the instance while it waits for its
+//!   next invocation, and answers an invocation past the function's timeout with
+//!   Lambda's timeout error.
 
 pub mod distance;
+pub mod freezer;
 pub mod relay;
+pub mod runtime;
 
 pub use distance::round_trip;
+pub use freezer::{Freezer, FreezerState};
 pub use relay::{Link, Relay};
+pub use runtime::RuntimeRelay;
