@@ -24,19 +24,30 @@ esac
 timeout_s="${TWIN_TIMEOUT_S:-$timeout_s}"
 
 # Starts this instance's runtime API relay, outside its cgroups (a frozen relay could
-# never thaw it), and points the instance at it.
+# never thaw it), and points the instance at it; otherwise says why not in $why.
 relay_runtime() {
   local freezer="/sys/fs/cgroup/freezer/$group" address
-  [ -n "${TWIN_RUNTIME:-}" ] && [ -n "${AWS_LAMBDA_RUNTIME_API:-}" ] || return 1
-  mkdir -p "$freezer" 2>/dev/null && [ -f "$freezer/freezer.state" ] || return 1
+  [ -n "${TWIN_RUNTIME:-}" ] || { why="TWIN_RUNTIME is unset"; return 1; }
+  [ -n "${AWS_LAMBDA_RUNTIME_API:-}" ] || { why="no runtime API to poll"; return 1; }
+  if ! { mkdir -p "$freezer" 2>/dev/null && [ -f "$freezer/freezer.state" ]; }; then
+    why="the cgroup v1 freezer is not writable here"
+    return 1
+  fi
   # setsid: a session of its own, so that what stops the instance's process group
   # reaches the instance, which the relay then thaws, before the relay.
   exec 3< <(exec setsid "$TWIN_RUNTIME" --upstream "$AWS_LAMBDA_RUNTIME_API" \
     --timeout-s "$timeout_s" --instance $$ --freezer "$freezer")
-  read -r -t 10 -u 3 address || return 1
+  if ! read -r -t 10 -u 3 address; then
+    exec 3<&-
+    why="its runtime relay did not start"
+    return 1
+  fi
   exec 3<&-
+  if ! join freezer; then
+    why="cannot join the freezer group"
+    return 1
+  fi
   export AWS_LAMBDA_RUNTIME_API="$address"
-  join freezer
 }
 
 # Puts this process in controller $1's group, writing each "file=value" after it first.
@@ -53,7 +64,7 @@ join() {
 if relay_runtime; then
   echo "twin-run: $name frozen between invocations, cut off after ${timeout_s} s" >&2
 else
-  echo "twin-run: $name is never frozen (TWIN_RUNTIME unset, or cgroup v1 freezer not writable)" >&2
+  echo "twin-run: $name is never frozen: $why" >&2
 fi
 if join cpu "cpu.cfs_period_us=$period" "cpu.cfs_quota_us=$((period * memory_mb / 1769))"; then
   echo "twin-run: $name at ${memory_mb} MB: $((100 * memory_mb / 1769))% of a core" >&2

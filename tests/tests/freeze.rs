@@ -244,6 +244,7 @@ impl Drop for Instance {
             }
         }
         let _ = std::fs::remove_file(&self.ticks);
+        let _ = std::fs::remove_file(self.ticks.with_extension("ticks.headers"));
     }
 }
 
@@ -363,11 +364,11 @@ async fn an_instance_stopped_while_frozen_is_thawed_and_ends() {
         .status()
         .expect("kill");
 
-    // THEN it ends within a second
+    // THEN it ends (within 5 s: the relay looks every 50 ms)
     let started = Instant::now();
     while instance.child.try_wait().expect("wait").is_none() {
         assert!(
-            started.elapsed() < Duration::from_secs(1),
+            started.elapsed() < Duration::from_secs(5),
             "a stopped instance stays frozen"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;

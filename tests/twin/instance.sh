@@ -7,12 +7,13 @@
 # the instance is frozen, the file stops growing.
 set -euo pipefail
 api="${AWS_LAMBDA_RUNTIME_API#http://}"
-(while :; do echo tick >>"$TICKS"; sleep 0.02; done) &
-headers="$(mktemp)"
-trap 'rm -f "$headers"' EXIT
+# The task ends with the instance, however the instance ends.
+instance=$$
+(while kill -0 "$instance" 2>/dev/null; do echo tick >>"$TICKS"; sleep 0.02; done) &
+headers="$TICKS.headers"
+field() { grep -i "^$1:" "$headers" | cut -d: -f2 | tr -d ' \r'; }
 while :; do
   seconds="$(curl -sS -D "$headers" "http://$api/2018-06-01/runtime/invocation/next")"
-  field() { grep -i "^$1:" "$headers" | cut -d: -f2 | tr -d ' \r'; }
   id="$(field lambda-runtime-aws-request-id)"
   deadline="$(field lambda-runtime-deadline-ms)"
   sleep "$seconds"

@@ -29,6 +29,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::freezer::Freezer;
 
+/// Writes a line to stderr, and never panics as `eprintln!` does when stderr is gone:
+/// a relay that ended on a log line could leave its instance frozen.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "twin-runtime: {}", format_args!($($arg)*));
+    }};
+}
+
 /// The largest request the relay takes: Lambda's 6 MB payload limit, with room to spare.
 const MAX_BODY: usize = 8 * 1024 * 1024;
 
@@ -110,18 +119,23 @@ impl RuntimeRelay {
         if let Some(freezer) = &self.freezer
             && let Err(e) = freezer.thaw()
         {
-            eprintln!("twin-runtime: cannot thaw the instance: {e}");
+            say!("cannot thaw the instance: {e}");
         }
     }
 
     fn freeze(&self) {
+        let Some(freezer) = &self.freezer else {
+            return;
+        };
         if self.released.load(Ordering::SeqCst) {
             return;
         }
-        if let Some(freezer) = &self.freezer
-            && let Err(e) = freezer.freeze()
-        {
-            eprintln!("twin-runtime: cannot freeze the instance: {e}");
+        if let Err(e) = freezer.freeze() {
+            say!("cannot freeze the instance: {e}");
+        }
+        // A release between the check and the freeze must still win.
+        if self.released.load(Ordering::SeqCst) {
+            self.thaw();
         }
     }
 
@@ -172,7 +186,7 @@ impl RuntimeRelay {
             invocations.timed_out.insert(id.to_string());
         }
         let seconds = self.timeout.as_secs_f64();
-        eprintln!("twin-runtime: invocation {id} timed out after {seconds:.2} s");
+        say!("invocation {id} timed out after {seconds:.2} s");
         let body = serde_json::json!({
             "errorType": "Sandbox.Timedout",
             "errorMessage": format!("Task timed out after {seconds:.2} seconds"),
@@ -186,7 +200,7 @@ impl RuntimeRelay {
             .send()
             .await;
         if let Err(e) = sent {
-            eprintln!("twin-runtime: cannot report the timeout of {id}: {e}");
+            say!("cannot report the timeout of {id}: {e}");
         }
     }
 
@@ -195,7 +209,7 @@ impl RuntimeRelay {
         {
             let mut invocations = self.invocations();
             if invocations.timed_out.remove(id) {
-                eprintln!("twin-runtime: the result of {id} came after its timeout: dropped");
+                say!("the result of {id} came after its timeout: dropped");
                 return StatusCode::ACCEPTED.into_response();
             }
             if invocations.current.as_deref() == Some(id) {
@@ -255,7 +269,7 @@ fn passed_on(headers: &HeaderMap) -> HeaderMap {
 }
 
 fn upstream_failed(e: reqwest::Error) -> Response {
-    eprintln!("twin-runtime: the runtime API upstream failed: {e}");
+    say!("the runtime API upstream failed: {e}");
     (
         StatusCode::BAD_GATEWAY,
         format!("runtime API upstream: {e}\n"),

@@ -8,11 +8,13 @@
 //!
 //! It prints the address the instance is to use as `AWS_LAMBDA_RUNTIME_API` on its first
 //! line, and ends when the process `PID` has ended, or on SIGTERM, thawing the instance
-//! first. Once the instance has been sent a signal that ends it, it is thawed and never
-//! frozen again, so that it can end.
+//! first (and however else it ends). Once the instance has been sent a signal that will
+//! end it (pending, and neither ignored nor caught), it is thawed and never frozen again,
+//! so that it can end.
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use primescaler_twin::{Freezer, RuntimeRelay};
@@ -34,7 +36,9 @@ fn options() -> Result<Options, String> {
             "--upstream" => upstream = Some(value),
             "--timeout-s" => {
                 let seconds: f64 = value.parse().map_err(|e| format!("--timeout-s: {e}"))?;
-                timeout = Some(Duration::from_secs_f64(seconds));
+                let duration = Duration::try_from_secs_f64(seconds)
+                    .map_err(|e| format!("--timeout-s {seconds}: {e}"))?;
+                timeout = Some(duration);
             }
             "--instance" => instance = Some(value.parse().map_err(|e| format!("--instance: {e}"))?),
             "--freezer" => freezer = Some(PathBuf::from(value)),
@@ -49,15 +53,24 @@ fn options() -> Result<Options, String> {
     })
 }
 
-/// Signals that end a process: SIGHUP, SIGINT, SIGQUIT, SIGKILL and SIGTERM, as bits of
-/// `/proc/<pid>/status`'s masks (bit n - 1 for signal n).
-const ENDING: u64 = 1 << 0 | 1 << 1 | 1 << 2 | 1 << 8 | 1 << 14;
+/// The signals whose default action does not end a process (`man 7 signal`): SIGCHLD,
+/// SIGCONT, SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU, SIGURG and SIGWINCH.
+const HARMLESS: [u32; 8] = [17, 18, 19, 20, 21, 22, 23, 28];
+
+/// The signals in a `/proc/<pid>/status` mask (bit n - 1 for signal n) that end the
+/// process when it runs: pending ones it neither ignores nor catches, whose default
+/// action ends it.
+fn ending(pending: u64, ignored: u64, caught: u64) -> u64 {
+    let harmless = HARMLESS.iter().fold(0, |mask, n| mask | 1 << (n - 1));
+    pending & !ignored & !caught & !harmless
+}
 
 /// What the relay sees of its instance.
 enum Seen {
     /// Running, or frozen with nothing to end it.
     Running,
-    /// Sent a signal that ends it, which it cannot take while frozen.
+    /// Sent a signal that ends it, which it cannot take while frozen (SIGKILL's bit is
+    /// never ignored or caught).
     Stopping,
     /// Ended (a zombie has ended too).
     Gone,
@@ -76,11 +89,11 @@ fn seen(pid: u32) -> Seen {
     if field("State:").is_some_and(|state| state.starts_with('Z')) {
         return Seen::Gone;
     }
-    let pending = ["SigPnd:", "ShdPnd:"]
-        .iter()
-        .filter_map(|name| field(name).and_then(|mask| u64::from_str_radix(mask, 16).ok()))
-        .fold(0, |all, mask| all | mask);
-    if pending & ENDING != 0 {
+    let mask = |name: &str| field(name).and_then(|m| u64::from_str_radix(m, 16).ok());
+    let pending = mask("SigPnd:").unwrap_or(0) | mask("ShdPnd:").unwrap_or(0);
+    let ignored = mask("SigIgn:").unwrap_or(0);
+    let caught = mask("SigCgt:").unwrap_or(0);
+    if ending(pending, ignored, caught) != 0 {
         Seen::Stopping
     } else {
         Seen::Running
@@ -134,9 +147,39 @@ async fn main() -> Result<(), String> {
     writeln!(stdout, "{scheme}{address}{prefix}")
         .and_then(|()| stdout.flush())
         .map_err(|e| format!("cannot say where it listens: {e}"))?;
+    // However the relay ends (a panic included), its instance is left thawed.
+    let _thaw = ReleaseOnDrop(Arc::clone(&relay));
     let served = axum::serve(listener, relay.router()).into_future();
     tokio::select! {
         served = served => served.map_err(|e| e.to_string()),
         () = watch(&relay, options.instance) => Ok(()),
+    }
+}
+
+/// Releases the instance when the relay ends.
+struct ReleaseOnDrop(Arc<RuntimeRelay>);
+
+impl Drop for ReleaseOnDrop {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SIGINT: u64 = 1 << 1;
+    const SIGKILL: u64 = 1 << 8;
+    const SIGTERM: u64 = 1 << 14;
+    const SIGCHLD: u64 = 1 << 16;
+
+    #[test]
+    fn a_pending_signal_ends_the_instance_unless_harmless_ignored_or_caught() {
+        assert_eq!(ending(SIGKILL, 0, 0), SIGKILL);
+        assert_eq!(ending(SIGTERM | SIGCHLD, 0, 0), SIGTERM);
+        assert_eq!(ending(SIGCHLD, 0, 0), 0);
+        assert_eq!(ending(SIGTERM, SIGTERM, 0), 0);
+        assert_eq!(ending(SIGINT, 0, SIGINT), 0);
     }
 }
