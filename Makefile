@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -58,6 +58,11 @@ ui:
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## dev-reliability: 20 fresh starts of `make dev` and 20,000 requests through it, each
+## answer a 200 or it fails (docs/local.md)
+dev-reliability: tools
+	infra/dev-reliability.sh
 
 ## faults: the whole fault matrix (4 strategies x 6 faults, two instance processes per
 ## cell), written to docs/faults.md; make test runs a slice of it

@@ -55,8 +55,7 @@ check "POST /primes/5 is a 405" "$(status POST /primes/5)" 405
 check "an unknown route is a JSON 404" "$(get /no/such/route | jq -r .error)" not_found
 
 # The UI: the page and its live grid on the same port, then the browser suite.
-# (--retry: cargo lambda watch drops a few page loads itself; see the README's known limits.)
-check "GET / is the page" "$(curl -s --compressed --max-time 60 --retry 2 "$base/" | grep -c 'id="grid"')" 1
+check "GET / is the page" "$(curl -s --compressed --max-time 60 "$base/" | grep -c 'id="grid"')" 1
 grid_holds_100() { get /grid | jq '[foreach .n[] as $step (0; . + $step)] | map(select(. == 100)) | length'; }
 held="$(grid_holds_100)"
 if [ "$held" != 1 ]; then

@@ -145,6 +145,7 @@ impl Instance {
         let child = Command::new(workspace_root().join("infra/twin-run.sh"))
             .arg(program)
             .env("TWIN_RUNTIME", built("twin-runtime"))
+            .env("TWIN_LIMITS", "1")
             .env("TWIN_CGROUP", &group)
             .env("TWIN_TIMEOUT_S", timeout_s.to_string())
             .env(
@@ -373,4 +374,29 @@ async fn an_instance_stopped_while_frozen_is_thawed_and_ends() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn an_invocation_whose_instance_ends_is_answered_with_lambdas_exit_error() {
+    // GIVEN an instance at work on a 5 s invocation
+    let mut upstream = Upstream::start().await;
+    let instance = Instance::script(&upstream, 15.0);
+    assert!(instance.frozen().await);
+    upstream.invoke("cut", "5");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // WHEN its process group is killed (a restart on a code change, a crash)
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", instance.child.id())])
+        .status()
+        .expect("kill");
+
+    // THEN the invocation is answered with Lambda's error for an instance that ended
+    // (nothing else would ever answer it)
+    let outcome = upstream.expect("cut", "error").await;
+    assert!(
+        outcome.body.contains("Runtime.ExitError"),
+        "{}",
+        outcome.body
+    );
 }

@@ -11,6 +11,9 @@
 //!   running past its response stops until the next request, however long that is.
 //! - **The deadline.** The event's `Lambda-Runtime-Deadline-Ms` is set to now plus the
 //!   function's timeout, as Lambda sets it (`cargo lambda watch` sends a fixed number).
+//! - **The end of an instance.** An invocation whose instance ends before its result
+//!   (killed, or crashed) is answered upstream with Lambda's error for that; `cargo lambda
+//!   watch` would keep its caller waiting for good.
 //! - **The timeout.** An invocation with no result at its deadline is answered upstream
 //!   with Lambda's timeout error. Lambda would then start the instance again; here its
 //!   late result is dropped and it runs on, as `cargo lambda watch` cannot replace an
@@ -70,10 +73,18 @@ impl Call {
     }
 }
 
+/// An invocation handed to the instance, and where its error would go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Invocation {
+    id: String,
+    /// The runtime API's path up to the invocation's id (`…/runtime/invocation/`).
+    base: String,
+}
+
 /// The invocation under way, and those that timed out (their late results are dropped).
 #[derive(Debug, Default)]
 struct Invocations {
-    current: Option<String>,
+    current: Option<Invocation>,
     timed_out: HashSet<String>,
 }
 
@@ -166,41 +177,60 @@ impl RuntimeRelay {
         answer
             .headers_mut()
             .insert(DEADLINE, HeaderValue::from(deadline_ms.as_millis() as u64));
-        self.invocations().current = Some(id.clone());
+        let invocation = Invocation { id, base };
+        self.invocations().current = Some(invocation.clone());
         let relay = Arc::clone(self);
         tokio::spawn(async move {
             tokio::time::sleep(relay.timeout).await;
-            relay.time_out(&base, &id).await;
+            relay.time_out(invocation).await;
         });
         answer
     }
 
-    /// Answers invocation `id` with Lambda's timeout error, if it is still under way.
-    async fn time_out(&self, base: &str, id: &str) {
+    /// Answers `invocation` with Lambda's timeout error, if it is still under way.
+    async fn time_out(&self, invocation: Invocation) {
         {
             let mut invocations = self.invocations();
-            if invocations.current.as_deref() != Some(id) {
+            if invocations.current.as_ref() != Some(&invocation) {
                 return;
             }
             invocations.current = None;
-            invocations.timed_out.insert(id.to_string());
+            invocations.timed_out.insert(invocation.id.clone());
         }
         let seconds = self.timeout.as_secs_f64();
-        say!("invocation {id} timed out after {seconds:.2} s");
-        let body = serde_json::json!({
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": format!("Task timed out after {seconds:.2} seconds"),
-        });
-        let url = format!("http://{}{base}{id}/error", self.upstream);
+        say!(
+            "invocation {} timed out after {seconds:.2} s",
+            invocation.id
+        );
+        let message = format!("Task timed out after {seconds:.2} seconds");
+        self.fail(&invocation, "Sandbox.Timedout", &message).await;
+    }
+
+    /// Answers the invocation under way, if any, with Lambda's error for an instance that
+    /// ended during it: its instance has ended, and nothing else would ever answer it
+    /// (`cargo lambda watch` would keep its caller waiting for good).
+    pub async fn abandon(&self) {
+        let Some(invocation) = self.invocations().current.take() else {
+            return;
+        };
+        say!("the instance ended during invocation {}", invocation.id);
+        let message = "Runtime exited before it answered the invocation";
+        self.fail(&invocation, "Runtime.ExitError", message).await;
+    }
+
+    /// Posts Lambda's error `kind` for `invocation` upstream.
+    async fn fail(&self, invocation: &Invocation, kind: &str, message: &str) {
+        let Invocation { id, base } = invocation;
+        let body = serde_json::json!({ "errorType": kind, "errorMessage": message });
         let sent = self
             .client
-            .post(url)
-            .header("lambda-runtime-function-error-type", "Sandbox.Timedout")
+            .post(format!("http://{}{base}{id}/error", self.upstream))
+            .header("lambda-runtime-function-error-type", kind)
             .json(&body)
             .send()
             .await;
         if let Err(e) = sent {
-            say!("cannot report the timeout of {id}: {e}");
+            say!("cannot report {kind} for {id}: {e}");
         }
     }
 
@@ -212,7 +242,7 @@ impl RuntimeRelay {
                 say!("the result of {id} came after its timeout: dropped");
                 return StatusCode::ACCEPTED.into_response();
             }
-            if invocations.current.as_deref() == Some(id) {
+            if invocations.current.as_ref().is_some_and(|c| c.id == id) {
                 invocations.current = None;
             }
         }

@@ -114,7 +114,7 @@ async fn watch(relay: &RuntimeRelay, instance: u32) {
             _ = tick.tick() => match seen(instance) {
                 Seen::Running => {}
                 Seen::Stopping => relay.release(),
-                Seen::Gone => return,
+                Seen::Gone => return relay.abandon().await,
             },
         }
     }
