@@ -4,14 +4,17 @@
 # page, every one of which must answer 200 within 60 s; then, on the last start,
 # REQUESTS requests (default 20,000) at concurrency 8: the page (30%), the live grid
 # (20%), a prime (40%) and /health (10%). Prints each start and the answers by status;
-# exits 1 if any was not a 200. Runs on PORT (default 9000) with the functions already
-# built (a first `make dev` builds them).
+# exits 1 if any was not a 200. Runs a stack of its own, on PORT (default 9400) and
+# EMULATOR_PORT (default 4800), beside any `make dev`, with the functions already built (a
+# first `make dev` builds them). A start's first requests follow make dev's own first
+# GET /health and GET /grid.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
 starts="${STARTS:-20}"
 requests="${REQUESTS:-20000}"
-port="${PORT:-9000}"
+port="${PORT:-9400}"
+emulator_port="${EMULATOR_PORT:-4800}"
 base="http://127.0.0.1:$port"
 work="$(mktemp -d)"
 dev_pid=""
@@ -24,7 +27,7 @@ stop_dev() {
 trap 'stop_dev; rm -rf "$work"' EXIT
 
 start_dev() {
-  DEV_STATE="$work/state" PORT="$port" infra/dev.sh >"$work/dev.log" 2>&1 &
+  DEV_STATE="$work/state" PORT="$port" EMULATOR_PORT="$emulator_port" infra/dev.sh >"$work/dev.log" 2>&1 &
   dev_pid=$!
   for _ in $(seq 600); do
     grep -q "PrimeScaler is running" "$work/dev.log" && return 0

@@ -245,9 +245,15 @@ watch_flags=(--invoke-port "$PORT" --concurrency "$WATCH_CONCURRENCY")
 # (infra/twin-run.sh, docs/local.md): cargo lambda watch 1.9.2 loses a result that it
 # does not get whole, and the relay passes each on whole. Under the twin, the instance
 # also gets a Lambda function's CPU share, memory and freeze.
-log "building the functions' runtime relay (infra/twin)"
-cargo build -q --bin twin-runtime
-export TWIN_RUNTIME="$root/target/debug/twin-runtime"
+if [ "${WATCH_RELEASE:-0}" = 1 ]; then
+  log "the runtime relay (infra/twin), in release mode"
+  cargo build -q --release --bin twin-runtime
+  export TWIN_RUNTIME="$root/target/release/twin-runtime"
+else
+  log "the runtime relay (infra/twin)"
+  cargo build -q --bin twin-runtime
+  export TWIN_RUNTIME="$root/target/debug/twin-runtime"
+fi
 export CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER="$root/infra/twin-run.sh"
 if [ "$PROFILE" = aws ]; then

@@ -131,9 +131,20 @@ fn built(binary: &str) -> PathBuf {
 }
 
 impl Instance {
+    /// `program` under the twin's limits (`TWIN_LIMITS=1`: cgroups, the freeze and
+    /// `timeout_s`), as `make dev PROFILE=aws` starts one.
     fn start(program: &Path, upstream: &Upstream, timeout_s: f64) -> Self {
+        Self::start_with(program, upstream, Some(timeout_s))
+    }
+
+    /// `program` as `make dev` starts one: through its relay, with no limits.
+    fn start_local(program: &Path, upstream: &Upstream) -> Self {
+        Self::start_with(program, upstream, None)
+    }
+
+    fn start_with(program: &Path, upstream: &Upstream, twin_timeout_s: Option<f64>) -> Self {
         assert!(
-            Path::new("/sys/fs/cgroup/freezer").is_dir(),
+            twin_timeout_s.is_none() || Path::new("/sys/fs/cgroup/freezer").is_dir(),
             "the twin's freeze needs the cgroup v1 freezer at /sys/fs/cgroup/freezer"
         );
         let group = format!(
@@ -145,9 +156,12 @@ impl Instance {
         let child = Command::new(workspace_root().join("infra/twin-run.sh"))
             .arg(program)
             .env("TWIN_RUNTIME", built("twin-runtime"))
-            .env("TWIN_LIMITS", "1")
+            .env(
+                "TWIN_LIMITS",
+                if twin_timeout_s.is_some() { "1" } else { "0" },
+            )
             .env("TWIN_CGROUP", &group)
-            .env("TWIN_TIMEOUT_S", timeout_s.to_string())
+            .env("TWIN_TIMEOUT_S", twin_timeout_s.unwrap_or(15.0).to_string())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
                 format!("http://127.0.0.1:{}", upstream.port),
@@ -393,6 +407,40 @@ async fn an_invocation_whose_instance_ends_is_answered_with_lambdas_exit_error()
 
     // THEN the invocation is answered with Lambda's error for an instance that ended
     // (nothing else would ever answer it)
+    let outcome = upstream.expect("cut", "error").await;
+    assert!(
+        outcome.body.contains("Runtime.ExitError"),
+        "{}",
+        outcome.body
+    );
+}
+
+#[tokio::test]
+async fn under_make_dev_an_instance_polls_through_its_relay_with_no_limits() {
+    // GIVEN the bash instance started as `make dev` starts one (no twin limits)
+    let mut upstream = Upstream::start().await;
+    let instance =
+        Instance::start_local(&workspace_root().join("tests/twin/instance.sh"), &upstream);
+
+    // WHEN an invocation comes
+    upstream.invoke("local", "0");
+    // THEN it is answered with the deadline upstream gave (no timeout of the relay's),
+    // and no freezer group was made
+    let outcome = upstream.expect("local", "response").await;
+    assert_eq!(outcome.body.trim(), "600000");
+    assert!(
+        !instance.freezer_dir.exists(),
+        "a local instance got a freezer group"
+    );
+
+    // WHEN it is killed during its next invocation
+    upstream.invoke("cut", "5");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Command::new("kill")
+        .args(["-KILL", "--", &format!("-{}", instance.child.id())])
+        .status()
+        .expect("kill");
+    // THEN its relay answers for it: it polled through one
     let outcome = upstream.expect("cut", "error").await;
     assert!(
         outcome.body.contains("Runtime.ExitError"),

@@ -9,12 +9,13 @@
 //!   (`GET …/runtime/invocation/next`), its group is frozen; when the invocation comes, it
 //!   is thawed and handed the event. Lambda does the same, so anything the instance left
 //!   running past its response stops until the next request, however long that is.
-//! - **The deadline.** The event's `Lambda-Runtime-Deadline-Ms` is set to now plus the
-//!   function's timeout, as Lambda sets it (`cargo lambda watch` sends a fixed number).
+//! - **The deadline** (given a timeout: the twin's). The event's
+//!   `Lambda-Runtime-Deadline-Ms` is set to now plus the function's timeout, as Lambda sets
+//!   it (`cargo lambda watch` sends a fixed number).
 //! - **The end of an instance.** An invocation whose instance ends before its result
 //!   (killed, or crashed) is answered upstream with Lambda's error for that; `cargo lambda
 //!   watch` would keep its caller waiting for good.
-//! - **The timeout.** An invocation with no result at its deadline is answered upstream
+//! - **The timeout** (given one). An invocation with no result at its deadline is answered upstream
 //!   with Lambda's timeout error. Lambda would then start the instance again; here its
 //!   late result is dropped and it runs on, as `cargo lambda watch` cannot replace an
 //!   instance that ends.
@@ -43,6 +44,10 @@ macro_rules! say {
 
 /// The largest request the relay takes: Lambda's 6 MB payload limit, with room to spare.
 const MAX_BODY: usize = 8 * 1024 * 1024;
+
+/// How long a report of an error may take upstream: a relay whose instance has ended
+/// must not linger on an upstream that never answers.
+const REPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 const REQUEST_ID: &str = "lambda-runtime-aws-request-id";
 const DEADLINE: &str = "lambda-runtime-deadline-ms";
@@ -94,7 +99,7 @@ pub struct RuntimeRelay {
     upstream: String,
     client: reqwest::Client,
     freezer: Option<Freezer>,
-    timeout: Duration,
+    timeout: Option<Duration>,
     invocations: Mutex<Invocations>,
     /// Set once the instance is ending: it is thawed and never frozen again.
     released: AtomicBool,
@@ -102,8 +107,9 @@ pub struct RuntimeRelay {
 
 impl RuntimeRelay {
     /// A relay to the runtime API at `upstream` (`host:port`), freezing `freezer`'s group
-    /// between invocations (none: never frozen), each invocation given `timeout`.
-    pub fn new(upstream: &str, freezer: Option<Freezer>, timeout: Duration) -> Arc<Self> {
+    /// between invocations (none: never frozen), each invocation given `timeout` (none:
+    /// the deadline upstream gives it, never cut off).
+    pub fn new(upstream: &str, freezer: Option<Freezer>, timeout: Option<Duration>) -> Arc<Self> {
         Arc::new(Self {
             upstream: upstream.to_string(),
             client: reqwest::Client::new(),
@@ -172,23 +178,26 @@ impl RuntimeRelay {
         else {
             return answer;
         };
-        let deadline = SystemTime::now() + self.timeout;
+        let invocation = Invocation { id, base };
+        self.invocations().current = Some(invocation.clone());
+        let Some(timeout) = self.timeout else {
+            return answer;
+        };
+        let deadline = SystemTime::now() + timeout;
         let deadline_ms = deadline.duration_since(UNIX_EPOCH).unwrap_or_default();
         answer
             .headers_mut()
             .insert(DEADLINE, HeaderValue::from(deadline_ms.as_millis() as u64));
-        let invocation = Invocation { id, base };
-        self.invocations().current = Some(invocation.clone());
         let relay = Arc::clone(self);
         tokio::spawn(async move {
-            tokio::time::sleep(relay.timeout).await;
-            relay.time_out(invocation).await;
+            tokio::time::sleep(timeout).await;
+            relay.time_out(invocation, timeout).await;
         });
         answer
     }
 
     /// Answers `invocation` with Lambda's timeout error, if it is still under way.
-    async fn time_out(&self, invocation: Invocation) {
+    async fn time_out(&self, invocation: Invocation, timeout: Duration) {
         {
             let mut invocations = self.invocations();
             if invocations.current.as_ref() != Some(&invocation) {
@@ -197,7 +206,7 @@ impl RuntimeRelay {
             invocations.current = None;
             invocations.timed_out.insert(invocation.id.clone());
         }
-        let seconds = self.timeout.as_secs_f64();
+        let seconds = timeout.as_secs_f64();
         say!(
             "invocation {} timed out after {seconds:.2} s",
             invocation.id
@@ -225,6 +234,7 @@ impl RuntimeRelay {
         let sent = self
             .client
             .post(format!("http://{}{base}{id}/error", self.upstream))
+            .timeout(REPORT_TIMEOUT)
             .header("lambda-runtime-function-error-type", kind)
             .json(&body)
             .send()

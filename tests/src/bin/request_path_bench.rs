@@ -319,7 +319,8 @@ async fn main() {
          API binary (target ≤ 1 ms); the handler's own share, in process, is {added_local:.3} ms. \
          Through `cargo lambda watch` a hit adds {added_watch:.3} ms: the emulated Lambda runtime \
          carries each request over two more loopback HTTP exchanges (the invoke, then the \
-         function's poll and its response), which costs {watch_hop:.3} ms on `GET /health`, a \
+         function's poll and its response, each through the instance's runtime relay: \
+         docs/local.md), which costs {watch_hop:.3} ms on `GET /health`, a \
          request that reads nothing. The rest of the gap between the two hit rows, \
          {unexplained:.3} ms, is not taken apart.\n\n\
          Fill of n = 1..10,000 from an empty cache, beside raw PutItem of the same items to the \

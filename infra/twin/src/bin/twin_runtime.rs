@@ -1,9 +1,10 @@
 //! `twin-runtime`: Lambda's runtime API, with its freeze and timeout, between one function
-//! instance and `cargo lambda watch`'s (see `primescaler_twin::runtime`). The twin's
-//! cargo runner (`infra/twin-run.sh`) starts one beside each instance:
+//! instance and `cargo lambda watch`'s (see `primescaler_twin::runtime`). The functions'
+//! cargo runner under `make dev` (`infra/twin-run.sh`) starts one beside each instance;
+//! the twin (`PROFILE=aws`) gives it a timeout and a freezer:
 //!
 //! ```text
-//! twin-runtime --upstream [http://]HOST:PORT[/PREFIX] --timeout-s SECONDS --instance PID [--freezer DIR]
+//! twin-runtime --upstream [http://]HOST:PORT[/PREFIX] --instance PID [--timeout-s SECONDS] [--freezer DIR]
 //! ```
 //!
 //! It prints the address the instance is to use as `AWS_LAMBDA_RUNTIME_API` on its first
@@ -22,7 +23,7 @@ use primescaler_twin::{Freezer, RuntimeRelay};
 /// What the command line says.
 struct Options {
     upstream: String,
-    timeout: Duration,
+    timeout: Option<Duration>,
     instance: u32,
     freezer: Option<PathBuf>,
 }
@@ -47,7 +48,7 @@ fn options() -> Result<Options, String> {
     }
     Ok(Options {
         upstream: upstream.ok_or("--upstream is needed")?,
-        timeout: timeout.ok_or("--timeout-s is needed")?,
+        timeout,
         instance: instance.ok_or("--instance is needed")?,
         freezer,
     })
