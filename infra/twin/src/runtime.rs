@@ -162,8 +162,8 @@ impl RuntimeRelay {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Waits, frozen, for the next invocation; gives it the function's deadline and
-    /// starts its timer.
+    /// Waits, frozen (given a freezer), for the next invocation; given a timeout, gives it
+    /// the function's deadline and starts its timer.
     async fn next(self: &Arc<Self>, request: Request<Bytes>) -> Response {
         let base = request.uri().path().trim_end_matches("next").to_string();
         self.freeze();
