@@ -226,6 +226,16 @@ impl Instance {
         false
     }
 
+    /// Sends SIGKILL to the runner's process group, the instance and its background
+    /// task, as `cargo lambda watch` ends its instances when the code changes; whether
+    /// `kill` succeeded.
+    fn kill_group(&self) -> bool {
+        Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
     /// How many ticks its background task has written so far.
     fn ticks(&self) -> usize {
         std::fs::read_to_string(&self.ticks).map_or(0, |t| t.lines().count())
@@ -234,15 +244,13 @@ impl Instance {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        // A frozen process takes no signal: thaw it, then end its group (the runner's
-        // process group holds the instance, its background task and its relay).
+        // A frozen process takes no signal: thaw it, then end its group (its relay, in a
+        // session of its own, ends once the instance has).
         let thaw = || {
             let _ = std::fs::write(self.freezer_dir.join("freezer.state"), "THAWED");
         };
         thaw();
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status();
+        self.kill_group();
         thaw();
         let _ = self.child.wait();
         for controller in ["cpu", "memory", "freezer"] {
@@ -373,11 +381,7 @@ async fn an_instance_stopped_while_frozen_is_thawed_and_ends() {
 
     // WHEN its process group is killed, as `cargo lambda watch` ends its instances when
     // the code changes (a frozen process takes no signal until it is thawed)
-    let pgid = instance.child.id();
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pgid}")])
-        .status()
-        .expect("kill");
+    assert!(instance.kill_group(), "kill");
 
     // THEN it ends (within 5 s: the relay looks every 50 ms)
     let started = Instant::now();
@@ -396,17 +400,20 @@ async fn an_invocation_whose_instance_ends_is_answered_with_lambdas_exit_error()
     let mut upstream = Upstream::start().await;
     let instance = Instance::script(&upstream, 15.0);
     assert!(instance.frozen().await);
-    upstream.invoke("cut", "5");
-    tokio::time::sleep(Duration::from_millis(500)).await;
 
-    // WHEN its process group is killed (a restart on a code change, a crash)
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", instance.child.id())])
-        .status()
-        .expect("kill");
-
+    // WHEN its process group is killed during the invocation (a restart on a code change,
+    // a crash)
     // THEN the invocation is answered with Lambda's error for an instance that ended
     // (nothing else would ever answer it)
+    killed_at_work_is_answered_for(&mut upstream, &instance).await;
+}
+
+/// Kills `instance` 0.5 s into a 5 s invocation, and checks that the invocation is then
+/// answered with Lambda's error for an instance that ended: its relay's doing.
+async fn killed_at_work_is_answered_for(upstream: &mut Upstream, instance: &Instance) {
+    upstream.invoke("cut", "5");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(instance.kill_group(), "kill");
     let outcome = upstream.expect("cut", "error").await;
     assert!(
         outcome.body.contains("Runtime.ExitError"),
@@ -434,17 +441,6 @@ async fn under_make_dev_an_instance_polls_through_its_relay_with_no_limits() {
     );
 
     // WHEN it is killed during its next invocation
-    upstream.invoke("cut", "5");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    Command::new("kill")
-        .args(["-KILL", "--", &format!("-{}", instance.child.id())])
-        .status()
-        .expect("kill");
     // THEN its relay answers for it: it polled through one
-    let outcome = upstream.expect("cut", "error").await;
-    assert!(
-        outcome.body.contains("Runtime.ExitError"),
-        "{}",
-        outcome.body
-    );
+    killed_at_work_is_answered_for(&mut upstream, &instance).await;
 }

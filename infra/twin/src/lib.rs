@@ -14,13 +14,15 @@
 //! The `twin` binary runs one relay per node (see `src/main.rs`).
 //!
 //! Deployed, a function instance is also frozen between invocations and cut off at its
-//! timeout; `cargo lambda watch` does neither. The `twin-runtime` binary stands between
-//! an instance and the runtime API it polls, and does both:
+//! timeout; `cargo lambda watch` does neither, and loses a result it does not get whole.
+//! The `twin-runtime` binary stands between an instance and the runtime API it polls,
+//! under every `make dev`:
 //!
 //! - [`freezer`]: the instance's cgroup v1 freezer;
-//! - [`runtime`]: the runtime API relay that freezes the instance while it waits for its
-//!   next invocation, and answers an invocation past the function's timeout with
-//!   Lambda's timeout error.
+//! - [`runtime`]: the runtime API relay that passes each result on whole, answers an
+//!   invocation whose instance ended, and under the twin freezes the instance while it
+//!   waits for its next invocation and answers an invocation past the function's timeout
+//!   with Lambda's timeout error.
 
 pub mod distance;
 pub mod freezer;

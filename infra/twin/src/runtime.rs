@@ -15,10 +15,10 @@
 //! - **The end of an instance.** An invocation whose instance ends before its result
 //!   (killed, or crashed) is answered upstream with Lambda's error for that; `cargo lambda
 //!   watch` would keep its caller waiting for good.
-//! - **The timeout** (given one). An invocation with no result at its deadline is answered upstream
-//!   with Lambda's timeout error. Lambda would then start the instance again; here its
-//!   late result is dropped and it runs on, as `cargo lambda watch` cannot replace an
-//!   instance that ends.
+//! - **The timeout** (given one). An invocation with no result at its deadline is
+//!   answered upstream with Lambda's timeout error. Lambda would then start the instance
+//!   again; here its late result is dropped and it runs on, as `cargo lambda watch`
+//!   cannot replace an instance that ends.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
