@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: cloud test-cloud cloud-images dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -58,6 +58,21 @@ ui:
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## cloud: the app under `sam local start-api` (each function in a container) against
+## LocalStack nodes, one container per region, at http://127.0.0.1:$PORT (3000); needs
+## root for its Docker engine, and builds its images once (docs/emulators.md)
+cloud: tools test-tools
+	infra/cloud/cloud.sh
+
+## cloud-images: the Docker images of make cloud, built here from the package registries
+cloud-images:
+	infra/cloud/images.sh
+
+## test-cloud: the store and cluster tests on LocalStack, and make cloud checked over
+## HTTP and in Chromium (.ci/run runs it after make test)
+test-cloud: tools test-tools reference-tools browser
+	tests/cloud_smoke.sh
 
 ## dev-reliability: 20 fresh starts of `make dev` and 20,000 requests through it, each
 ## answer a 200 or it fails (docs/local.md)

@@ -57,8 +57,14 @@ TWIN_CGROUP="primescaler-twin-$$"
 export GRID_SCAN_BUDGET_MS="${GRID_SCAN_BUDGET_MS:-10000}"
 export RESET_TOKEN="${RESET_TOKEN:-dev-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')}"
 WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
-# The integration tests' LocalStack runs the same (tests/src/localstack.rs).
+# The integration tests' LocalStack runs the same (tests/src/localstack.rs), built here
+# on the project's Docker engine (infra/cloud).
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
+if [ "${EMULATOR:-dynalite}" = localstack ]; then
+  source infra/cloud/docker.sh
+  docker_up
+  infra/cloud/images.sh
+fi
 # Logs and pids (a benchmark's stack keeps its own, beside a `make dev` or smoke test).
 state="${DEV_STATE:-$root/target/dev}"
 mkdir -p "$state"
@@ -115,6 +121,7 @@ cleanup() {
     kill -TERM -- "-$pgid" 2>/dev/null || true
   done
   for c in "${containers[@]}"; do docker rm -f "$c" >/dev/null 2>&1 || true; done
+  [ "$EMULATOR" != localstack ] || docker_down
   for _ in $(seq 50); do
     alive=0
     for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
@@ -197,7 +204,7 @@ start_emulator() {
       ;;
     localstack)
       containers+=("primescaler-dev-$node-$$")
-      docker run -d --rm --name "primescaler-dev-$node-$$" -p "$port:4566" \
+      docker run -d --rm --name "primescaler-dev-$node-$$" -p "127.0.0.1:$port:4566" \
         -e SERVICES=dynamodb "$LOCALSTACK_IMAGE" >/dev/null
       ;;
     *)

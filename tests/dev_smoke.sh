@@ -12,19 +12,7 @@ auth=(-H "Authorization: Bearer $RESET_TOKEN")
 base="http://127.0.0.1:$PORT"
 log="$root/target/dev-smoke.log"
 mkdir -p target
-passed=0
-failed=0
-
-check() {
-  local what="$1" got="$2" want="$3"
-  if [ "$got" = "$want" ]; then
-    passed=$((passed + 1))
-    echo "ok   $what"
-  else
-    failed=$((failed + 1))
-    echo "FAIL $what: got '$got', want '$want'"
-  fi
-}
+source tests/check.sh
 
 setsid infra/dev.sh >"$log" 2>&1 &
 dev_pid=$!

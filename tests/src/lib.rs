@@ -26,7 +26,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use localstack::LocalStack;
+use localstack::{LocalStack, Placement};
 use primescaler_api::{ApiConfig, LiveDeps};
 use primescaler_calculator::GuardSettings;
 use primescaler_cluster::{ClusterConfig, Strategy};
@@ -34,6 +34,9 @@ use primescaler_dynamo::{Client, ClientSettings, connect, create_table};
 
 /// How long an emulator may take to answer after it starts.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
+/// As [`READY_TIMEOUT`], for LocalStack, whose DynamoDB (a JVM) starts at the first call:
+/// about 10 s alone, and 32 s for three at once on 2 cores.
+const LOCALSTACK_READY_TIMEOUT: Duration = Duration::from_secs(180);
 
 /// Which emulator runs behind a fixture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,7 +70,7 @@ enum Running {
     /// A local emulator process (dynalite or moto).
     Process(Child),
     /// Held so that the container lives as long as the fixture.
-    LocalStack { _container: LocalStack },
+    LocalStack { _container: Box<LocalStack> },
 }
 
 /// A running DynamoDB emulator, stopped on drop.
@@ -80,12 +83,10 @@ pub struct Emulator {
 impl Emulator {
     /// Starts the emulator `PRIMESCALER_EMULATOR` names, and waits until it answers.
     pub async fn start() -> Self {
-        let emulator = match EmulatorKind::from_env() {
-            EmulatorKind::LocalStack => Self::start_localstack().await,
-            local => Self::start_process(local, free_port()),
-        };
-        emulator.wait_until_ready().await;
-        emulator
+        match EmulatorKind::from_env() {
+            EmulatorKind::LocalStack => Self::start_localstack_at(&Placement::default()).await,
+            local => Self::start_kind(local).await,
+        }
     }
 
     /// Starts a local emulator of `kind` (dynalite or moto) on a free port, and waits until
@@ -171,15 +172,19 @@ impl Emulator {
         }
     }
 
-    async fn start_localstack() -> Self {
-        let container = LocalStack::start().await;
-        Self {
+    /// Starts LocalStack in a container placed as `placement` says, and waits until its
+    /// DynamoDB answers (`make cloud`'s nodes: tests/src/bin/cloud_nodes.rs).
+    pub async fn start_localstack_at(placement: &Placement) -> Self {
+        let container = LocalStack::start_at(placement).await;
+        let emulator = Self {
             endpoint: container.endpoint().to_string(),
             kind: EmulatorKind::LocalStack,
             running: Running::LocalStack {
-                _container: container,
+                _container: Box::new(container),
             },
-        }
+        };
+        emulator.wait_until_ready().await;
+        emulator
     }
 
     /// Waits until the emulator answers (after [`Emulator::start_local`]).
@@ -188,14 +193,18 @@ impl Emulator {
         settings.attempt_timeout = Duration::from_secs(1);
         settings.operation_timeout = Duration::from_secs(2);
         let client = connect(&settings).await;
+        let timeout = match self.kind {
+            EmulatorKind::LocalStack => LOCALSTACK_READY_TIMEOUT,
+            _ => READY_TIMEOUT,
+        };
         let started = Instant::now();
         loop {
             if client.list_tables().send().await.is_ok() {
                 return;
             }
             assert!(
-                started.elapsed() < READY_TIMEOUT,
-                "the {:?} emulator at {} did not answer within {READY_TIMEOUT:?}",
+                started.elapsed() < timeout,
+                "the {:?} emulator at {} did not answer within {timeout:?}",
                 self.kind,
                 self.endpoint
             );

@@ -1,126 +1,120 @@
-//! LocalStack in a container, started with the Docker CLI as `make dev` starts it
-//! (`infra/dev.sh`): its edge port is published on a free port of 127.0.0.1, and the
-//! container is removed when the fixture is dropped. It needs a Docker daemon with a
-//! bridge network.
+//! LocalStack in a container, through testcontainers: the integration tests' fixture
+//! when `PRIMESCALER_EMULATOR=localstack`, and the nodes of `make cloud` and
+//! `make test-cloud` (the `cloud_nodes` binary), one container per region.
 //!
-//! The Docker CLI, rather than the testcontainers crate: that crate and its Docker API
-//! client (bollard, with gRPC and TLS) were 39 crates and about 47 s of compile time on
-//! 2 cores in every `make test`, for the one emulator `make test` does not run.
+//! The image is built on this machine (`infra/cloud/images.sh`; no image registry is
+//! reachable) under the tag testcontainers' LocalStack module names, which it uses as it
+//! finds it. The Docker engine is the project's own (`infra/cloud/docker.sh`, which sets
+//! `DOCKER_HOST`): it publishes ports on 127.0.0.1 alone. A container is removed when
+//! its fixture is dropped.
 
-use std::process::Command;
+use std::time::Duration;
 
-use crate::command::stdout_of;
+use testcontainers_modules::localstack::LocalStack as LocalStackImage;
+use testcontainers_modules::testcontainers::core::ContainerPort;
+use testcontainers_modules::testcontainers::runners::AsyncRunner;
+use testcontainers_modules::testcontainers::{ContainerAsync, ContainerRequest, ImageExt};
 
-/// The LocalStack image: newer tags need an auth token. `infra/dev.sh` runs the same.
+/// The LocalStack image: newer tags need an auth token. `infra/cloud/images.sh` builds it,
+/// and `infra/dev.sh` runs the same.
 pub const LOCALSTACK_IMAGE: &str = "localstack/localstack:4.5";
 /// LocalStack's edge port inside its container.
-const EDGE_PORT: &str = "4566/tcp";
+pub const EDGE_PORT: u16 = 4566;
+/// How long a container may take to print `Ready.` (three at once on 2 cores took 32 s
+/// to answer, most of it after that line).
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running LocalStack container, removed on drop.
 pub struct LocalStack {
-    id: String,
+    container: ContainerAsync<LocalStackImage>,
     endpoint: String,
 }
 
+/// Where a [`LocalStack`] is placed beyond its published port: a Docker network and a
+/// name on it, by which other containers (the functions under `sam local`) reach it.
+#[derive(Debug, Clone, Default)]
+pub struct Placement {
+    /// The network to join, which must exist.
+    pub network: Option<String>,
+    /// The container's name, unique on the engine.
+    pub name: Option<String>,
+}
+
 impl LocalStack {
-    /// Starts LocalStack with DynamoDB alone (pulling the image first if it is missing),
-    /// without waiting for it to answer.
+    /// Starts LocalStack with DynamoDB alone, on a port of 127.0.0.1 of Docker's choosing,
+    /// and waits until it says it is ready (its DynamoDB answers some seconds later).
+    ///
+    /// # Panics
+    /// When Docker cannot run it; the message says what to run.
+    pub async fn start() -> Self {
+        Self::start_at(&Placement::default()).await
+    }
+
+    /// As [`LocalStack::start`], placed as `placement` says.
     ///
     /// # Panics
     /// When Docker cannot run it.
-    pub async fn start() -> Self {
-        tokio::task::spawn_blocking(Self::start_blocking)
-            .await
-            .expect("the docker commands' task")
-    }
-
-    fn start_blocking() -> Self {
-        let id = docker(&[
-            "run",
-            "--detach",
-            "--rm",
-            "--publish",
-            &format!("127.0.0.1::{EDGE_PORT}"),
-            "--env",
-            "SERVICES=dynamodb",
-            LOCALSTACK_IMAGE,
-        ]);
-        // Removed on drop from here on, whatever fails next.
-        let mut container = Self {
-            id,
-            endpoint: String::new(),
-        };
-        let published = docker(&["port", &container.id, EDGE_PORT]);
-        container.endpoint = endpoint_of(&published).unwrap_or_else(|| {
-            panic!("`docker port` named no loopback port for {EDGE_PORT}: {published:?}")
+    pub async fn start_at(placement: &Placement) -> Self {
+        let container = request(placement).start().await.unwrap_or_else(|e| {
+            panic!(
+                "LocalStack ({LOCALSTACK_IMAGE}) did not start: {e}. It needs the project's \
+                 Docker engine and image: run the tests through `make test-cloud`"
+            )
         });
-        container
+        let port = container
+            .get_host_port_ipv4(ContainerPort::Tcp(EDGE_PORT))
+            .await
+            .expect("the published edge port");
+        Self {
+            container,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
     }
 
-    /// Its DynamoDB endpoint, `http://127.0.0.1:<port>`.
+    /// Its DynamoDB endpoint from this machine, `http://127.0.0.1:<port>`.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
-}
 
-impl Drop for LocalStack {
-    fn drop(&mut self) {
-        // Best effort: a container left behind is removed by `docker rm -f` by hand.
-        let _ = Command::new("docker")
-            .args(["rm", "--force", &self.id])
-            .output();
+    /// The container's id.
+    pub fn id(&self) -> &str {
+        self.container.id()
     }
 }
 
-/// Runs `docker args`, and answers what it printed, trimmed.
-fn docker(args: &[&str]) -> String {
-    stdout_of(Command::new("docker").args(args), "LocalStack needs Docker")
-        .trim()
-        .to_string()
-}
-
-/// The endpoint on 127.0.0.1 that `docker port` printed (a line per address the port is
-/// published on, such as `127.0.0.1:49153`).
-fn endpoint_of(published: &str) -> Option<String> {
-    published.lines().find_map(|line| {
-        let port: u16 = line.trim().strip_prefix("127.0.0.1:")?.parse().ok()?;
-        Some(format!("http://127.0.0.1:{port}"))
-    })
+/// The container request: DynamoDB alone, with nothing fetched at start (the image sets
+/// the same; a LocalStack image from elsewhere needs it said).
+fn request(placement: &Placement) -> ContainerRequest<LocalStackImage> {
+    let mut request = LocalStackImage::default()
+        .with_env_var("SERVICES", "dynamodb")
+        .with_env_var("SKIP_SSL_CERT_DOWNLOAD", "1")
+        .with_env_var("DISABLE_EVENTS", "1")
+        .with_startup_timeout(STARTUP_TIMEOUT);
+    if let Some(network) = &placement.network {
+        request = request.with_network(network.clone());
+    }
+    if let Some(name) = &placement.name {
+        request = request.with_container_name(name.clone());
+    }
+    request
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use testcontainers_modules::testcontainers::Image;
 
     #[test]
-    fn the_loopback_endpoint_is_read_from_docker_port() {
-        // GIVEN what `docker port` prints for a port published on 127.0.0.1
-        // WHEN it is read
-        // THEN the endpoint is that port on 127.0.0.1
-        assert_eq!(
-            endpoint_of("127.0.0.1:49153\n").as_deref(),
-            Some("http://127.0.0.1:49153")
-        );
-    }
-
-    #[test]
-    fn make_dev_runs_the_same_image() {
-        // GIVEN infra/dev.sh, which starts LocalStack for `make dev EMULATOR=localstack`
+    fn the_fixture_runs_the_image_the_scripts_build() {
+        // GIVEN testcontainers' LocalStack image, and the scripts that build and run it
+        let image = LocalStackImage::default();
+        let named = format!("{}:{}", image.name(), image.tag());
+        let images = include_str!("../../infra/cloud/images.sh");
         let dev = include_str!("../../infra/dev.sh");
-        // WHEN its image is read
-        // THEN it is the tests' image
-        assert!(
-            dev.contains(&format!("LOCALSTACK_IMAGE=\"{LOCALSTACK_IMAGE}\"")),
-            "infra/dev.sh runs another LocalStack image than {LOCALSTACK_IMAGE}"
-        );
-    }
-
-    #[test]
-    fn only_a_loopback_port_is_taken() {
-        // GIVEN a port published on every address, or nothing printed
-        // WHEN it is read
-        // THEN no endpoint is taken from it
-        assert_eq!(endpoint_of("0.0.0.0:49153\n[::]:49153"), None);
-        assert_eq!(endpoint_of(""), None);
+        // WHEN their images are read
+        // THEN they are one
+        assert_eq!(named, LOCALSTACK_IMAGE);
+        assert!(images.contains(&format!("LOCALSTACK_IMAGE=\"{LOCALSTACK_IMAGE}\"")));
+        assert!(dev.contains(&format!("LOCALSTACK_IMAGE=\"{LOCALSTACK_IMAGE}\"")));
     }
 }

@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# `make test-cloud`: the app under `sam local start-api` against LocalStack nodes, as
+# `make cloud` runs it, checked over HTTP and in headless Chromium; before that, the store
+# and cluster integration tests against LocalStack (the testcontainers fixture).
+# Everything it starts (dockerd included) it stops. It builds whatever is missing.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+source infra/cloud/docker.sh
+
+export PORT="${CLOUD_SMOKE_PORT:-9500}"
+export RESET_TOKEN="cloud-smoke-$$"
+export CLOUD_READY="$root/target/cloud/ready"
+auth=(-H "Authorization: Bearer $RESET_TOKEN")
+base="http://127.0.0.1:$PORT"
+log="$root/target/cloud-smoke.log"
+mkdir -p target/cloud
+rm -f "$CLOUD_READY"
+cloud_pid=""
+source tests/check.sh
+
+stop_all() {
+  [ -z "$cloud_pid" ] || { kill -TERM "$cloud_pid" 2>/dev/null; wait "$cloud_pid" 2>/dev/null; } || true
+  docker_down
+}
+trap stop_all EXIT
+
+docker_up
+infra/cloud/images.sh
+
+# 1. The store and cluster tests with every node a LocalStack container. The tests that
+# kill an emulator process and start it again on its port need a local emulator.
+echo "[test-cloud] the store and cluster integration tests on LocalStack"
+if PRIMESCALER_EMULATOR=localstack cargo test -q --test integration -- store:: cluster:: \
+  --skip a_node_killed_under_load >target/cloud/integration.log 2>&1; then
+  check "store:: and cluster:: pass on LocalStack (target/cloud/integration.log)" pass pass
+else
+  tail -40 target/cloud/integration.log
+  check "store:: and cluster:: pass on LocalStack (target/cloud/integration.log)" fail pass
+fi
+
+# 2. The app under sam local.
+echo "[test-cloud] make cloud (log: $log)"
+setsid infra/cloud/cloud.sh >"$log" 2>&1 &
+cloud_pid=$!
+for _ in $(seq 2400); do
+  [ -s "$CLOUD_READY" ] && break
+  kill -0 "$cloud_pid" 2>/dev/null || { cat "$log"; echo "FAIL make cloud exited early"; exit 1; }
+  sleep 0.5
+done
+[ -s "$CLOUD_READY" ] || { cat "$log"; echo "FAIL make cloud never answered"; exit 1; }
+
+get() { curl -s --max-time 60 "$base$1"; }
+status() { curl -s -o /dev/null --max-time 60 -w '%{http_code}' "${@:3}" -X "$1" "$base$2"; }
+
+check "GET /primes/100 is 541" "$(get /primes/100 | jq -r .prime)" 541
+check "GET /primes/100 again comes from the cache" "$(get /primes/100 | jq -r .source)" cache
+check "GET /primes/0 is a JSON 400" "$(get /primes/0 | jq -r .error)" n_out_of_range
+grid_holds_100() { get /grid | jq '[foreach .n[] as $step (0; . + $step)] | map(select(. == 100)) | length'; }
+held="$(grid_holds_100)"
+[ "$held" = 1 ] || { sleep 2.5; held="$(grid_holds_100)"; }
+check "GET /grid holds n = 100" "$held" 1
+check "DELETE /cache without the token is a 401" "$(status DELETE /cache)" 401
+check "DELETE /cache with the token is a 200" "$(status DELETE /cache "${auth[@]}")" 200
+check "after the reset, n = 100 is computed again" "$(get /primes/100 | jq -r .source)" computed
+check "GET /nodes lists three nodes, all up" "$(get /nodes | jq '[.nodes[] | select(.up)] | length')" 3
+
+if BASE_URL="$base" node tests/ui/hydrates.mjs >target/cloud/page.log 2>&1; then
+  check "the page is served and hydrates in Chromium (target/cloud/page.log)" pass pass
+else
+  cat target/cloud/page.log
+  check "the page is served and hydrates in Chromium (target/cloud/page.log)" fail pass
+fi
+
+# 3. A node's container stopped: every answer is still the right prime, from the others.
+victim=eu-west-1
+docker stop --time 1 "primescaler-cloud-$victim" >/dev/null
+wrong=0 elsewhere=0
+for n in $(seq 1 30); do
+  answer="$(get "/primes/$n")"
+  [ "$(echo "$answer" | jq -r .prime)" = "$(primesieve "$n" -n -q)" ] || wrong=$((wrong + 1))
+  [ "$(echo "$answer" | jq -r .node)" != "$victim" ] || elsewhere=$((elsewhere + 1))
+done
+check "with $victim's container stopped, n = 1..30 answer the right prime" "$wrong" 0
+check "none of them is served by $victim" "$elsewhere" 0
+check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
+
+# 4. SIGTERM stops every container and the engine.
+kill -TERM "$cloud_pid"
+wait "$cloud_pid" 2>/dev/null || true
+cloud_pid=""
+check "make cloud's SIGTERM left no container" "$(docker ps -aq | wc -l)" 0
+
+echo "test-cloud: $passed passed, $failed failed"
+[ "$failed" = 0 ]
