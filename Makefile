@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: cloud test-cloud cloud-images dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: node-down node-up cloud test-cloud cloud-images dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -29,7 +29,8 @@ $(TEST_TOOLS): infra/requirements-test.txt $(TOOLS)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements-test.txt
 	touch $@
 
-# dynalite keeps its tables in memory: its LevelDB add-on (for --path) is not built.
+# Install scripts are skipped: dynalite's LevelDB add-on (classic-level, for --path) loads
+# the prebuilt binary it ships for linux-x64.
 $(EMULATOR_TOOLS): infra/package.json infra/package-lock.json
 	npm ci --prefix infra --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $@
@@ -58,6 +59,11 @@ ui:
 ## dev: the emulator, its tables and the functions under cargo lambda watch
 dev: tools
 	DEV_PARENT_PID=$$PPID infra/dev.sh
+
+## node-down / node-up: one node's emulator stopped, or started again with every record
+## it had, under a running make dev (NODE=eu-west-1; infra/node.sh)
+node-down node-up:
+	infra/node.sh $(subst node-,,$@) "$(NODE)"
 
 ## cloud: the app under `sam local start-api` (each function in a container) against
 ## LocalStack nodes, one container per region, at http://127.0.0.1:$PORT (3000); needs

@@ -60,11 +60,7 @@ WATCH_CONCURRENCY="${WATCH_CONCURRENCY:-4}"
 # The integration tests' LocalStack runs the same (tests/src/localstack.rs), built here
 # on the project's Docker engine (infra/cloud).
 LOCALSTACK_IMAGE="localstack/localstack:4.5"
-if [ "${EMULATOR:-dynalite}" = localstack ]; then
-  source infra/cloud/docker.sh
-  docker_up
-  infra/cloud/images.sh
-fi
+[ "$EMULATOR" != localstack ] || source infra/cloud/docker.sh
 # Logs and pids (a benchmark's stack keeps its own, beside a `make dev` or smoke test).
 state="${DEV_STATE:-$root/target/dev}"
 mkdir -p "$state"
@@ -117,6 +113,10 @@ cleanup() {
   stopping=1
   log "stopping"
   thaw_twin
+  # A node started again by infra/node.sh has a group make dev did not start.
+  for pid in "$state"/emulator-*.pid; do
+    [ -f "$pid" ] && emulator_groups+=("$(cat "$pid")")
+  done
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -TERM -- "-$pgid" 2>/dev/null || true
   done
@@ -152,6 +152,10 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+if [ "$EMULATOR" = localstack ]; then
+  docker_up
+  infra/cloud/images.sh
+fi
 
 # Starts "$@" in a process group of its own, logging to target/dev/$name.log; its pid
 # goes to target/dev/$name.pid.
@@ -186,21 +190,30 @@ for port in "$PORT" "${node_ports[@]}" "${relay_ports[@]}"; do
   fi
 done
 
+# Starts node $1's emulator: the command after it, kept (one argument a line) for
+# infra/node.sh, which starts it again.
+start_node() {
+  local node="$1"
+  shift
+  printf '%s\n' "$@" >"$state/emulator-$node.cmd"
+  start_group "emulator-$node" "$@"
+  emulator_groups+=("$last_group")
+}
+
 # Starts node $1's emulator on port $2.
 start_emulator() {
   local node="$1" port="$2"
   case "$EMULATOR" in
     dynalite)
       [ -f infra/node_modules/dynalite/cli.js ] || { log "dynalite is missing: run 'make tools'"; exit 1; }
-      # In memory: a node that is stopped and started again comes back empty.
-      start_group "emulator-$node" node infra/dynalite.js --host "$EMULATOR_HOST" \
-        --port "$port" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0
-      emulator_groups+=("$last_group")
+      # On disk: a node stopped and started again (make node-down, make node-up) comes
+      # back with its records, as a region does after an outage.
+      start_node "$node" node infra/dynalite.js --host "$EMULATOR_HOST" --port "$port" \
+        --path "$state/nodes/$node" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0
       ;;
     moto)
       command -v moto_server >/dev/null || { log "moto_server is missing: run 'make test-tools'"; exit 1; }
-      start_group "emulator-$node" moto_server -H "$EMULATOR_HOST" -p "$port"
-      emulator_groups+=("$last_group")
+      start_node "$node" moto_server -H "$EMULATOR_HOST" --port "$port"
       ;;
     localstack)
       containers+=("primescaler-dev-$node-$$")
@@ -214,6 +227,8 @@ start_emulator() {
   esac
 }
 
+# Each make dev starts with empty nodes, and forgets an earlier run's node processes.
+rm -rf "$state/nodes" "$state"/emulator-*.pid "$state"/emulator-*.cmd
 for i in "${!node_list[@]}"; do
   start_emulator "${node_list[$i]}" "${node_ports[$i]}"
 done
@@ -277,7 +292,7 @@ wait_for "the UI function" 900 curl -sf -o /dev/null "http://127.0.0.1:$PORT/gri
 log "PrimeScaler is running ($PROFILE): nodes $NODES, strategy $STRATEGY, local node $LOCAL_NODE"
 if [ "$EMULATOR" != localstack ]; then
   for i in "${!node_list[@]}"; do
-    log "take node ${node_list[$i]} down: kill -- -\$(cat target/dev/emulator-${node_list[$i]}.pid)"
+    log "take node ${node_list[$i]} down: make node-down NODE=${node_list[$i]} (back: make node-up NODE=${node_list[$i]})"
   done
 fi
 echo "Reset token (DELETE needs 'Authorization: Bearer <token>'): $RESET_TOKEN"
