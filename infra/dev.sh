@@ -232,8 +232,20 @@ rm -rf "$state/nodes" "$state"/emulator-*.pid "$state"/emulator-*.cmd
 for i in "${!node_list[@]}"; do
   start_emulator "${node_list[$i]}" "${node_ports[$i]}"
 done
+# LocalStack's port is taken by Docker's proxy at once, and its DynamoDB (a JVM) starts
+# at the first call: it is ready when a ListTables is answered.
+dynamodb_answers() {
+  curl -s --max-time 20 -X POST "http://127.0.0.1:$1/" -H 'Content-Type: application/x-amz-json-1.0' \
+    -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
+    -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
+    -d '{}' 2>/dev/null | grep -q TableNames
+}
 for i in "${!node_list[@]}"; do
-  wait_for "the ${node_list[$i]} emulator" 60 port_busy "${node_ports[$i]}"
+  if [ "$EMULATOR" = localstack ]; then
+    wait_for "the ${node_list[$i]} emulator (LocalStack)" 180 dynamodb_answers "${node_ports[$i]}"
+  else
+    wait_for "the ${node_list[$i]} emulator" 60 port_busy "${node_ports[$i]}"
+  fi
 done
 log "nodes ($EMULATOR): $NODE_ENDPOINTS"
 
