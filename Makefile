@@ -129,7 +129,7 @@ template: test-tools
 	sam validate --lint --template template.yaml --region us-east-1
 	$(VENV)/bin/python tests/iam/route_throttles.py template.yaml
 
-smoke: tools browser
+smoke: tools test-tools browser
 	tests/dev_smoke.sh
 
 ## bench-calculator: ours vs primal vs the primecount command; writes docs/benchmarks.md

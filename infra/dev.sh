@@ -94,6 +94,7 @@ groups=()
 emulator_groups=()
 containers=()
 stopping=0
+nodes_started=0
 
 # Each line carries the time since start, so that a slow first run never looks hung.
 log() { printf '[dev %dm%02ds] %s\n' $((SECONDS / 60)) $((SECONDS % 60)) "$*" >&2; }
@@ -113,10 +114,13 @@ cleanup() {
   stopping=1
   log "stopping"
   thaw_twin
-  # A node started again by infra/node.sh has a group make dev did not start.
-  for pid in "$state"/emulator-*.pid; do
-    [ -f "$pid" ] && emulator_groups+=("$(cat "$pid")")
-  done
+  # A node started again by infra/node.sh has a group make dev did not start. Read only
+  # once this run wrote the files: an earlier run's may name reused process ids.
+  if [ "$nodes_started" = 1 ]; then
+    for pid in "$state"/emulator-*.pid; do
+      [ -f "$pid" ] && emulator_groups+=("$(cat "$pid")")
+    done
+  fi
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -TERM -- "-$pgid" 2>/dev/null || true
   done
@@ -133,6 +137,8 @@ cleanup() {
   for pgid in "${groups[@]}" "${emulator_groups[@]}"; do
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
+  # make node-up has nothing to start once make dev is gone.
+  if [ "$nodes_started" = 1 ]; then rm -f "$state"/emulator-*.pid "$state"/emulator-*.cmd; fi
   thaw_twin
   # The twin's cgroups, once their processes are gone (an emptied group may be busy
   # for a moment).
@@ -213,7 +219,7 @@ start_emulator() {
       ;;
     moto)
       command -v moto_server >/dev/null || { log "moto_server is missing: run 'make test-tools'"; exit 1; }
-      start_node "$node" moto_server -H "$EMULATOR_HOST" --port "$port"
+      start_node "$node" "$(command -v moto_server)" -H "$EMULATOR_HOST" --port "$port"
       ;;
     localstack)
       containers+=("primescaler-dev-$node-$$")
@@ -229,16 +235,17 @@ start_emulator() {
 
 # Each make dev starts with empty nodes, and forgets an earlier run's node processes.
 rm -rf "$state/nodes" "$state"/emulator-*.pid "$state"/emulator-*.cmd
+nodes_started=1
 for i in "${!node_list[@]}"; do
   start_emulator "${node_list[$i]}" "${node_ports[$i]}"
 done
 # LocalStack's port is taken by Docker's proxy at once, and its DynamoDB (a JVM) starts
 # at the first call: it is ready when a ListTables is answered.
 dynamodb_answers() {
-  curl -s --max-time 20 -X POST "http://127.0.0.1:$1/" -H 'Content-Type: application/x-amz-json-1.0' \
+  [[ "$(curl -s --max-time 20 -X POST "http://127.0.0.1:$1/" -H 'Content-Type: application/x-amz-json-1.0' \
     -H 'X-Amz-Target: DynamoDB_20120810.ListTables' \
     -H 'Authorization: AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0' \
-    -d '{}' 2>/dev/null | grep -q TableNames
+    -d '{}' 2>/dev/null)" == *TableNames* ]]
 }
 for i in "${!node_list[@]}"; do
   if [ "$EMULATOR" = localstack ]; then

@@ -6,6 +6,8 @@
 # It acts on the `make dev` whose state is in DEV_STATE (target/dev).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+# From the root, as make dev (relative paths in DEV_STATE and in the node's command).
+cd "$root"
 state="${DEV_STATE:-$root/target/dev}"
 action="${1:-}" node="${2:-}"
 cmd="$state/emulator-$node.cmd"
@@ -22,11 +24,11 @@ case "$action" in
     kill -TERM -- "-$(cat "$pid")"
     for _ in $(seq 50); do running || break; sleep 0.1; done
     running && kill -KILL -- "-$(cat "$pid")"
+    rm -f "$pid"
     echo "[node] $node is down; bring it back with: make node-up NODE=$node"
     ;;
   up)
     running && fail "$node is already up"
-    cd "$root"
     # The command make dev started it with, one argument a line; the same port and path.
     mapfile -t args <"$cmd"
     setsid "${args[@]}" >>"$state/emulator-$node.log" 2>&1 </dev/null &

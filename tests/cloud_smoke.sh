@@ -19,11 +19,12 @@ rm -f "$CLOUD_READY"
 cloud_pid=""
 source tests/check.sh
 
-# Stops make cloud (a session of its own) with SIGTERM, and KILL after 60 s.
+# Stops make cloud (a session of its own) with SIGTERM, and KILL after 90 s (it gives
+# each of its three process groups 20 s).
 stop_cloud() {
   [ -n "$cloud_pid" ] || return 0
   kill -TERM "$cloud_pid" 2>/dev/null || true
-  for _ in $(seq 300); do kill -0 "$cloud_pid" 2>/dev/null || break; sleep 0.2; done
+  for _ in $(seq 450); do kill -0 "$cloud_pid" 2>/dev/null || break; sleep 0.2; done
   kill -KILL -- "-$cloud_pid" 2>/dev/null || true
   wait "$cloud_pid" 2>/dev/null || true
   cloud_pid=""
