@@ -48,16 +48,21 @@ stop_group() {
   wait "$pgid" 2>/dev/null
 }
 
+# Removes every node container by name: the fixture removes its own, but not when it is
+# killed outright.
+remove_nodes() {
+  docker ps -aq --filter "name=^$PREFIX-" | xargs -r docker rm -f >/dev/null 2>&1
+}
+
 stop_all() {
   trap - EXIT INT TERM
   set +e
   stop_group "$upkeep_pid"
   stop_group "$sam_pid"
-  # The function containers sam left, then the nodes (their fixture removes them; a
-  # fixture killed outright leaves them to the last line).
+  # The function containers sam left, then the nodes.
   docker ps -aq --filter "ancestor=$SAM_RAPID_IMAGE" | xargs -r docker rm -f >/dev/null 2>&1
   stop_group "$nodes_pid"
-  docker ps -aq --filter "name=^$PREFIX-" | xargs -r docker rm -f >/dev/null 2>&1
+  remove_nodes
   docker_down
 }
 trap stop_all EXIT
@@ -80,7 +85,7 @@ if ! docker network inspect "$NETWORK" >/dev/null 2>&1; then
   docker network create -o com.docker.network.bridge.host_binding_ipv4=127.0.0.1 "$NETWORK" >/dev/null
 fi
 # Nodes left by a run that was killed outright.
-docker ps -aq --filter "name=^$PREFIX-" | xargs -r docker rm -f >/dev/null
+remove_nodes
 # After the build, not beside it: on 2 cores, three JVMs starting beside rustc could
 # outlast the fixture's wait.
 log "building the nodes' fixture"
