@@ -85,7 +85,7 @@ test-cloud: tools test-tools reference-tools browser
 dev-reliability: tools
 	infra/dev-reliability.sh
 
-## faults: the whole fault matrix (4 strategies x 6 faults, two instance processes per
+## faults: the whole fault matrix (4 strategies x 8 faults, two instance processes per
 ## cell), written to docs/faults.md; make test runs a slice of it
 faults: tools reference-tools
 	cargo build -p primescaler-tests --bins

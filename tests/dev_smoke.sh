@@ -134,6 +134,9 @@ upkeep="$(infra/upkeep.sh)"
 echo "upkeep: $upkeep"
 check "the upkeep names $victim unreachable" "$(echo "$upkeep" | jq .unreachable_nodes)" 1
 check "the upkeep keeps the hints that wait on $victim" "$(echo "$upkeep" | jq '.kept > 0')" true
+# Its repair walked a slice of each node that is up, and none of the one that is down.
+check "the upkeep's repair walked the two nodes up" "$(echo "$upkeep" | jq '[.repaired[] | select(. != null and .read >= 2)] | length')" 2
+check "the upkeep's repair skipped $victim" "$(echo "$upkeep" | jq --arg v "$victim" '.repaired[$v]')" null
 # make node-up brings the victim back with every record it had before it went down.
 # Checked before the reset below, which the victim misses: the upkeep would carry it to
 # the victim once back. The upkeep may hand it more records (hints that waited on it),

@@ -20,12 +20,14 @@ use futures::StreamExt;
 use primescaler_api::LiveDeps;
 use primescaler_cluster::testing::NodeData;
 use primescaler_cluster::testing::checker::{Answer, Answered, Findings, check};
+use primescaler_cluster::testing::converge::converge;
 use primescaler_cluster::{ClusterConfig, Strategy};
 use primescaler_core::{GetRecord, ListHints, RecordKey};
 use serde_json::Value;
 
 use crate::cluster::{REGIONS, deps_over, named};
 use crate::proxy::{Fault, FaultProxy};
+use crate::restore;
 use crate::twin::relay_between;
 use crate::{Emulator, cluster_config, free_port, fresh_cluster_table};
 
@@ -45,16 +47,23 @@ pub enum FaultKind {
     /// One instance cannot reach the victim, which keeps its data and still serves the
     /// other.
     Partitioned,
+    /// The victim is lost (connections refused), then its table is made again, empty.
+    RestoredEmpty,
+    /// The victim is lost, then its table is made again from a backup taken as it was
+    /// lost: without what was written to it since, its pointers and records stale.
+    RestoredFromBackup,
 }
 
 /// Every fault, in column order.
-pub const FAULTS: [FaultKind; 6] = [
+pub const FAULTS: [FaultKind; 8] = [
     FaultKind::Refused,
     FaultKind::BlackHoled,
     FaultKind::LostAnswers,
     FaultKind::CutAnswers,
     FaultKind::Throttled,
     FaultKind::Partitioned,
+    FaultKind::RestoredEmpty,
+    FaultKind::RestoredFromBackup,
 ];
 
 /// Every strategy, in row order.
@@ -75,13 +84,15 @@ impl FaultKind {
             Self::CutAnswers => "cut answers",
             Self::Throttled => "throttled",
             Self::Partitioned => "partition",
+            Self::RestoredEmpty => "restored empty",
+            Self::RestoredFromBackup => "restored from a backup",
         }
     }
 
     /// What the victim's proxies do under this fault.
     fn proxy_fault(self) -> Fault {
         match self {
-            Self::Refused => Fault::Refuse,
+            Self::Refused | Self::RestoredEmpty | Self::RestoredFromBackup => Fault::Refuse,
             Self::BlackHoled | Self::Partitioned => Fault::BlackHole,
             Self::LostAnswers => Fault::LateAnswers(LATE),
             Self::CutAnswers => Fault::CutAnswers,
@@ -236,7 +247,7 @@ async fn ask(http: &reqwest::Client, url: &str, n: u64) -> (Answer, bool) {
 }
 
 /// What every node holds for the n asked, and its hints, by reading each node directly.
-async fn read_nodes(direct: &LiveDeps, asked: &[u64]) -> Vec<(String, NodeData)> {
+pub async fn read_nodes(direct: &LiveDeps, asked: &[u64]) -> Vec<(String, NodeData)> {
     let mut nodes = Vec::new();
     for node in direct.service.nodes() {
         let mut data = NodeData::default();
@@ -256,16 +267,6 @@ async fn read_nodes(direct: &LiveDeps, asked: &[u64]) -> Vec<(String, NodeData)>
         nodes.push((node.name.clone(), data));
     }
     nodes
-}
-
-/// Runs handoff passes on `upkeep` until one finds nothing to do (eight at most).
-async fn converge(upkeep: &LiveDeps) {
-    for _ in 0..8 {
-        let pass = upkeep.service.hand_off().await;
-        if pass.handed_off + pass.doubles_removed + pass.kept == 0 {
-            break;
-        }
-    }
 }
 
 /// Runs `cells` (strategy, fault), `at_once` at a time, over `emulators`.
@@ -342,8 +343,27 @@ pub async fn run_cell(
     let urls: Arc<Vec<String>> = Arc::new(instances.iter().map(|i| i.url.clone()).collect());
     let mut during = Vec::new();
     let mut failed_over = 0;
-    for (phase, requests) in phases.iter().enumerate() {
+    let mut not_stored = 0;
+    let victim = emulators[VICTIM].client(REGIONS[VICTIM]).await;
+    let mut backup = None;
+    // A backup of the victim is taken halfway through the first phase: the writes of the
+    // second half are what it misses.
+    let halves = usize::from(fault == FaultKind::RestoredFromBackup) + 1;
+    let chunks = phases.iter().enumerate().flat_map(|(phase, requests)| {
+        let size = if phase == 0 {
+            requests.len().div_ceil(halves)
+        } else {
+            requests.len()
+        };
+        requests
+            .chunks(size.max(1))
+            .map(move |chunk| (phase, chunk))
+    });
+    for (k, (phase, requests)) in chunks.enumerate() {
         let faulted = phase == 1;
+        if k == 1 && phase == 0 {
+            backup = Some(restore::back_up(&victim, &table).await);
+        }
         for (i, own) in proxies.iter().enumerate() {
             let strikes = faulted && (fault != FaultKind::Partitioned || i == 0);
             own[VICTIM].set(if strikes {
@@ -361,21 +381,56 @@ pub async fn run_cell(
             .collect()
             .await;
         failed_over += answers.iter().filter(|(_, over)| *over).count();
+        not_stored += answers
+            .iter()
+            .filter(|(a, _)| a.outcome.as_ref().is_ok_and(|a| !a.stored))
+            .count();
         during.extend(answers.into_iter().map(|(answer, _)| answer));
+        if faulted
+            && matches!(
+                fault,
+                FaultKind::RestoredEmpty | FaultKind::RestoredFromBackup
+            )
+        {
+            restore::restore(&victim, &table, backup.take().unwrap_or_default()).await;
+            // What the victim held is gone by design: answers so far are not held to
+            // "not lost".
+            for answer in &mut during {
+                if let Ok(answered) = &mut answer.outcome {
+                    answered.stored = false;
+                }
+            }
+        }
     }
     drop(instances);
     drop(proxies);
 
-    // Converge: past the write grace, handoff until it keeps nothing, every n asked once
-    // more by a clean instance, and handoff again once that read's claims are past theirs.
+    // Converge: past the write grace, handoff and repair until they find nothing to do,
+    // every n asked once more by a clean instance, and handoff again once that read's
+    // claims are past theirs. The clean instance and the checker's reads go straight to
+    // the emulators; on the twin, the upkeep reaches the nodes from the first node's
+    // region (where the template deploys it), at the round trips from there.
     let mut upkeep_cluster = cluster_config(&nodes, strategy, REGIONS[2]);
     upkeep_cluster.write_grace = WRITE_GRACE;
-    let direct = deps_over(upkeep_cluster, &table).await;
+    upkeep_cluster.repair_runs = 1;
+    let direct = deps_over(upkeep_cluster.clone(), &table).await;
+    if plan.twin {
+        for (node, config) in upkeep_cluster.nodes.iter_mut().enumerate() {
+            let relay = relay_between(REGIONS[0], REGIONS[node], emulators[node].endpoint()).await;
+            config.endpoint = Some(relay.endpoint());
+            relays.push(relay);
+        }
+    }
+    let upkeep = deps_over(upkeep_cluster, &table).await;
     tokio::time::sleep(WRITE_GRACE + Duration::from_secs(1)).await;
-    converge(&direct).await;
+    converge(&upkeep.service).await;
     let mut asked: Vec<u64> = phases.iter().flatten().map(|&(_, n)| n).collect();
     asked.sort_unstable();
     asked.dedup();
+    // Before any request helps: one copy of each n, each led to, and no pointer to nothing.
+    let mut held = read_nodes(&direct, &asked).await;
+    held.iter_mut().for_each(|(_, data)| data.hints.clear());
+    let unaided = check(&held, &[], &[], primes, false);
     let mut after = Vec::with_capacity(asked.len());
     for &n in &asked {
         let outcome = direct
@@ -396,18 +451,16 @@ pub async fn run_cell(
         .all(|(_, data)| data.hints.is_empty())
     {
         tokio::time::sleep(WRITE_GRACE + Duration::from_secs(1)).await;
-        converge(&direct).await;
+        converge(&upkeep.service).await;
     }
     let held = read_nodes(&direct, &asked).await;
-    let findings = check(&held, &during, &after, primes, false);
+    let mut findings = check(&held, &during, &after, primes, false);
+    findings.add_unaided(unaided);
     Cell {
         strategy,
         fault,
         requests: during.len(),
-        not_stored: during
-            .iter()
-            .filter(|a| a.outcome.as_ref().is_ok_and(|a| !a.stored))
-            .count(),
+        not_stored,
         failed_over,
         findings,
         took: started.elapsed(),

@@ -19,6 +19,7 @@ pub mod faults;
 pub mod iam;
 pub mod localstack;
 pub mod proxy;
+pub mod restore;
 pub mod twin;
 
 use std::net::TcpListener;

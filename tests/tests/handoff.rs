@@ -146,8 +146,17 @@ async fn a_record_stored_past_a_down_home_is_handed_back_by_the_upkeep_and_never
     // AND a later pass has nothing left to do (no reset came: nothing to sweep)
     let mut report = upkeep_pass(&writer).await;
     let swept = report.as_object_mut().unwrap().remove("swept").unwrap();
+    let repaired = report.as_object_mut().unwrap().remove("repaired").unwrap();
     for node in REGIONS {
         assert_eq!(swept[node], json!({"read": 1, "removed": 0, "done": true}));
+        // (Its repair finds nothing to do either.)
+        let acted = [
+            "doubles_removed",
+            "adopted",
+            "dangling_dropped",
+            "straightened",
+        ];
+        assert!(acted.iter().all(|k| repaired[node][k] == 0), "{repaired}");
     }
     assert_eq!(
         report,

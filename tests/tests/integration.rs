@@ -19,6 +19,7 @@ mod lost_answers;
 mod placement;
 mod policies;
 mod primary_process;
+mod repair;
 mod reset;
 mod shared_build;
 mod store;

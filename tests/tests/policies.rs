@@ -147,7 +147,15 @@ async fn each_function_does_its_work_under_its_own_policy_alone() {
     let upkeep_fn = api(cluster_as(&moto, "UpkeepFunction"), &table).await;
     let mut report = upkeep(&upkeep_fn, json!({ "task": "upkeep" })).await;
 
-    // THEN it lists the hints and hands each back, and its sweep reads each node
+    // THEN it lists the hints and hands each back, its repair walks each node, and its
+    // sweep reads each node
+    let repaired = report.as_object_mut().unwrap().remove("repaired").unwrap();
+    assert!(
+        REGIONS
+            .iter()
+            .all(|node| repaired[node]["read"].as_u64() >= Some(2)),
+        "{repaired}"
+    );
     let swept = report.as_object_mut().unwrap().remove("swept").unwrap();
     assert!(
         swept

@@ -1,9 +1,10 @@
 //! The deterministic simulation: ≥ 10,000 seeds of faulted, interleaved instances, each
 //! checked for right primes, answered requests, n stored once, no lost record, no
-//! dangling pointer and no hint left; and as many again with resets racing the requests,
-//! where each node's record count must also come out right (`SIM_EVICTIONS=1` races
-//! evictions too: see `sim::start_removals`). `SIM_SEEDS=k` plays k seeds; `SIM_SEED=s` replays
-//! one, with its findings in full.
+//! dangling pointer and no hint left (and no double, orphan or dangling pointer before
+//! any request helps, once the upkeep's handoff and repair are done); and as many again
+//! with resets and evictions racing the requests, where each node's record count must
+//! also come out right (see `sim::start_removals`). `SIM_SEEDS=k` plays k seeds;
+//! `SIM_SEED=s` replays one, with its findings in full.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -124,7 +124,8 @@ impl LiveDeps {
             );
         }
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator)
-            .with_write_grace(cluster.write_grace);
+            .with_write_grace(cluster.write_grace)
+            .with_repair_runs(cluster.repair_runs);
         Self::new(service, config.max_n)
             .with_reset_token(config.reset_token.clone())
             .with_deadline(config.deadline)

@@ -3,11 +3,13 @@
 //!
 //! One invocation runs one handoff pass over every node's hints (see
 //! `primescaler_cluster::service::handoff`), after carrying any reset a node missed over
-//! to it, then a bounded slice of the sweep of what resets left on each node.
+//! to it; then a slice of the anti-entropy repair's walk over each node (see
+//! `primescaler_cluster::service::repair`); then a bounded slice of the sweep of what
+//! resets left on each node.
 //! EventBridge Scheduler invokes it every minute in AWS (template.yaml); `make dev`
 //! invokes it every minute too, and `make upkeep` once, on demand.
 
-use primescaler_cluster::service::NodeStore;
+use primescaler_cluster::service::{NodeStore, RepairReport};
 use primescaler_core::PrimeCalculator;
 use serde_json::{Value, json};
 
@@ -22,6 +24,17 @@ where
 {
     deps.service.carry_resets().await;
     let report = deps.service.hand_off().await;
+    // A pass that used its whole budget leaves no time for the repair in this run.
+    let repaired: serde_json::Map<String, Value> = if report.cut_short {
+        serde_json::Map::new()
+    } else {
+        deps.service
+            .repair()
+            .await
+            .into_iter()
+            .map(|(node, repair)| (node, repair.map_or(Value::Null, repaired)))
+            .collect()
+    };
     let swept: serde_json::Map<String, Value> = deps
         .service
         .sweep()
@@ -37,6 +50,7 @@ where
         .collect();
     json!({
         "swept": swept,
+        "repaired": repaired,
         "handed_off": report.handed_off,
         "doubles_removed": report.doubles_removed,
         "pointers_moved": report.pointers_moved,
@@ -44,5 +58,19 @@ where
         "unreachable_nodes": report.unreachable,
         "failed_nodes": report.failed,
         "cut_short": report.cut_short,
+    })
+}
+
+/// One node's repair slice, as the upkeep reports it.
+fn repaired(report: RepairReport) -> Value {
+    json!({
+        "read": report.read,
+        "checked": report.checked,
+        "doubles_removed": report.doubles_removed,
+        "adopted": report.adopted,
+        "dangling_dropped": report.dangling_dropped,
+        "straightened": report.straightened,
+        "kept": report.kept,
+        "wrapped": report.wrapped,
     })
 }

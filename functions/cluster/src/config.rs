@@ -9,6 +9,7 @@
 //! | `NODE_TIMEOUT_MS` | `500` | one call's budget beyond a new connection's round trips ([`crate::budget`]) |
 //! | `BREAKER_COOLDOWN_MS` | `2000` | how long a failed node is skipped |
 //! | `WRITE_GRACE_MS` | `60000` | how long a pointer or hint with nothing behind it may be a write under way |
+//! | `REPAIR_RUNS_PER_PASS` | `60` | upkeep runs one anti-entropy pass over a node takes (each reads that share of its records) |
 
 use std::time::Duration;
 
@@ -42,6 +43,9 @@ pub struct ClusterConfig {
     /// How long a pointer or hint with nothing behind it is taken for a write under way
     /// ([`crate::service::WRITE_GRACE`] unless set; tests of convergence shorten it).
     pub write_grace: Duration,
+    /// How many upkeep runs one repair pass over a node takes
+    /// ([`crate::service::REPAIR_RUNS_PER_PASS`] unless set).
+    pub repair_runs: u64,
     /// The keys that sign calls to nodes with an explicit endpoint (emulators):
     /// `EMULATOR_ACCESS_KEY_ID` and `EMULATOR_SECRET_ACCESS_KEY`, for an emulator that
     /// enforces IAM; `None` signs with dummy keys.
@@ -112,6 +116,17 @@ impl ClusterConfig {
                 Duration::from_millis(2_000),
             )?,
             write_grace: read_millis(&lookup, "WRITE_GRACE_MS", crate::service::WRITE_GRACE)?,
+            repair_runs: match lookup("REPAIR_RUNS_PER_PASS") {
+                None => crate::service::REPAIR_RUNS_PER_PASS,
+                Some(raw) => raw
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&runs: &u64| runs >= 1)
+                    .ok_or_else(|| {
+                        format!("REPAIR_RUNS_PER_PASS is a count of at least 1, not {raw:?}")
+                    })?,
+            },
             emulator_keys: match (
                 lookup("EMULATOR_ACCESS_KEY_ID"),
                 lookup("EMULATOR_SECRET_ACCESS_KEY"),

@@ -6,7 +6,9 @@
 //! record is stored; reads always start at the home node and go on down the order, so a
 //! cached n is found whatever the strategy. A [`Breaker`] per node skips nodes that time out or fail, and a
 //! [`CallBudget`] per node says how long a call may take, allowing for its distance.
-//! [`ClusterService`] holds the get-or-compute rules over all of it; [`GridReader`] reads
+//! [`ClusterService`] holds the get-or-compute rules over all of it, and the upkeep's
+//! background passes: hinted handoff (`service::handoff`) and the anti-entropy repair
+//! (`service::repair`); [`GridReader`] reads
 //! the UI's grid from every node at once; [`what_if`] lays a proposed node set over the
 //! grid without changing the cluster.
 

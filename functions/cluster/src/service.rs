@@ -37,6 +37,7 @@ use primescaler_core::{
     AddCounters, ClearRecords, Computation, CountChange, DropHint, DropPointer, EvictRecord,
     GetRecord, KnownEpoch, ListHints, NodeCounters, PrimeRecord, PutHint, PutPointerIfAbsent,
     PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError, SweepStale,
+    WalkEntries,
 };
 
 mod claim;
@@ -44,10 +45,12 @@ mod counting;
 pub mod handoff;
 mod lookup;
 mod records;
+mod repair;
 
 pub use counting::NodeProbe;
 pub use handoff::HandoffReport;
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
+pub use repair::{REPAIR_RUNS_PER_PASS, RepairReport};
 
 use crate::breaker::{Breaker, BreakerState, Trip};
 use crate::budget::CallBudget;
@@ -73,6 +76,7 @@ pub trait NodeStore:
     + PutHint
     + ListHints
     + DropHint
+    + WalkEntries
     + Sync
 {
 }
@@ -94,6 +98,7 @@ impl<T> NodeStore for T where
         + PutHint
         + ListHints
         + DropHint
+        + WalkEntries
         + Sync
 {
 }
@@ -277,6 +282,8 @@ pub struct ClusterService<S, C> {
     miss_streak: AtomicU32,
     /// How long a pointer or hint with nothing behind it may be a write under way.
     write_grace: Duration,
+    /// How many repair runs one pass over a node takes ([`REPAIR_RUNS_PER_PASS`]).
+    repair_runs: u64,
 }
 
 impl<S, C> ClusterService<S, C> {
@@ -302,6 +309,7 @@ impl<S, C> ClusterService<S, C> {
             in_flight: Mutex::new(HashMap::new()),
             miss_streak: AtomicU32::new(0),
             write_grace: WRITE_GRACE,
+            repair_runs: REPAIR_RUNS_PER_PASS,
         }
     }
 
@@ -310,6 +318,13 @@ impl<S, C> ClusterService<S, C> {
     /// deadline, or a write under way would be taken for a lost one.
     pub fn with_write_grace(mut self, grace: Duration) -> Self {
         self.write_grace = grace;
+        self
+    }
+
+    /// The same service, its repair reading a `runs`th of each node's records per run
+    /// (at least one) instead of [`REPAIR_RUNS_PER_PASS`]: 1 walks every node whole.
+    pub fn with_repair_runs(mut self, runs: u64) -> Self {
+        self.repair_runs = runs.max(1);
         self
     }
 

@@ -27,4 +27,5 @@ pub use store::{
     GridRecord, GridScan, Hint, KnownEpoch, ListHints, NodeCounters, NodeFigures, PutHint,
     PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent, ReadCounters, RecordChange, RepointPointer,
     ScanCursor, ScanGrid, ScanPage, ScanRecords, StoreError, StoredEntry, Sweep, SweepStale,
+    WalkEntries, WalkSlice,
 };

@@ -250,6 +250,33 @@ pub trait SweepStale {
     fn sweep_stale(&self, pages: u32) -> impl Future<Output = Result<Sweep, StoreError>> + Send;
 }
 
+/// One slice of a node's repair walk ([`WalkEntries`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct WalkSlice {
+    /// The visible records and pointers read, in the store's order.
+    pub entries: Vec<StoredEntry>,
+    /// Items read, whatever they were (hints and the counters item too).
+    pub read: u64,
+    /// Whether the slice reached the end of the node's items: the walk's next slice starts
+    /// again from the beginning.
+    pub wrapped: bool,
+}
+
+/// Walks a node's items, a bounded slice at a time, for the anti-entropy repair.
+pub trait WalkEntries {
+    /// Continues the node's repair walk from where its last slice stopped, as the node
+    /// itself remembers (so that a walk goes on across function instances), reading at
+    /// most `budget` items (at least one), and moves the node's cursor past them.
+    /// Answers the visible records and pointers read.
+    ///
+    /// The cursor moves before the caller acts on the slice: a caller cut off mid-slice
+    /// leaves those entries to the walk's next pass.
+    fn walk_entries(
+        &self,
+        budget: u64,
+    ) -> impl Future<Output = Result<WalkSlice, StoreError>> + Send;
+}
+
 /// A handoff hint: a note, on the node that arbitrated n, that n's entry is there
 /// although nodes before it in n's order were down when it was stored.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -62,6 +62,11 @@ pub const SWEEP_SHARD: &str = "sweep_shard";
 /// On the counters item: the n of the last key the sweep under way read.
 pub const SWEEP_N: &str = "sweep_n";
 
+/// On the counters item: the shard of the last key the repair walk read.
+pub const REPAIR_SHARD: &str = "repair_shard";
+/// On the counters item: the n of the last key the repair walk read.
+pub const REPAIR_N: &str = "repair_n";
+
 /// The counters' attributes, in `NodeCounters` order.
 pub const COUNTER_NAMES: [&str; 6] = [
     "requests",
@@ -72,7 +77,7 @@ pub const COUNTER_NAMES: [&str; 6] = [
     "cold_starts",
 ];
 
-fn number(value: impl ToString) -> AttributeValue {
+pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
@@ -113,6 +118,16 @@ pub fn item_key(item: &Item) -> Result<RecordKey, StoreError> {
         shard: read_number(item, SHARD)?,
         n: read_number(item, N)?,
     })
+}
+
+/// The key an item records in two of its attributes (a cursor on the counters item),
+/// when both are there and name a key a table can hold.
+pub fn key_at(item: &Item, shard: &str, n: &str) -> Option<RecordKey> {
+    let key = RecordKey {
+        shard: read_number(item, shard).ok()?,
+        n: read_number(item, n).ok()?,
+    };
+    key.is_stored_key().then_some(key)
 }
 
 /// The item a hint is stored as (`put_hint` writes it with one update that keeps the

@@ -12,7 +12,9 @@
 //! | `computed_at`    | N    | when, in ms since the Unix epoch      |
 //!
 //! A reset records its time on the node's counters item (`reset.rs`): records computed
-//! before it are invisible at once, and swept away in the background.
+//! before it are invisible at once, and swept away in the background. The anti-entropy
+//! repair walks every item a bounded slice at a time, from a cursor kept on the same
+//! counters item (`walk.rs`).
 //!
 //! No type of the AWS SDK crosses this crate's public API except the client itself,
 //! which `main` builds once and hands in.
@@ -23,6 +25,7 @@ mod item;
 mod reset;
 mod store;
 mod table;
+mod walk;
 
 pub use aws_sdk_dynamodb::Client;
 pub use client::{ClientSettings, connect};

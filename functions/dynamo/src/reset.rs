@@ -140,17 +140,11 @@ impl SweepState {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|text| text.parse::<u64>().ok())
         };
-        let after = match (number(item::SWEEP_SHARD), number(item::SWEEP_N)) {
-            (Some(shard), Some(n)) => u32::try_from(shard)
-                .ok()
-                .map(|shard| RecordKey { shard, n }),
-            _ => None,
-        };
         Self {
             epoch: Epoch(number(item::EPOCH).unwrap_or(0)),
             swept: Epoch(number(item::SWEPT).unwrap_or(0)),
             pass: Epoch(number(item::SWEEP_OF).unwrap_or(0)),
-            after,
+            after: item::key_at(counters, item::SWEEP_SHARD, item::SWEEP_N),
         }
     }
 }

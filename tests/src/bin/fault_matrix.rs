@@ -78,8 +78,10 @@ async fn main() {
          and then from 1..=10,000: first with every proxy passing, then with the fault on \
          the victim node (us-east-1), then healed. The instances run with {budgets} and \
          a write grace of 13 s (60 s deployed). Then \
-         the write grace passes, the upkeep runs until it keeps nothing, a clean instance \
-         asks every n once more, and the simulation's checker \
+         the write grace passes, the upkeep runs until its handoff keeps nothing and its \
+         repair finds nothing in a whole pass over each node (doubles, orphans and \
+         dangling pointers are counted here already, before any request), a clean \
+         instance asks every n once more, and the simulation's checker \
          (`primescaler_cluster::testing::checker`) reads every node.\n\n\
          The faults: *refused*, connections to the victim closed at once; *black hole*, \
          requests taken and never answered; *lost answers*, requests passed (writes land) \
@@ -87,7 +89,11 @@ async fn main() {
          half of each answer sent before the connection closes; *throttled*, every call \
          answered `ThrottlingException` by the proxy; *partition*, the first instance's \
          way to the victim black-holed while the second still reaches it (the node keeps \
-         its data).\n\n\
+         its data); *restored empty*, the victim refused, then its table deleted and made \
+         again, empty; *restored from a backup*, the same, made again from a backup taken \
+         halfway through the first phase (stale: without the writes since). In the last \
+         two, what the victim held is lost by design, so the answers before the restore \
+         are not held to *lost*.\n\n\
          Columns: *failed over*, answers that passed over a node (the fault was met); *non-200*, valid requests not answered 200 (target 0); *wrong primes*, \
          answers checked against primesieve; *not stored*, answers that said \
          `\"stored\": false` (right, and allowed); *doubles*, n stored on more than one \

@@ -62,8 +62,8 @@ pub struct HandoffReport {
     pub cut_short: bool,
 }
 
-/// What became of one hint.
-enum Handoff {
+/// What became of one hint (or of a double the repair removed).
+pub(in crate::service) enum Handoff {
     /// Every earlier node leads to n's record; the hint is gone.
     Settled,
     /// A copy was removed as a double (an earlier node had its own, or the hint named a

@@ -76,6 +76,17 @@ impl Findings {
             == 0
     }
 
+    /// Adds the doubles, orphans and dangling pointers of `unaided`, a check of the nodes
+    /// after the upkeep converged and before any request helped, noted as such.
+    pub fn add_unaided(&mut self, unaided: Findings) {
+        self.doubles += unaided.doubles;
+        self.orphans += unaided.orphans;
+        self.dangling += unaided.dangling;
+        for line in unaided.details {
+            self.note(format!("before any request: {line}"));
+        }
+    }
+
     fn note(&mut self, line: String) {
         if self.details.len() < 20 {
             self.details.push(line);

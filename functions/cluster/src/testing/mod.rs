@@ -18,6 +18,8 @@ use std::time::Duration;
 use primescaler_core::{Epoch, Hint, NodeFigures, PrimeRecord, StoredEntry};
 
 pub mod checker;
+pub mod converge;
+pub mod outage;
 pub mod sim;
 mod store;
 
@@ -78,6 +80,8 @@ pub struct NodeData {
     pub counted_items: i64,
     /// The epoch the record count belongs to.
     pub items_epoch: Epoch,
+    /// The last n the repair walk read (`None`: the walk starts from the first).
+    pub walked: Option<u64>,
 }
 
 impl NodeData {
@@ -185,6 +189,17 @@ impl World {
     /// From now on every call goes through at once, and no node is cut off.
     pub fn heal(&self) {
         self.lock().healed = true;
+    }
+
+    /// A copy of what node `node` holds: a backup of it.
+    pub fn backup(&self, node: usize) -> NodeData {
+        self.lock().nodes[node].clone()
+    }
+
+    /// Replaces what node `node` holds with `data`: the node restored from a backup, or,
+    /// with `NodeData::default()`, lost and restored empty.
+    pub fn restore(&self, node: usize, data: NodeData) {
+        self.lock().nodes[node] = data;
     }
 
     /// A copy of what every node holds.

@@ -12,6 +12,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::converge::converge;
+use super::outage;
 use super::{FaultRates, MemStore, Partition, World};
 use crate::clock;
 use crate::service::WRITE_GRACE;
@@ -41,13 +43,15 @@ pub const STRATEGIES: [Strategy; 4] = [
 ];
 
 /// The fault profiles, in the order seeds take them.
-pub const PROFILES: [&str; 6] = [
+pub const PROFILES: [&str; 8] = [
     "refused",
     "throttled",
     "lost before landing",
     "lost after landing",
     "partitioned",
     "everything",
+    "restored empty",
+    "restored from a backup",
 ];
 
 /// The profiles of [`run_with_removals`], in the order seeds take them. In "resets",
@@ -139,6 +143,15 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
             rates.lost_after = heavy / 4.0;
         }
     }
+    if profile.starts_with("restored") {
+        // The node is lost after it has taken some writes, and comes back seconds later.
+        let from = rng.u64(500..2_000);
+        partitions.push(Partition {
+            node: rng.usize(0..NODES.len()),
+            from: Duration::from_millis(from),
+            until: Duration::from_millis(from + rng.u64(200..2_000)),
+        });
+    }
     if matches!(profile, "partitioned" | "everything") {
         let from = rng.u64(0..2_000);
         partitions.push(Partition {
@@ -148,20 +161,6 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
         });
     }
     (rates, partitions)
-}
-
-/// As the upkeep: carries missed resets over, then runs handoff passes until one finds
-/// no hint to act on (a hint kept for a write under way, or written again meanwhile,
-/// waits for a later pass), eight at most; then sweeps what resets left.
-async fn converge(upkeep: &Instance) {
-    upkeep.carry_resets().await;
-    for _ in 0..8 {
-        let pass = upkeep.hand_off().await;
-        if pass.handed_off + pass.doubles_removed + pass.kept == 0 {
-            break;
-        }
-    }
-    upkeep.sweep().await;
 }
 
 /// A reset of every node, or an eviction of one n, racing the requests.
@@ -183,26 +182,21 @@ impl Removal {
     }
 }
 
-/// Starts 1 to 3 resets and, when `SIM_EVICTIONS` is set, 1 to 3 evictions of a
-/// contended n, at drawn times on drawn instances; each answers when it ended.
+/// Starts 1 to 3 resets and 1 to 3 evictions of a contended n, at drawn times on drawn
+/// instances; each answers when it ended.
 ///
-/// Evictions are not played by default because they still lose the race they meet: an
-/// eviction that removes a claim's pointer after the pointer is written and before its
-/// record lands leaves that record with nothing leading to it (about 1 seed in 250
-/// finds one). Only the anti-entropy pass of the membership work will repair it.
+/// An eviction that removes a claim's pointer after the pointer is written and before
+/// its record lands leaves that record with nothing leading to it: the repair adopts it
+/// once it is past the write grace.
 fn start_removals(
     rng: &mut fastrand::Rng,
     instances: &[Arc<Instance>],
 ) -> Vec<tokio::task::JoinHandle<Removal>> {
     let began = tokio::time::Instant::now();
     let resets = (0..rng.usize(1..=3)).map(|_| None);
-    let evictions: Vec<Option<u64>> = if std::env::var_os("SIM_EVICTIONS").is_some() {
-        (0..rng.usize(1..=3))
-            .map(|_| Some(rng.u64(1..=8)))
-            .collect()
-    } else {
-        Vec::new()
-    };
+    let evictions: Vec<Option<u64>> = (0..rng.usize(1..=3))
+        .map(|_| Some(rng.u64(1..=8)))
+        .collect();
     resets
         .chain(evictions)
         .map(|n| {
@@ -261,7 +255,8 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     let strategy = STRATEGIES[(seed / profiles.len() as u64) as usize % STRATEGIES.len()];
     let profile = profiles[seed as usize % profiles.len()];
     let (rates, partitions) = faults(profile, &mut rng);
-    let world = World::new(NODES.len(), rng.u64(..), rates, partitions);
+    let world = World::new(NODES.len(), rng.u64(..), rates, partitions.clone());
+    let outage = outage::for_profile(profile, &partitions, &world, &mut rng);
 
     let instances: Vec<Arc<Instance>> = (0..rng.usize(2..=3))
         .map(|_| {
@@ -273,7 +268,7 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
             ))
         })
         .collect();
-    let upkeep = Arc::new(instance(&world, primes, strategy, 0));
+    let upkeep = Arc::new(instance(&world, primes, strategy, 0).with_repair_runs(1));
 
     let racing = if removals {
         start_removals(&mut rng, &instances)
@@ -333,6 +328,14 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     for removal in racing {
         removed.push(removal.await.expect("a removal task"));
     }
+    // A node restored empty, or from a backup, lost what was stored on it since.
+    if let Some(outage) = outage {
+        removed.push(Removal {
+            n: None,
+            ended: outage.await.expect("an outage task"),
+            partial: false,
+        });
+    }
     // A record stored before a reset, or an eviction of its n, that ended after its
     // request began may be gone by design: such answers are not held to "not lost".
     let during: Vec<Answer> = answers
@@ -352,6 +355,10 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     world.heal();
     tokio::time::sleep(WRITE_GRACE + Duration::from_secs(5)).await;
     converge(&upkeep).await;
+    // Before any request helps: one copy of each n, each led to, and no pointer to nothing.
+    let mut held = named(&world);
+    held.iter_mut().for_each(|(_, data)| data.hints.clear());
+    let unaided = check(&held, &[], &[], primes, false);
     let reader = instance(&world, primes, strategy, 0);
     // (A stopped request's n too: its claim may have been cut off before its record,
     // and only a later request for n settles that.)
@@ -365,23 +372,29 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     tokio::time::sleep(WRITE_GRACE + Duration::from_secs(5)).await;
     converge(&upkeep).await;
 
-    let nodes: Vec<_> = NODES
-        .iter()
-        .map(|name| (*name).to_owned())
-        .zip(world.snapshot())
-        .collect();
+    let mut findings = check(
+        &named(&world),
+        &during,
+        &after,
+        primes,
+        removals && profile == "resets",
+    );
+    findings.add_unaided(unaided);
     Outcome {
         seed,
         strategy,
         profile,
         trace: world.trace(),
         stopped,
-        findings: check(
-            &nodes,
-            &during,
-            &after,
-            primes,
-            removals && profile == "resets",
-        ),
+        findings,
     }
+}
+
+/// What every node of `world` holds, by name.
+fn named(world: &World) -> Vec<(String, super::NodeData)> {
+    NODES
+        .iter()
+        .map(|name| (*name).to_owned())
+        .zip(world.snapshot())
+        .collect()
 }

@@ -9,7 +9,7 @@ use primescaler_core::{
     GridRecord, GridScan, Hint, KnownEpoch, ListHints, NodeCounters, NodeFigures,
     PRIMARY_CALCULATOR, PrimeRecord, PutHint, PutOutcome, PutPointerIfAbsent, PutRecordIfAbsent,
     ReadCounters, RecordChange, RecordKey, RepointPointer, ScanCursor, ScanGrid, ScanPage,
-    ScanRecords, StoreError, StoredEntry, Sweep, SweepStale, in_grid,
+    ScanRecords, StoreError, StoredEntry, Sweep, SweepStale, WalkEntries, WalkSlice, in_grid,
 };
 
 use super::{Fate, LOST_AFTER, NodeData, World};
@@ -42,6 +42,7 @@ enum Operation {
     ListHints,
     DropHint,
     Sweep,
+    Walk,
 }
 
 impl MemStore {
@@ -345,6 +346,42 @@ impl SweepStale for MemStore {
                 read: before as u64 + 1,
                 removed: stale.len() as u64,
                 done: true,
+            }
+        })
+        .await
+    }
+}
+
+impl WalkEntries for MemStore {
+    async fn walk_entries(&self, budget: u64) -> Result<WalkSlice, StoreError> {
+        self.call(Operation::Walk, 0, |data| {
+            let after = data.walked.map_or(0, |n| n + 1);
+            // (The counters item's read is the first of the budget, as in the adapter.)
+            let taken: Vec<(u64, Epoch, StoredEntry)> = data
+                .entries
+                .range(after..)
+                .take(budget.max(1) as usize)
+                .map(|(&n, entry)| (n, data.epoch_of(n), entry.clone()))
+                .collect();
+            let wrapped = taken.len() < budget.max(1) as usize
+                || data
+                    .entries
+                    .range(taken.last().map_or(after, |t| t.0 + 1)..)
+                    .next()
+                    .is_none();
+            data.walked = if wrapped {
+                None
+            } else {
+                taken.last().map(|t| t.0)
+            };
+            WalkSlice {
+                read: taken.len() as u64 + 1,
+                entries: taken
+                    .into_iter()
+                    .filter(|(_, epoch, _)| *epoch >= data.figures.epoch)
+                    .map(|(_, _, entry)| entry)
+                    .collect(),
+                wrapped,
             }
         })
         .await

@@ -13,7 +13,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// node's pointer, or leads nowhere past its write grace. Answers whether it does now
     /// (`None` when a node did not answer); an entry that appeared meanwhile, or another
     /// copy of n, is left for a later pass.
-    pub(super) async fn point_at(
+    pub(in crate::service) async fn point_at(
         &self,
         key: RecordKey,
         node: usize,
@@ -82,7 +82,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// `other` is seen still holding the record, removes `holder`'s copy; then the hint
     /// on `hinted_on`, when the hint has nothing left to do. Stopped at any step, it is
     /// taken up again by the next pass.
-    pub(super) async fn remove_double(
+    pub(in crate::service) async fn remove_double(
         &self,
         key: RecordKey,
         hinted_on: Option<(usize, &Hint)>,
