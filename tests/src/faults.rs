@@ -49,8 +49,9 @@ pub enum FaultKind {
     Partitioned,
     /// The victim is lost (connections refused), then its table is made again, empty.
     RestoredEmpty,
-    /// The victim is lost, then its table is made again from a backup taken as it was
-    /// lost: without what was written to it since, its pointers and records stale.
+    /// The victim is lost, then its table is made again from a backup taken halfway
+    /// through the first phase: without what was written to it since, its pointers and
+    /// records stale.
     RestoredFromBackup,
 }
 

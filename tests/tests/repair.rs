@@ -1,15 +1,17 @@
 //! The anti-entropy repair over three nodes, each a region on its own emulator, run by
 //! the upkeep function's handler: a node restored empty, or from a backup taken before a
 //! reset, converges to one copy of each n, each led to by its arbiter, with no pointer
-//! to nothing, and without any request asking; and a repair run reads a bounded slice.
+//! to nothing, and without any request asking, the records it did not lose adopted; and a
+//! repair run reads a bounded slice.
 
 use std::time::Duration;
 
 use primescaler_api::{LiveDeps, upkeep};
 use primescaler_cluster::Strategy;
+use primescaler_cluster::service::{REPAIR_MAX_SLICE, REPAIR_MIN_SLICE};
 use primescaler_cluster::testing::checker::check;
 use primescaler_cluster::testing::converge::converge;
-use primescaler_core::{Epoch, ReadCounters};
+use primescaler_core::{Epoch, ReadCounters, StoredEntry};
 use primescaler_tests::cluster::{LOCAL, REGIONS, deps_over, get, named, reference_primes};
 use primescaler_tests::faults::read_nodes;
 use primescaler_tests::restore::{back_up, restore};
@@ -113,17 +115,30 @@ async fn a_node_restored_from_a_backup_older_than_a_reset_converges_unasked() {
     deps.service.clear().await.expect("reset every node");
     // (In the other order: round robin sends them elsewhere than the first time.)
     ask_all(&deps, asked.iter().rev().copied()).await;
+    // (The n whose record is on a node that stays: the restore leaves them orphans.)
+    let kept: Vec<u64> = read_nodes(&deps, &asked)
+        .await
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != LOST)
+        .flat_map(|(_, (_, data))| data.entries.iter())
+        .filter(|(_, entry)| matches!(entry, StoredEntry::Record(_)))
+        .map(|(&n, _)| n)
+        .collect();
     restore(&client, &table, backup).await;
 
     // THEN, after the upkeep, each n is stored once and led to, with no request's help
     repaired_unasked(&deps, &asked).await;
+    // AND every record on a node that stayed was adopted, not removed: found, not computed
+    assert!(!kept.is_empty());
+    assert_eq!(ask_all(&deps, kept).await, 0);
     // AND the restored node has had the reset carried over to it
     let figures = deps.service.nodes()[LOST].store.read_counters().await;
     assert!(figures.expect("the node's figures").epoch > Epoch(0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_repair_run_reads_a_sixtieth_of_each_nodes_records() {
+async fn a_repair_run_reads_a_bounded_slice_of_each_node() {
     // GIVEN 600 n stored over three nodes, and the upkeep at its default pace
     let (emulators, table, deps) = three_nodes().await;
     ask_all(&deps, 1..=600).await;
@@ -133,17 +148,19 @@ async fn a_repair_run_reads_a_sixtieth_of_each_nodes_records() {
     // WHEN the upkeep function runs once
     let report = upkeep(&paced, json!({ "task": "upkeep" })).await;
 
-    // THEN each node's repair read its counters, its cursor and a 60th of its records
+    // THEN each node's repair read its counters, its cursor and its slice: a 60th of its
+    // records, within the slice's floor and ceiling, and not the whole node
     for (i, name) in REGIONS.iter().enumerate() {
         let store = &deps.service.nodes()[i].store;
         let items = store.read_counters().await.expect("figures").items;
+        let slice = items.div_ceil(60).clamp(REPAIR_MIN_SLICE, REPAIR_MAX_SLICE);
         let read = report["repaired"][name]["read"]
             .as_u64()
             .expect("a repair report");
         assert!(
-            read <= items.div_ceil(60) + 2,
-            "{name} read {read} items of its {items} records: {report}"
+            (3..=slice + 2).contains(&read),
+            "{name} read {read} items for a slice of {slice}: {report}"
         );
-        assert!(read >= 3, "{name} walked nothing: {report}");
+        assert_eq!(report["repaired"][name]["wrapped"], false, "{report}");
     }
 }

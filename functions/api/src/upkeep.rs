@@ -9,7 +9,9 @@
 //! EventBridge Scheduler invokes it every minute in AWS (template.yaml); `make dev`
 //! invokes it every minute too, and `make upkeep` once, on demand.
 
-use primescaler_cluster::service::{NodeStore, RepairReport};
+use std::time::Instant;
+
+use primescaler_cluster::service::{NodeStore, REPAIR_BUDGET, RepairReport};
 use primescaler_core::PrimeCalculator;
 use serde_json::{Value, json};
 
@@ -22,19 +24,17 @@ where
     S: NodeStore,
     C: PrimeCalculator + Sync,
 {
+    let started = Instant::now();
     deps.service.carry_resets().await;
     let report = deps.service.hand_off().await;
-    // A pass that used its whole budget leaves no time for the repair in this run.
-    let repaired: serde_json::Map<String, Value> = if report.cut_short {
-        serde_json::Map::new()
-    } else {
-        deps.service
-            .repair()
-            .await
-            .into_iter()
-            .map(|(node, repair)| (node, repair.map_or(Value::Null, repaired)))
-            .collect()
-    };
+    // The repair shares handoff's time: what handoff used, it does not get.
+    let repaired: serde_json::Map<String, Value> = deps
+        .service
+        .repair_within(REPAIR_BUDGET.saturating_sub(started.elapsed()))
+        .await
+        .into_iter()
+        .map(|(node, repair)| (node, repair.map_or(Value::Null, repaired)))
+        .collect();
     let swept: serde_json::Map<String, Value> = deps
         .service
         .sweep()
@@ -72,5 +72,6 @@ fn repaired(report: RepairReport) -> Value {
         "straightened": report.straightened,
         "kept": report.kept,
         "wrapped": report.wrapped,
+        "cut_short": report.cut_short,
     })
 }

@@ -50,7 +50,9 @@ mod repair;
 pub use counting::NodeProbe;
 pub use handoff::HandoffReport;
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
-pub use repair::{REPAIR_RUNS_PER_PASS, RepairReport};
+pub use repair::{
+    REPAIR_BUDGET, REPAIR_MAX_SLICE, REPAIR_MIN_SLICE, REPAIR_RUNS_PER_PASS, RepairReport,
+};
 
 use crate::breaker::{Breaker, BreakerState, Trip};
 use crate::budget::CallBudget;

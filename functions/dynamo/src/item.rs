@@ -77,6 +77,7 @@ pub const COUNTER_NAMES: [&str; 6] = [
     "cold_starts",
 ];
 
+/// A number attribute.
 pub fn number(value: impl ToString) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }

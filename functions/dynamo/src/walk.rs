@@ -4,11 +4,15 @@
 //!
 //! The walk is a plain Scan in the table's own order (by the hash of each shard), each
 //! page limited to what is left of the slice's budget: DynamoDB's `Limit` bounds the
-//! items a page reads, so a slice costs its budget and no more, whatever the node holds.
+//! items a page reads, so a slice's scan costs its budget, whatever the node holds (plus
+//! the counters item's read and the cursor's write; checking the entries read costs the
+//! repair one to three point reads each).
 
-use primescaler_core::{RecordKey, SHARD_COUNT, StoreError, WalkEntries, WalkSlice};
+use primescaler_core::{
+    Epoch, RecordKey, SHARD_COUNT, StoreError, StoredEntry, WalkEntries, WalkSlice,
+};
 
-use crate::item::{self, number};
+use crate::item::{self, Item, number};
 use crate::store::{DynamoStore, store_error};
 
 /// The most items one page of the walk reads (DynamoDB answers at most 1 MB a page).
@@ -37,10 +41,7 @@ impl WalkEntries for DynamoStore {
             slice.read += read;
             left = left.saturating_sub(read.max(1));
             for found in page.items() {
-                // Records and pointers only, and only those the node's epoch shows.
-                if item::item_key(found)?.shard < SHARD_COUNT && item::item_epoch(found) >= epoch {
-                    slice.entries.push(item::item_entry(found)?);
-                }
+                slice.entries.extend(visible_entry(found, epoch));
             }
             after = page.last_evaluated_key().map(item::item_key).transpose()?;
             if after.is_none() {
@@ -51,6 +52,18 @@ impl WalkEntries for DynamoStore {
         self.save_walk(after).await?;
         Ok(slice)
     }
+}
+
+/// The record or pointer `found` is, if the node's `epoch` shows it. An item this code
+/// cannot read is logged and passed over: one bad item must not stop the walk for good.
+fn visible_entry(found: &Item, epoch: Epoch) -> Option<StoredEntry> {
+    let key = item::item_key(found).ok()?;
+    if key.shard >= SHARD_COUNT || item::item_epoch(found) < epoch {
+        return None;
+    }
+    item::item_entry(found)
+        .map_err(|error| tracing::warn!(?key, %error, "the repair walk passed over an item"))
+        .ok()
 }
 
 impl DynamoStore {

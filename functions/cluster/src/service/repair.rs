@@ -6,7 +6,10 @@
 //! requests store such an n again, doubles. The repair walks every node's items, a
 //! bounded slice per upkeep run (a 60th of the node's records by default, so a whole
 //! pass takes an hour), from a cursor the node keeps, and checks each record and pointer
-//! against what a request would find: n's arbiter, the first node of its order.
+//! against what a request would find: n's arbiter, the first node of its order. A slice
+//! is at least [`REPAIR_MIN_SLICE`] items (the walk reads pointers, hints and what resets
+//! left too, which the record count leaves out) and at most [`REPAIR_MAX_SLICE`], and a
+//! run starts nothing past its time budget, beginning with a different node each minute.
 //! - A record the arbiter leads to elsewhere is a double: the pointers to it move to the
 //!   copy that stays, then it goes (handoff's own removal).
 //! - A record the arbiter leads nowhere is an orphan: the arbiter gets a pointer to it,
@@ -21,15 +24,30 @@
 //! runs inside the upkeep, after handoff and never beside another pass, one node after
 //! another: two removals at once could each take the other's copy for the double.
 
+use std::time::Duration;
+
 use futures::stream::{self, StreamExt};
 use primescaler_core::{PrimeCalculator, PrimeRecord, RecordKey, StoredEntry};
 
 use super::handoff::Handoff;
 use super::{CallError, ClusterService, DownNodes, NodeStore, Resolved};
+use crate::clock::Instant;
 
 /// How many upkeep runs one repair pass over a node takes by default: each run reads a
 /// 60th of the node's records, and the upkeep runs every minute.
 pub const REPAIR_RUNS_PER_PASS: u64 = 60;
+
+/// The fewest items one run's slice of a node reads: a node whose record count is small
+/// (it holds pointers mostly, or was just reset) still gets walked within hours.
+pub const REPAIR_MIN_SLICE: u64 = 100;
+
+/// The most items one run's slice of a node reads, whatever it holds: each entry checked
+/// costs one to three reads across regions.
+pub const REPAIR_MAX_SLICE: u64 = 2_000;
+
+/// How long a repair run may go on starting slices and checking entries: the upkeep
+/// function's timeout is 50 s, and the sweep comes after.
+pub const REPAIR_BUDGET: Duration = Duration::from_secs(40);
 
 /// How many entries of one slice are checked at once.
 const REPAIR_PARALLEL: usize = 8;
@@ -55,6 +73,9 @@ pub struct RepairReport {
     pub kept: u64,
     /// Whether this run finished a pass over the node (the next one starts over).
     pub wrapped: bool,
+    /// Whether the run's time ran out before this slice was checked whole (the entries
+    /// not checked wait for the walk's next pass).
+    pub cut_short: bool,
 }
 
 /// What the repair did with one entry.
@@ -88,27 +109,49 @@ impl RepairReport {
 }
 
 impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
-    /// One repair run over every node, one node after another: a slice of each node's
-    /// walk, of its records over [`Self::with_repair_runs`]' runs per pass. Answers what
-    /// each node's slice did, by name (`None`: the node was down or busy).
+    /// One repair run over every node within [`REPAIR_BUDGET`]: see
+    /// [`Self::repair_within`].
     pub async fn repair(&self) -> Vec<(String, Option<RepairReport>)> {
-        let mut reports = Vec::with_capacity(self.nodes.len());
-        for i in 0..self.nodes.len() {
-            let report = self.repair_node(i).await;
+        self.repair_within(REPAIR_BUDGET).await
+    }
+
+    /// One repair run over every node, one node after another, beginning with a
+    /// different node each minute: a slice of each node's walk, of its records over
+    /// [`Self::with_repair_runs`]' runs per pass (within [`REPAIR_MIN_SLICE`] and
+    /// [`REPAIR_MAX_SLICE`]), starting nothing after `budget`. Answers what each node's
+    /// slice did, by name, in configuration order (`None`: the node was down or busy).
+    pub async fn repair_within(&self, budget: Duration) -> Vec<(String, Option<RepairReport>)> {
+        let stop_at = Instant::now() + budget;
+        let count = self.nodes.len();
+        let mut reports: Vec<(String, Option<RepairReport>)> =
+            self.nodes.iter().map(|n| (n.name.clone(), None)).collect();
+        let first = (crate::clock::now_ms() / 60_000) as usize % count;
+        for i in (0..count).map(|k| (first + k) % count) {
+            let report = if Instant::now() >= stop_at {
+                Ok(RepairReport {
+                    cut_short: true,
+                    ..RepairReport::default()
+                })
+            } else {
+                self.repair_node(i, stop_at).await
+            };
             if let Err(CallError::Failed(error)) = &report {
                 tracing::warn!(node = %self.nodes[i].name, %error, "the repair failed");
             }
-            reports.push((self.nodes[i].name.clone(), report.ok()));
+            reports[i].1 = report.ok();
         }
         reports
     }
 
-    /// One slice of node `i`'s walk, each entry checked.
-    async fn repair_node(&self, i: usize) -> Result<RepairReport, CallError> {
+    /// One slice of node `i`'s walk, each entry checked until `stop_at`.
+    async fn repair_node(&self, i: usize, stop_at: Instant) -> Result<RepairReport, CallError> {
         let store = &self.nodes[i].store;
         let records = self.guard(i, store.read_counters()).await?.items;
-        let budget = records.div_ceil(self.repair_runs).max(1);
+        let budget = records
+            .div_ceil(self.repair_runs)
+            .clamp(REPAIR_MIN_SLICE, REPAIR_MAX_SLICE);
         let slice = self.guard_bulk(i, store.walk_entries(budget)).await?;
+        let entries = slice.entries.len();
         let mut report = RepairReport {
             // (The counters read first.)
             read: slice.read + 1,
@@ -118,8 +161,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         let repairs: Vec<Repair> = stream::iter(slice.entries)
             .map(|entry| self.repair_entry(i, entry))
             .buffer_unordered(REPAIR_PARALLEL)
+            .take_until(tokio::time::sleep_until(stop_at))
             .collect()
             .await;
+        report.cut_short = repairs.len() < entries;
         for repair in repairs {
             report.add(repair);
         }

@@ -4,7 +4,8 @@
 //!
 //! [`run`] plays one seed and checks it with the same checker as the fault matrix. The
 //! seed decides the strategy, the fault profile (refusals, throttling, answers lost
-//! before or after a write lands, delays, a partition, all of them at once), how many
+//! before or after a write lands, delays, a partition, all of them at once, a node lost
+//! and restored empty or from a backup), how many
 //! instances run, which n each request asks and when, and which requests are stopped
 //! mid-flight (an instance that stops mid-claim). The same seed replays the same run:
 //! the world's trace of every call and its fate is the same.
@@ -313,7 +314,9 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
             let at = Duration::from_millis(rng.u64(0..4_000));
             tokio::spawn(async move {
                 tokio::time::sleep(at).await;
-                upkeep.hand_off().await
+                upkeep.hand_off().await;
+                // The repair racing the requests (what is young it leaves alone).
+                upkeep.repair().await;
             })
         })
         .collect();

@@ -356,7 +356,8 @@ impl WalkEntries for MemStore {
     async fn walk_entries(&self, budget: u64) -> Result<WalkSlice, StoreError> {
         self.call(Operation::Walk, 0, |data| {
             let after = data.walked.map_or(0, |n| n + 1);
-            // (The counters item's read is the first of the budget, as in the adapter.)
+            // (Records and pointers only: the adapter's budget also covers hints and
+            // what resets left, which the simulation's nodes keep apart.)
             let taken: Vec<(u64, Epoch, StoredEntry)> = data
                 .entries
                 .range(after..)
