@@ -80,7 +80,7 @@ pub fn App(
     };
 
     view! {
-        <header class="flex items-center justify-between gap-4 border-b border-slate-300 px-6 py-3">
+        <header class="flex flex-wrap items-center justify-between gap-4 border-b border-slate-300 px-3 py-3 lg:px-6">
             <div>
                 <h1 class="text-xl font-bold">"PrimeScaler"</h1>
                 <p class="text-sm text-slate-700">
@@ -96,7 +96,7 @@ pub fn App(
                 </button>
             </div>
         </header>
-        <main class="flex flex-col gap-6 p-6 lg:flex-row">
+        <main class="flex flex-col gap-6 p-3 lg:flex-row lg:p-6">
             <section class="flex flex-col gap-2" aria-labelledby="grid-title">
                 <h2 id="grid-title" class="sr-only">"The grid"</h2>
                 <GridModePicker />
