@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use primescaler_api::LiveDeps;
 use primescaler_cluster::testing::NodeData;
-use primescaler_cluster::testing::checker::{Answer, Answered, Findings, check};
+use primescaler_cluster::testing::checker::{Answer, Answered, Findings, check, check_unaided};
 use primescaler_cluster::testing::converge::converge;
 use primescaler_cluster::{ClusterConfig, Strategy};
 use primescaler_core::{GetRecord, ListHints, RecordKey};
@@ -429,9 +429,7 @@ pub async fn run_cell(
     asked.sort_unstable();
     asked.dedup();
     // Before any request helps: one copy of each n, each led to, and no pointer to nothing.
-    let mut held = read_nodes(&direct, &asked).await;
-    held.iter_mut().for_each(|(_, data)| data.hints.clear());
-    let unaided = check(&held, &[], &[], primes, false);
+    let unaided = check_unaided(read_nodes(&direct, &asked).await, primes);
     let mut after = Vec::with_capacity(asked.len());
     for &n in &asked {
         let outcome = direct

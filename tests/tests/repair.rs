@@ -9,7 +9,7 @@ use std::time::Duration;
 use primescaler_api::{LiveDeps, upkeep};
 use primescaler_cluster::Strategy;
 use primescaler_cluster::service::{REPAIR_MAX_SLICE, REPAIR_MIN_SLICE};
-use primescaler_cluster::testing::checker::check;
+use primescaler_cluster::testing::checker::check_unaided;
 use primescaler_cluster::testing::converge::converge;
 use primescaler_core::{Epoch, ReadCounters, StoredEntry};
 use primescaler_tests::cluster::{LOCAL, REGIONS, deps_over, get, named, reference_primes};
@@ -58,9 +58,7 @@ async fn ask_all(deps: &LiveDeps, asked: impl IntoIterator<Item = u64>) -> usize
 
 /// The doubles, orphans and dangling pointers the nodes hold for `asked` (hints aside).
 async fn damage(deps: &LiveDeps, asked: &[u64]) -> (usize, usize, usize) {
-    let mut held = read_nodes(deps, asked).await;
-    held.iter_mut().for_each(|(_, data)| data.hints.clear());
-    let found = check(&held, &[], &[], &reference_primes(), false);
+    let found = check_unaided(read_nodes(deps, asked).await, &reference_primes());
     println!("{found}");
     (found.doubles, found.orphans, found.dangling)
 }

@@ -330,6 +330,14 @@ impl<S, C> ClusterService<S, C> {
         self
     }
 
+    /// Every node's index, beginning with a different node each minute: the order of a
+    /// background pass, so that no node's work waits behind the others' for long.
+    fn rotated_nodes(&self) -> impl Iterator<Item = usize> + use<S, C> {
+        let count = self.nodes.len();
+        let first = (crate::clock::now_ms() / 60_000) as usize % count;
+        (0..count).map(move |k| (first + k) % count)
+    }
+
     /// Whether something written at `written_at_ms` is older than the write grace.
     fn past_write_grace(&self, written_at_ms: u64) -> bool {
         crate::clock::now_ms().saturating_sub(written_at_ms) >= self.write_grace.as_millis() as u64

@@ -88,9 +88,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     pub async fn hand_off_within(&self, budget: Duration) -> HandoffReport {
         let stop_at = Instant::now() + budget;
         let mut report = HandoffReport::default();
-        // A different first node each minute.
-        let first = (crate::clock::now_ms() / 60_000) as usize % self.nodes.len();
-        for arbiter in (0..self.nodes.len()).map(|k| (first + k) % self.nodes.len()) {
+        for arbiter in self.rotated_nodes() {
             let mut after = None;
             loop {
                 if Instant::now() >= stop_at {

@@ -5,7 +5,7 @@
 //! leading to them now (orphans), pointers to records it lost (dangling), and, once
 //! requests store such an n again, doubles. The repair walks every node's items, a
 //! bounded slice per upkeep run (a 60th of the node's records by default, so a whole
-//! pass takes an hour), from a cursor the node keeps, and checks each record and pointer
+//! pass takes an hour or more), from a cursor the node keeps, and checks each record and pointer
 //! against what a request would find: n's arbiter, the first node of its order. A slice
 //! is at least [`REPAIR_MIN_SLICE`] items (the walk reads pointers, hints and what resets
 //! left too, which the record count leaves out) and at most [`REPAIR_MAX_SLICE`], and a
@@ -55,8 +55,8 @@ const REPAIR_PARALLEL: usize = 8;
 /// What one repair run did on one node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RepairReport {
-    /// Items the walk read (its cost: at most the node's records over the runs per pass,
-    /// plus the counters item).
+    /// Items the walk read (its cost: at most its slice, plus the counters item, read
+    /// twice).
     pub read: u64,
     /// Records and pointers checked.
     pub checked: u64,
@@ -122,11 +122,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// slice did, by name, in configuration order (`None`: the node was down or busy).
     pub async fn repair_within(&self, budget: Duration) -> Vec<(String, Option<RepairReport>)> {
         let stop_at = Instant::now() + budget;
-        let count = self.nodes.len();
         let mut reports: Vec<(String, Option<RepairReport>)> =
             self.nodes.iter().map(|n| (n.name.clone(), None)).collect();
-        let first = (crate::clock::now_ms() / 60_000) as usize % count;
-        for i in (0..count).map(|k| (first + k) % count) {
+        for i in self.rotated_nodes() {
             let report = if Instant::now() >= stop_at {
                 Ok(RepairReport {
                     cut_short: true,

@@ -76,8 +76,8 @@ impl Findings {
             == 0
     }
 
-    /// Adds the doubles, orphans and dangling pointers of `unaided`, a check of the nodes
-    /// after the upkeep converged and before any request helped, noted as such.
+    /// Adds the doubles, orphans and dangling pointers of `unaided` (see
+    /// [`check_unaided`]), noted as found before any request helped.
     pub fn add_unaided(&mut self, unaided: Findings) {
         self.doubles += unaided.doubles;
         self.orphans += unaided.orphans;
@@ -115,6 +115,14 @@ impl fmt::Display for Findings {
         }
         Ok(())
     }
+}
+
+/// Checks what `nodes` hold after the upkeep converged and before any request helped:
+/// only its doubles, orphans and dangling pointers count (a hint may still wait for the
+/// request that settles its claim).
+pub fn check_unaided(mut nodes: Vec<(String, NodeData)>, primes: &[u64]) -> Findings {
+    nodes.iter_mut().for_each(|(_, data)| data.hints.clear());
+    check(&nodes, &[], &[], primes, false)
 }
 
 /// Checks a converged run: `during` were the run's answers, `after` the clean read of

@@ -21,7 +21,7 @@ use crate::service::WRITE_GRACE;
 use crate::{ClusterService, Node, Strategy};
 use primescaler_core::{Computation, ComputeError, PrimeCalculator, Source};
 
-use super::checker::{Answer, Answered, Findings, check};
+use super::checker::{Answer, Answered, Findings, check, check_unaided};
 
 /// The simulated nodes.
 pub const NODES: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
@@ -359,9 +359,7 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     tokio::time::sleep(WRITE_GRACE + Duration::from_secs(5)).await;
     converge(&upkeep).await;
     // Before any request helps: one copy of each n, each led to, and no pointer to nothing.
-    let mut held = named(&world);
-    held.iter_mut().for_each(|(_, data)| data.hints.clear());
-    let unaided = check(&held, &[], &[], primes, false);
+    let unaided = check_unaided(named(&world), primes);
     let reader = instance(&world, primes, strategy, 0);
     // (A stopped request's n too: its claim may have been cut off before its record,
     // and only a later request for n settles that.)
