@@ -22,8 +22,19 @@ pub const LOCAL: &str = "eu-west-1";
 
 /// Sends `GET target` to `deps` as API Gateway would; answers the status and JSON.
 pub async fn get(deps: &LiveDeps, target: &str) -> (StatusCode, Value) {
+    send(deps, "GET", target, None).await
+}
+
+/// Sends `method target` with `body` to `deps` as API Gateway would; answers the status
+/// and JSON.
+pub async fn send(
+    deps: &LiveDeps,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+) -> (StatusCode, Value) {
     let response: Response<Body> =
-        handle(deps, EventShape::ApiGateway.request("GET", target, None))
+        handle(deps, EventShape::ApiGateway.request(method, target, body))
             .await
             .expect("the handler always answers");
     let status = response.status();

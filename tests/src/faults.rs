@@ -22,7 +22,7 @@ use primescaler_cluster::testing::NodeData;
 use primescaler_cluster::testing::checker::{Answer, Answered, Findings, check, check_unaided};
 use primescaler_cluster::testing::converge::converge;
 use primescaler_cluster::{ClusterConfig, Strategy};
-use primescaler_core::{GetRecord, ListHints, RecordKey};
+use primescaler_core::{GetRecord, ListHints, ReadMembership, RecordKey};
 use serde_json::Value;
 
 use crate::cluster::{REGIONS, deps_over, named};
@@ -265,6 +265,7 @@ pub async fn read_nodes(direct: &LiveDeps, asked: &[u64]) -> Vec<(String, NodeDa
         for hint in node.store.list_hints(None, 1_000).await.expect("hints") {
             data.hints.insert(hint.n, hint);
         }
+        data.membership = node.store.read_membership().await.expect("membership");
         nodes.push((node.name.clone(), data));
     }
     nodes

@@ -160,8 +160,8 @@ async fn a_record_stored_past_a_down_home_is_handed_back_by_the_upkeep_and_never
     }
     assert_eq!(
         report,
-        json!({"handed_off": 0, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,
-               "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
+        json!({"moved": null, "handed_off": 0, "doubles_removed": 0, "pointers_moved": 0,
+               "kept": 0, "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
     );
 }
 

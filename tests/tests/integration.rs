@@ -16,6 +16,7 @@ mod handlers;
 mod handoff;
 mod http_server;
 mod lost_answers;
+mod membership;
 mod placement;
 mod policies;
 mod primary_process;

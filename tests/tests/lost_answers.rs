@@ -150,6 +150,8 @@ mod own_claim {
     use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
     use aws_sdk_dynamodb::types::AttributeValue;
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::no_membership;
     use primescaler_cluster::{Ring, Strategy};
     use primescaler_core::{Source, shard_of};
     use primescaler_dynamo::DynamoStore;
@@ -185,7 +187,11 @@ mod own_claim {
         });
         let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
         DynamoStore::new(
-            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&put, &get, &count]),
+            mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&no_membership(), &put, &get, &count]
+            ),
             "primes",
         )
     }
@@ -197,7 +203,11 @@ mod own_claim {
         let put = mock!(Client::put_item).then_output(|| PutItemOutput::builder().build());
         let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
         DynamoStore::new(
-            mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+            mock_client!(
+                aws_sdk_dynamodb,
+                RuleMode::MatchAny,
+                [&no_membership(), &get, &put, &count]
+            ),
             "primes",
         )
     }
@@ -222,4 +232,11 @@ mod own_claim {
         assert_eq!(lookup.source, Source::Computed);
         assert_eq!(lookup.node.as_deref(), Some(REGIONS[target]));
     }
+}
+
+/// A membership read (each request's first, then one every few seconds) that finds
+/// none: the ring stays the configured one.
+fn no_membership() -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build())
 }

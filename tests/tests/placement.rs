@@ -33,7 +33,8 @@ async fn the_current_nodes_give_the_functions_placement_and_move_nothing() {
     assert_eq!(body["current"], json!(REGIONS));
     let cells = cells(&body);
     assert_eq!(cells.len(), 10_000);
-    let ring = deps.service.placement();
+    let layout = deps.service.layout();
+    let ring = layout.ring();
     for n in 1..=10_000u64 {
         assert_eq!(
             cells[(n - 1) as usize],

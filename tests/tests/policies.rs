@@ -14,7 +14,7 @@ use std::time::Duration;
 use lambda_http::{Body, Response};
 use primescaler_api::{ApiConfig, LiveDeps, handle, read_secret, upkeep};
 use primescaler_cluster::{ClusterConfig, Ring, Strategy};
-use primescaler_core::shard_of;
+use primescaler_core::{SHARD_COUNT, shard_of};
 use primescaler_tests::cluster::REGIONS;
 use primescaler_tests::events::EventShape;
 use primescaler_tests::iam::IamEmulator;
@@ -28,7 +28,17 @@ const TOKEN: &str = "policy-test-token";
 /// Sends `method target`, with the reset token, to the API function; answers the status
 /// and JSON body.
 async fn call(deps: &LiveDeps, method: &str, target: &str) -> (u16, Value) {
-    let mut request = EventShape::ApiGateway.request(method, target, None);
+    call_with(deps, method, target, None).await
+}
+
+/// [`call`], with `body`.
+async fn call_with(
+    deps: &LiveDeps,
+    method: &str,
+    target: &str,
+    body: Option<&str>,
+) -> (u16, Value) {
+    let mut request = EventShape::ApiGateway.request(method, target, body);
     request.headers_mut().insert(
         "authorization",
         format!("Bearer {TOKEN}").parse().expect("a header value"),
@@ -50,6 +60,8 @@ fn cluster_as(moto: &IamEmulator, user: &str) -> ClusterConfig {
         REGIONS.iter().map(|r| (*r, &moto.emulator)).collect();
     let mut cluster = cluster_config(&nodes, Strategy::ConsistentHash, REGIONS[0]);
     cluster.emulator_keys = Some(moto.keys(user).clone());
+    // (The only instance that serves requests is the one that changes the membership.)
+    cluster.move_settle = Duration::from_secs(1);
     cluster
 }
 
@@ -167,9 +179,22 @@ async fn each_function_does_its_work_under_its_own_policy_alone() {
     );
     assert_eq!(
         report,
-        json!({"handed_off": 3, "doubles_removed": 0, "pointers_moved": 0, "kept": 0,
-               "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
+        json!({"moved": null, "handed_off": 3, "doubles_removed": 0, "pointers_moved": 0,
+               "kept": 0, "unreachable_nodes": 0, "failed_nodes": 0, "cut_short": false})
     );
+
+    // WHEN the API function asks for the last node to leave the ring, under its policy
+    let leave = json!({ "nodes": &REGIONS[..2] }).to_string();
+    let (status, body) = call_with(&api_fn, "PUT", "/membership", Some(&leave)).await;
+    assert_eq!(status, 200, "{body}");
+    // AND the upkeep moves its records, under its own policy
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let moved = upkeep(&upkeep_fn, json!({})).await["moved"].clone();
+
+    // THEN the move ends in one run, and the node that left holds nothing
+    assert_eq!(moved["next_shard"], SHARD_COUNT, "{moved}");
+    let (_, nodes) = call(&api_fn, "GET", "/stats").await;
+    assert_eq!(nodes["nodes"][2]["items"], 0, "{nodes}");
 
     // WHEN the UI function reads the grid, under its own policy
     let ui = Arc::new(

@@ -28,7 +28,11 @@ fn throttled_node() -> (DynamoStore, Rule) {
     let put = mock!(Client::put_item).then_error(|| PutItemError::generic(throttled()));
     let count = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
     let store = DynamoStore::new(
-        mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&get, &put, &count]),
+        mock_client!(
+            aws_sdk_dynamodb,
+            RuleMode::MatchAny,
+            [&no_membership(), &get, &put, &count]
+        ),
         "primes",
     );
     (store, get)
@@ -50,7 +54,7 @@ fn healthy_node() -> (DynamoStore, Rule) {
         mock_client!(
             aws_sdk_dynamodb,
             RuleMode::MatchAny,
-            [&get, &hint, &put, &count]
+            [&no_membership(), &get, &hint, &put, &count]
         ),
         "primes",
     );
@@ -85,4 +89,11 @@ async fn a_throttled_node_is_passed_over_for_the_request_but_never_marked_down()
     let reads = busy_reads.num_calls();
     service.get_or_compute(n).await.expect("an answer");
     assert!(busy_reads.num_calls() > reads);
+}
+
+/// A membership read (each request's first, then one every few seconds) that finds
+/// none: the ring stays the configured one.
+fn no_membership() -> aws_smithy_mocks::Rule {
+    aws_smithy_mocks::mock!(aws_sdk_dynamodb::Client::get_item)
+        .then_output(|| aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().build())
 }

@@ -58,8 +58,13 @@ where
     C: PrimeCalculator + Sync,
 {
     let route = Route::parse(request.method(), request.uri().path(), deps.max_n)?;
-    refuse_body(request.body())?;
-    if matches!(route, Route::EvictPrime(_) | Route::ClearCache) {
+    if route != Route::ChangeMembership {
+        refuse_body(request.body())?;
+    }
+    if matches!(
+        route,
+        Route::EvictPrime(_) | Route::ClearCache | Route::ChangeMembership
+    ) {
         authorize(request, deps.reset_token.as_deref())?;
     }
     let service = &deps.service;
@@ -158,7 +163,13 @@ where
         Route::Placement => {
             let query = request.query_string_parameters();
             let proposed = parse_node_names(single(&query, "nodes")?)?;
-            let current: Vec<&str> = service.nodes().iter().map(|n| n.name.as_str()).collect();
+            let layout = service.layout();
+            let current: Vec<&str> = layout
+                .membership()
+                .nodes
+                .iter()
+                .map(String::as_str)
+                .collect();
             let what_if = primescaler_cluster::what_if::what_if(&current, &proposed);
             Ok(json!({
                 "nodes": proposed,
@@ -168,6 +179,8 @@ where
                 "moved_mod_n": what_if.moved_mod_n,
             }))
         }
+        Route::Membership => Ok(crate::membership::current(deps).await),
+        Route::ChangeMembership => crate::membership::change(deps, request.body()).await,
         Route::Health => Ok(json!({
             "status": "ok",
             "node": service.local_name(),

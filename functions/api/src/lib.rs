@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod handlers;
 mod instance;
+mod membership;
 pub mod metrics;
 mod router;
 mod routes;
@@ -124,7 +125,10 @@ impl LiveDeps {
             );
         }
         let service = ClusterService::new(nodes, cluster.strategy, cluster.local, calculator)
+            .with_seed_members(cluster.members.clone())
+            .expect("the configuration checks its members")
             .with_write_grace(cluster.write_grace)
+            .with_move_settle(cluster.move_settle)
             .with_repair_runs(cluster.repair_runs);
         Self::new(service, config.max_n)
             .with_reset_token(config.reset_token.clone())

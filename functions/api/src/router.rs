@@ -16,8 +16,9 @@ use primescaler_core::PrimeCalculator;
 use crate::error::ApiError;
 use crate::{Deps, handle};
 
-/// The most body bytes read before a request is refused: the API takes no body at all,
-/// so this only bounds what a plain HTTP client can make the function buffer.
+/// The most body bytes read before a request is refused: only `PUT /membership` takes a
+/// body (a short list of nodes), so this bounds what a plain HTTP client can make the
+/// function buffer.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Where the API listens without the Lambda runtime API: `API_PORT`, default 3001.
@@ -75,7 +76,7 @@ where
 }
 
 /// The instance's own work, when due, each in a task of its own beside the response,
-/// never before it: writing its buffered counters, and probing a node whose cool-down is
+/// never before it: writing its buffered counters, reading the membership, and probing a node whose cool-down is
 /// about to end. In Lambda a task runs while the response goes out; if the environment
 /// is frozen first, it resumes at the next invocation (a call it was waiting on then
 /// outlives its budget, and is not taken for the node's failure). An instance that is
@@ -90,6 +91,10 @@ where
     if deps.service.take_counter_flush() {
         let deps = Arc::clone(deps);
         tokio::spawn(async move { deps.service.flush_counters().await });
+    }
+    if deps.service.take_membership_refresh() {
+        let deps = Arc::clone(deps);
+        tokio::spawn(async move { deps.service.refresh_membership().await });
     }
     if let Some(node) = deps.service.take_early_probe() {
         let deps = Arc::clone(deps);

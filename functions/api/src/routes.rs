@@ -33,6 +33,10 @@ pub enum Route {
     Health,
     /// `GET /placement?nodes=a,b,c`: what the grid would look like on those nodes.
     Placement,
+    /// `GET /membership`: the nodes of the ring, and the move under way if any.
+    Membership,
+    /// `PUT /membership` with `{"nodes": [...]}`: start a move to those nodes.
+    ChangeMembership,
 }
 
 impl Route {
@@ -66,6 +70,14 @@ impl Route {
             ["nodes"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Nodes),
             ["health"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Health),
             ["placement"] => allow(method, "GET", &[Method::GET]).map(|()| Self::Placement),
+            ["membership"] => {
+                allow(method, "GET, PUT", &[Method::GET, Method::PUT])?;
+                Ok(if method == Method::GET {
+                    Self::Membership
+                } else {
+                    Self::ChangeMembership
+                })
+            }
             _ => Err(ApiError::not_found(path)),
         }
     }
@@ -180,6 +192,8 @@ mod tests {
             (Method::GET, "/health", Route::Health),
             (Method::GET, "/nodes", Route::Nodes),
             (Method::GET, "/placement", Route::Placement),
+            (Method::GET, "/membership", Route::Membership),
+            (Method::PUT, "/membership", Route::ChangeMembership),
         ];
         for (method, path, route) in cases {
             assert_eq!(
@@ -311,7 +325,7 @@ mod tests {
             "0.a-b",
             "0.1-0",
             "0.99999-1",
-            "0.65536-1",
+            "0.65536-2",
             "0.65537-0",
             "0.1--2",
             "-1",

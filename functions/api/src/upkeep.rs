@@ -1,17 +1,20 @@
 //! The upkeep function's handler: the cluster's background work, which never runs
 //! inside a request.
 //!
-//! One invocation runs one handoff pass over every node's hints (see
-//! `primescaler_cluster::service::handoff`), after carrying any reset a node missed over
-//! to it; then a slice of the anti-entropy repair's walk over each node (see
-//! `primescaler_cluster::service::repair`); then a bounded slice of the sweep of what
-//! resets left on each node.
+//! One invocation first carries any reset a node missed over to it, and the newest
+//! membership to every node, and runs the mover of a membership change under way (see
+//! `primescaler_cluster::service::mover`); then one handoff pass over every node's hints
+//! (see `primescaler_cluster::service::handoff`); then a slice of the anti-entropy
+//! repair's walk over each node (see `primescaler_cluster::service::repair`); then a
+//! bounded slice of the sweep of what resets left on each node.
 //! EventBridge Scheduler invokes it every minute in AWS (template.yaml); `make dev`
 //! invokes it every minute too, and `make upkeep` once, on demand.
 
 use std::time::Instant;
 
-use primescaler_cluster::service::{NodeStore, REPAIR_BUDGET, RepairReport};
+use primescaler_cluster::service::{
+    MOVE_BUDGET, MoveReport, NodeStore, REPAIR_BUDGET, RepairReport,
+};
 use primescaler_core::PrimeCalculator;
 use serde_json::{Value, json};
 
@@ -25,8 +28,14 @@ where
     C: PrimeCalculator + Sync,
 {
     let started = Instant::now();
+    // Resets first: the mover carries only what the nodes' resets leave visible.
     deps.service.carry_resets().await;
-    let report = deps.service.hand_off().await;
+    deps.service.spread_membership().await;
+    let moved = deps.service.move_within(MOVE_BUDGET).await;
+    let report = deps
+        .service
+        .hand_off_within(REPAIR_BUDGET.saturating_sub(started.elapsed()))
+        .await;
     // The repair shares handoff's time: what handoff used, it does not get.
     let repaired: serde_json::Map<String, Value> = deps
         .service
@@ -49,6 +58,7 @@ where
         })
         .collect();
     json!({
+        "moved": moved.map_or(Value::Null, moved_json),
         "swept": swept,
         "repaired": repaired,
         "handed_off": report.handed_off,
@@ -58,6 +68,19 @@ where
         "unreachable_nodes": report.unreachable,
         "failed_nodes": report.failed,
         "cut_short": report.cut_short,
+    })
+}
+
+/// The mover's run, as the upkeep reports it.
+fn moved_json(report: MoveReport) -> Value {
+    json!({
+        "epoch": report.epoch,
+        "records": report.moved,
+        "pointers": report.pointers_moved,
+        "doubles_removed": report.doubles_removed,
+        "shards": report.shards,
+        "next_shard": report.next_shard,
+        "waiting": report.waiting,
     })
 }
 

@@ -2,13 +2,15 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `NODES` | `AWS_REGION` | the nodes, as comma-separated region names |
+//! | `NODES` | `AWS_REGION` | the nodes this function can reach, as comma-separated region names |
+//! | `MEMBERS` | `NODES` | the ring's nodes until the nodes hold a membership (a change through `PUT /membership` replaces it) |
 //! | `LOCAL_NODE` | `AWS_REGION` | the node this function runs beside |
 //! | `STRATEGY` | `consistent_hash` | where new records go |
 //! | `NODE_ENDPOINTS` | none | `region=url,…`: a DynamoDB endpoint per node (emulators) |
 //! | `NODE_TIMEOUT_MS` | `500` | one call's budget beyond a new connection's round trips ([`crate::budget`]) |
 //! | `BREAKER_COOLDOWN_MS` | `2000` | how long a failed node is skipped |
 //! | `WRITE_GRACE_MS` | `60000` | how long a pointer or hint with nothing behind it may be a write under way |
+//! | `MOVE_SETTLE_MS` | `25000` | how long after a membership change the mover waits for requests begun on the old ring |
 //! | `REPAIR_RUNS_PER_PASS` | `60` | upkeep runs one anti-entropy pass over a node takes (each reads that share of its records) |
 
 use std::time::Duration;
@@ -29,8 +31,11 @@ pub struct NodeConfig {
 /// The nodes, the local one, the strategy and the failure budgets.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterConfig {
-    /// Every node, in configuration order.
+    /// Every node this function can reach, in configuration order.
     pub nodes: Vec<NodeConfig>,
+    /// The ring's nodes until the nodes hold a membership of their own: every node
+    /// unless `MEMBERS` names some.
+    pub members: Vec<String>,
     /// The index of the local node in `nodes`.
     pub local: usize,
     /// Where new records go.
@@ -43,6 +48,10 @@ pub struct ClusterConfig {
     /// How long a pointer or hint with nothing behind it is taken for a write under way
     /// ([`crate::service::WRITE_GRACE`] unless set; tests of convergence shorten it).
     pub write_grace: Duration,
+    /// How long after a membership change the mover waits
+    /// ([`crate::service::MOVE_SETTLE`] unless set; tests whose only instance made the
+    /// change shorten it).
+    pub move_settle: Duration,
     /// How many upkeep runs one repair pass over a node takes
     /// ([`crate::service::REPAIR_RUNS_PER_PASS`] unless set).
     pub repair_runs: u64,
@@ -101,12 +110,31 @@ impl ClusterConfig {
             .iter()
             .position(|n| n.name == local_name)
             .ok_or_else(|| format!("the local node {local_name} is not in NODES"))?;
+        let members: Vec<String> = match lookup("MEMBERS") {
+            None => nodes.iter().map(|n| n.name.clone()).collect(),
+            Some(raw) => raw
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
+        if members.is_empty() {
+            return Err("MEMBERS is empty".into());
+        }
+        if let Some(stranger) = members
+            .iter()
+            .find(|m| !nodes.iter().any(|n| &n.name == *m))
+        {
+            return Err(format!("MEMBERS names {stranger}, which is not in NODES"));
+        }
         let strategy = match lookup("STRATEGY") {
             None => Strategy::default(),
             Some(raw) => raw.trim().parse()?,
         };
         Ok(Self {
             nodes,
+            members,
             local,
             strategy,
             node_timeout: read_millis(&lookup, "NODE_TIMEOUT_MS", Duration::from_millis(500))?,
@@ -116,6 +144,7 @@ impl ClusterConfig {
                 Duration::from_millis(2_000),
             )?,
             write_grace: read_millis(&lookup, "WRITE_GRACE_MS", crate::service::WRITE_GRACE)?,
+            move_settle: read_millis(&lookup, "MOVE_SETTLE_MS", crate::service::MOVE_SETTLE)?,
             repair_runs: match lookup("REPAIR_RUNS_PER_PASS") {
                 None => crate::service::REPAIR_RUNS_PER_PASS,
                 Some(raw) => raw
@@ -203,6 +232,9 @@ mod tests {
         assert_eq!(config.nodes[1].endpoint, None);
         assert_eq!(config.strategy, Strategy::RemoteFirst);
         assert_eq!(config.node_timeout, Duration::from_millis(250));
+        assert_eq!(config.members, config.names());
+        let some = read(&[("NODES", "a,b,c"), ("MEMBERS", "c,a")]).unwrap();
+        assert_eq!(some.members, vec!["c", "a"]);
     }
 
     #[test]
@@ -214,5 +246,7 @@ mod tests {
         assert!(read(&[("NODES", "a"), ("NODE_ENDPOINTS", "nonsense")]).is_err());
         assert!(read(&[("NODES", "a"), ("STRATEGY", "nearest")]).is_err());
         assert!(read(&[("NODES", "a"), ("BREAKER_COOLDOWN_MS", "0")]).is_err());
+        assert!(read(&[("NODES", "a,b"), ("MEMBERS", "c")]).is_err());
+        assert!(read(&[("NODES", "a,b"), ("MEMBERS", " ")]).is_err());
     }
 }

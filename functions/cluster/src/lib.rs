@@ -10,13 +10,16 @@
 //! background passes: hinted handoff (`service::handoff`) and the anti-entropy repair
 //! (`service::repair`); [`GridReader`] reads
 //! the UI's grid from every node at once; [`what_if`] lays a proposed node set over the
-//! grid without changing the cluster.
+//! grid without changing the cluster. The nodes themselves hold the membership: which
+//! configured nodes make up the ring ([`Layout`], `service::members`); a change moves
+//! the records whose home changed (`service::mover`).
 
 pub mod breaker;
 pub mod budget;
 pub mod clock;
 pub mod config;
 pub mod grid;
+pub mod layout;
 pub use primescaler_placement::{ring as placement, what_if};
 pub mod service;
 pub mod strategy;
@@ -27,6 +30,7 @@ pub use breaker::{Breaker, BreakerState, EarlyProbe};
 pub use budget::CallBudget;
 pub use config::{ClusterConfig, NodeConfig};
 pub use grid::{GridCell, GridRead, GridReader};
+pub use layout::Layout;
 pub use primescaler_placement::Ring;
 pub use service::{
     ClearReport, ClusterCursor, ClusterPage, ClusterService, Node, NodeProbe, NodeReport,

@@ -35,20 +35,25 @@ use std::time::Duration;
 
 use primescaler_core::{
     AddCounters, ClearRecords, Computation, CountChange, DropHint, DropPointer, EvictRecord,
-    GetRecord, KnownEpoch, ListHints, NodeCounters, PrimeRecord, PutHint, PutPointerIfAbsent,
-    PutRecordIfAbsent, ReadCounters, RepointPointer, ScanRecords, StoreError, SweepStale,
-    WalkEntries,
+    GetRecord, KnownEpoch, ListHints, Membership, NodeCounters, PrimeRecord, PutHint,
+    PutPointerIfAbsent, PutRecordIfAbsent, PutRecordOverPointer, ReadCounters, ReadMembership,
+    RepointPointer, ScanRecords, ShardEntries, StoreError, SweepStale, WalkEntries,
+    WriteMembership,
 };
 
 mod claim;
 mod counting;
 pub mod handoff;
 mod lookup;
+mod members;
+mod mover;
 mod records;
 mod repair;
 
 pub use counting::NodeProbe;
 pub use handoff::HandoffReport;
+pub use members::{MEMBERSHIP_REFRESH, MembershipChangeError};
+pub use mover::{MOVE_BUDGET, MOVE_CHUNK, MOVE_SETTLE, MoveReport};
 pub use records::{ClearReport, ClusterCursor, ClusterPage};
 pub use repair::{
     REPAIR_BUDGET, REPAIR_MAX_SLICE, REPAIR_MIN_SLICE, REPAIR_RUNS_PER_PASS, RepairReport,
@@ -57,7 +62,7 @@ pub use repair::{
 use crate::breaker::{Breaker, BreakerState, Trip};
 use crate::budget::CallBudget;
 use crate::clock::Instant;
-use crate::placement::Ring;
+use crate::layout::Layout;
 use crate::strategy::Strategy;
 
 /// Every storage operation a node offers.
@@ -79,6 +84,10 @@ pub trait NodeStore:
     + ListHints
     + DropHint
     + WalkEntries
+    + ReadMembership
+    + WriteMembership
+    + ShardEntries
+    + PutRecordOverPointer
     + Sync
 {
 }
@@ -101,6 +110,10 @@ impl<T> NodeStore for T where
         + ListHints
         + DropHint
         + WalkEntries
+        + ReadMembership
+        + WriteMembership
+        + ShardEntries
+        + PutRecordOverPointer
         + Sync
 {
 }
@@ -268,7 +281,12 @@ struct PendingCounters {
 /// PrimeScaler's use cases over every node and a calculator.
 pub struct ClusterService<S, C> {
     nodes: Vec<Node<S>>,
-    placement: Ring,
+    /// The membership this instance last read, laid over `nodes`.
+    layout: std::sync::RwLock<Arc<Layout>>,
+    /// When this instance last read the membership (ms since the Unix epoch; 0: never).
+    layout_read_ms: AtomicU64,
+    /// When this instance last began a read of the membership beside its requests.
+    refresh_began_ms: AtomicU64,
     strategy: Strategy,
     local: usize,
     calculator: C,
@@ -286,18 +304,25 @@ pub struct ClusterService<S, C> {
     write_grace: Duration,
     /// How many repair runs one pass over a node takes ([`REPAIR_RUNS_PER_PASS`]).
     repair_runs: u64,
+    /// How long after a membership change the mover waits ([`MOVE_SETTLE`]).
+    move_settle: Duration,
 }
 
 impl<S, C> ClusterService<S, C> {
-    /// A service over `nodes` (`local` indexes the one beside this function).
+    /// A service over `nodes` (`local` indexes the one beside this function), every one
+    /// of them in the ring until the nodes hold a membership that says otherwise.
     ///
     /// # Panics
     /// When `nodes` is empty or `local` is out of range.
     pub fn new(nodes: Vec<Node<S>>, strategy: Strategy, local: usize, calculator: C) -> Self {
         assert!(local < nodes.len(), "the local node is one of the nodes");
-        let names: Vec<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+        let names: Vec<String> = nodes.iter().map(|n| n.name.clone()).collect();
+        let seed = Layout::new(Membership::seed(names.clone()), &names)
+            .expect("every configured node is known");
         Self {
-            placement: Ring::new(&names),
+            layout: std::sync::RwLock::new(Arc::new(seed)),
+            layout_read_ms: AtomicU64::new(0),
+            refresh_began_ms: AtomicU64::new(0),
             pending: Mutex::new(PendingCounters {
                 deltas: vec![NodeCounters::default(); nodes.len()],
                 last_flush: Instant::now(),
@@ -312,7 +337,17 @@ impl<S, C> ClusterService<S, C> {
             miss_streak: AtomicU32::new(0),
             write_grace: WRITE_GRACE,
             repair_runs: REPAIR_RUNS_PER_PASS,
+            move_settle: MOVE_SETTLE,
         }
+    }
+
+    /// The same service, its mover waiting `settle` after a membership change instead of
+    /// [`MOVE_SETTLE`]: no shorter than a request on the old ring may still be writing,
+    /// or the mover can pass a shard before such a write lands (the repair then carries
+    /// it later).
+    pub fn with_move_settle(mut self, settle: Duration) -> Self {
+        self.move_settle = settle;
+        self
     }
 
     /// The same service, taking pointers and hints with nothing behind them for writes
@@ -354,9 +389,10 @@ impl<S, C> ClusterService<S, C> {
         &self.nodes
     }
 
-    /// The placement of shards on the nodes.
-    pub fn placement(&self) -> &Ring {
-        &self.placement
+    /// The membership as this instance last read it, laid over the nodes: the ring
+    /// requests follow.
+    pub fn layout(&self) -> Arc<Layout> {
+        Arc::clone(&self.layout.read().expect("layout lock"))
     }
 
     /// The strategy for new records.

@@ -4,10 +4,12 @@
 //! - [`shard`]: the stable hash that places n in a shard.
 //! - [`record`]: the cached answer for one n, "the process for n".
 //! - [`store`]: the storage traits, one per operation.
+//! - [`membership`]: the node set the nodes hold, and its transitions.
 //! - [`service`]: the calculator port and the service's errors.
 //! - [`settings`]: reading settings from the environment.
 
 pub mod index;
+pub mod membership;
 pub mod record;
 pub mod service;
 pub mod settings;
@@ -15,6 +17,9 @@ pub mod shard;
 pub mod store;
 
 pub use index::{InvalidIndex, parse_index};
+pub use membership::{
+    Membership, PutRecordOverPointer, ReadMembership, ShardEntries, WriteMembership,
+};
 pub use record::{
     COUNTERS_SHARD, Computation, GRID_MAX_N, HINTS_SHARD, Lookup, PRIMARY_CALCULATOR, PrimeRecord,
     RecordKey, Source, in_grid,

@@ -50,6 +50,12 @@ impl RecordKey {
         n: 0,
     };
 
+    /// The key of a node's membership item ([`crate::membership`]), beside its counters.
+    pub const MEMBERSHIP: Self = Self {
+        shard: COUNTERS_SHARD,
+        n: 1,
+    };
+
     /// The key of the handoff hint for n.
     pub fn hint(n: u64) -> Self {
         Self {
@@ -59,11 +65,11 @@ impl RecordKey {
     }
 
     /// Whether a table can hold this key: a record's (n ≥ 1 in n's own shard), the
-    /// counters' or a hint's. A scan may stop at any of them, so each is a valid place
+    /// counters', the membership's or a hint's. A scan may stop at any of them, so each is a valid place
     /// to resume one.
     pub fn is_stored_key(&self) -> bool {
         match self.shard {
-            COUNTERS_SHARD => self.n == 0,
+            COUNTERS_SHARD => self.n <= 1,
             HINTS_SHARD => self.n >= 1,
             shard => self.n >= 1 && shard == shard_of(self.n),
         }

@@ -14,7 +14,8 @@
 //! A reset records its time on the node's counters item (`reset.rs`): records computed
 //! before it are invisible at once, and swept away in the background. The anti-entropy
 //! repair walks every item a bounded slice at a time, from a cursor kept on the same
-//! counters item (`walk.rs`).
+//! counters item (`walk.rs`). Beside the counters, each node keeps the cluster's
+//! membership (`membership.rs`).
 //!
 //! No type of the AWS SDK crosses this crate's public API except the client itself,
 //! which `main` builds once and hands in.
@@ -22,6 +23,7 @@
 mod attempts;
 mod client;
 mod item;
+mod membership;
 mod reset;
 mod store;
 mod table;

@@ -211,7 +211,7 @@ impl PutPointerIfAbsent for DynamoStore {
 /// The condition that the entry is still the pointer to `node` written at
 /// `written_at_ms`: same node, same time (or none, for a pointer written before pointers
 /// carried their time), and no record written over it; with its names and values.
-fn same_pointer(
+pub(crate) fn same_pointer(
     node: &str,
     written_at_ms: u64,
 ) -> (

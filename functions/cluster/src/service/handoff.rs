@@ -251,7 +251,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         holder: usize,
         hint: &Hint,
     ) -> Option<Handoff> {
-        let order = self.placement.order(key.shard);
+        let order = self.layout().order(key.shard);
         let earlier: Vec<usize> = order
             .iter()
             .take_while(|&&i| i != arbiter)

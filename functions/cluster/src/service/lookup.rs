@@ -146,6 +146,22 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Ok(None)
     }
 
+    /// Reads n on its arbiter, then, while a membership change is moving n's shard, on
+    /// its arbiter in the `previous` order: where it was before the change.
+    async fn find_moving(
+        &self,
+        key: RecordKey,
+        order: &[usize],
+        previous: Option<&[usize]>,
+        down: &mut DownNodes,
+    ) -> Result<Option<(PrimeRecord, usize)>, ServiceError> {
+        let found = self.find(key, order, down).await?;
+        match previous {
+            Some(previous) if found.is_none() => self.find(key, previous, down).await,
+            _ => Ok(found),
+        }
+    }
+
     /// The nth prime: found through its arbiter, or computed and stored once where the
     /// strategy says, failing over past nodes that are down.
     pub async fn get_or_compute(&self, n: u64) -> Result<Lookup, ServiceError> {
@@ -164,12 +180,18 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         n: u64,
         deadline: Instant,
     ) -> Result<Lookup, ServiceError> {
-        let key = RecordKey::for_index(n);
-        let order = self.placement.order(key.shard);
-        let mut down = DownNodes::default();
         let read_by = Instant::now() + deadline.saturating_duration_since(Instant::now()) / 3;
-        if !self.writes_first(n) {
-            let found = tokio::time::timeout_at(read_by, self.find(key, &order, &mut down))
+        // (Within the lookup's share: a node that does not answer holds no request.)
+        let _ = tokio::time::timeout_at(read_by, self.ensure_fresh_membership()).await;
+        let key = RecordKey::for_index(n);
+        let layout = self.layout();
+        let order = layout.order(key.shard);
+        let previous = layout.previous_order(key.shard);
+        let mut down = DownNodes::default();
+        // While n may still be at its old home, it is read before it is claimed.
+        if previous.is_some() || !self.writes_first(n) {
+            let find = self.find_moving(key, &order, previous.as_deref(), &mut down);
+            let found = tokio::time::timeout_at(read_by, find)
                 .await
                 .unwrap_or_else(|_| {
                     tracing::warn!(n, "the lookup ran out of its share of the deadline");

@@ -30,6 +30,7 @@ use futures::stream::{self, StreamExt};
 use primescaler_core::{PrimeCalculator, PrimeRecord, RecordKey, StoredEntry};
 
 use super::handoff::Handoff;
+use super::mover::Moved;
 use super::{CallError, ClusterService, DownNodes, NodeStore, Resolved};
 use crate::clock::Instant;
 
@@ -119,11 +120,17 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// different node each minute: a slice of each node's walk, of its records over
     /// [`Self::with_repair_runs`]' runs per pass (within [`REPAIR_MIN_SLICE`] and
     /// [`REPAIR_MAX_SLICE`]), starting nothing after `budget`. Answers what each node's
-    /// slice did, by name, in configuration order (`None`: the node was down or busy).
+    /// slice did, by name, in configuration order (`None`: the node was down or busy, or
+    /// is not in the ring). Nothing runs while a membership change moves records: a
+    /// record at its old home is not an orphan, the mover carries it.
     pub async fn repair_within(&self, budget: Duration) -> Vec<(String, Option<RepairReport>)> {
         let stop_at = Instant::now() + budget;
         let mut reports: Vec<(String, Option<RepairReport>)> =
             self.nodes.iter().map(|n| (n.name.clone(), None)).collect();
+        let layout = self.layout();
+        if layout.membership().moving() {
+            return reports;
+        }
         for i in self.rotated_nodes() {
             let report = if Instant::now() >= stop_at {
                 Ok(RepairReport {
@@ -174,6 +181,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
 
     /// Checks one entry that node `i` holds against what a request would find.
     async fn repair_entry(&self, i: usize, entry: StoredEntry) -> Repair {
+        if !self.layout().involves(i) {
+            return self.carry_off(i, entry).await.unwrap_or(Repair::Kept);
+        }
         let repaired = match entry {
             StoredEntry::Record(record) => self.repair_record(i, record).await,
             StoredEntry::Pointer {
@@ -191,7 +201,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// it leads nowhere.
     async fn repair_record(&self, holder: usize, record: PrimeRecord) -> Option<Repair> {
         let key = record.key;
-        let arbiter = self.placement.order(key.shard)[0];
+        let arbiter = self.layout().order(key.shard)[0];
         let mut down = DownNodes::default();
         let found = self.resolve_entry(key, arbiter, &mut down).await.ok()?;
         if !down.is_empty() {
@@ -219,6 +229,42 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
             Resolved::Unreachable => Repair::Kept,
         })
+    }
+
+    /// An entry on node `i`, which is not in the ring: a write that landed after a
+    /// membership change's move had passed it (a request on the old ring, cut off for a
+    /// long while). A record is carried to n's arbiter as the mover carries one; a
+    /// pointer past its grace is dropped (the record it leads to, if any, is adopted
+    /// where it is).
+    async fn carry_off(&self, i: usize, entry: StoredEntry) -> Option<Repair> {
+        match entry {
+            StoredEntry::Record(record) => {
+                let key = record.key;
+                if !self.past_write_grace(record.computed_at_ms) {
+                    return Some(Repair::Kept);
+                }
+                let arbiter = self.layout().order(key.shard)[0];
+                Some(match self.move_record(key, i, arbiter, false).await? {
+                    Moved::Record => Repair::Adopted,
+                    Moved::Double => Repair::DoubleRemoved,
+                    Moved::Stays | Moved::Pointer => Repair::Kept,
+                })
+            }
+            StoredEntry::Pointer {
+                key,
+                node,
+                written_at_ms,
+                ..
+            } if self.past_write_grace(written_at_ms) => {
+                let drop = self.nodes[i].store.drop_pointer(key, &node, written_at_ms);
+                Some(if self.guard(i, drop).await.ok()? {
+                    Repair::DanglingDropped
+                } else {
+                    Repair::Kept
+                })
+            }
+            StoredEntry::Pointer { .. } => Some(Repair::Kept),
+        }
     }
 
     /// Node `i`'s pointer for n to `to`, written at `written_at_ms`: made to lead straight

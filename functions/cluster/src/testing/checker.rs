@@ -9,7 +9,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use super::NodeData;
-use crate::Ring;
 use primescaler_core::{RecordKey, StoredEntry};
 
 /// One answer to `GET /primes/{n}`, as the checker needs it.
@@ -117,6 +116,25 @@ impl fmt::Display for Findings {
     }
 }
 
+/// n's arbiter, as an index into `nodes`: the home of n's shard on the ring of the
+/// newest membership the nodes hold (of every node, when they hold none).
+fn arbiters(nodes: &[(String, NodeData)]) -> impl Fn(u64) -> usize {
+    let names: Vec<String> = nodes.iter().map(|(name, _)| name.clone()).collect();
+    let members = nodes
+        .iter()
+        .filter_map(|(_, data)| data.membership.as_ref())
+        .max_by_key(|m| m.version())
+        .map_or_else(|| names.clone(), |m| m.nodes.clone());
+    let ring = crate::layout::ring_over(&members);
+    move |n| {
+        let home = &members[ring.order(RecordKey::for_index(n).shard)[0]];
+        names
+            .iter()
+            .position(|name| name == home)
+            .expect("members are nodes")
+    }
+}
+
 /// Checks what `nodes` hold after the upkeep converged and before any request helped:
 /// only its doubles, orphans and dangling pointers count (a hint may still wait for the
 /// request that settles its claim).
@@ -127,9 +145,9 @@ pub fn check_unaided(mut nodes: Vec<(String, NodeData)>, primes: &[u64]) -> Find
 
 /// Checks a converged run: `during` were the run's answers, `after` the clean read of
 /// every n it asked, `nodes` what each node (by name, in configuration order) holds
-/// now (what a reset made invisible is not held), and `primes[n - 1]` the nth prime by
-/// a reference. With `counts_exact`, each node's record count must be the records it
-/// holds.
+/// now, its membership item included (what a reset made invisible is not held), and
+/// `primes[n - 1]` the nth prime by a reference. With `counts_exact`, each node's
+/// record count must be the records it holds.
 pub fn check(
     nodes: &[(String, NodeData)],
     during: &[Answer],
@@ -172,7 +190,7 @@ pub fn check(
     }
 
     let names: Vec<&str> = nodes.iter().map(|(name, _)| name.as_str()).collect();
-    let ring = Ring::new(&names);
+    let arbiter_of = arbiters(nodes);
     let mut holders: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     for (i, (_, data)) in nodes.iter().enumerate() {
         let records = data
@@ -211,7 +229,7 @@ pub fn check(
             found.doubles += 1;
             found.note(format!("n = {n} stored on {on:?}"));
         }
-        let arbiter = ring.order(RecordKey::for_index(n).shard)[0];
+        let arbiter = arbiter_of(n);
         for &holder in on {
             let leads = holder == arbiter
                 || matches!(nodes[arbiter].1.entry(n),

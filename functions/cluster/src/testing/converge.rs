@@ -4,14 +4,18 @@
 use primescaler_core::PrimeCalculator;
 
 use crate::ClusterService;
-use crate::service::NodeStore;
+use std::time::Duration;
 
-/// As the upkeep: carries missed resets over, then runs handoff passes until one finds
+use crate::service::{MOVE_BUDGET, NodeStore};
+
+/// As the upkeep: carries missed resets over, finishes a membership change's move, then
+/// runs handoff passes until one finds
 /// no hint to act on (a hint kept for a write under way, or written again meanwhile,
 /// waits for a later pass), eight at most; then repair runs until a whole pass over each
 /// node finds nothing to do; then sweeps what resets left.
 pub async fn converge<S: NodeStore, C: PrimeCalculator + Sync>(upkeep: &ClusterService<S, C>) {
     upkeep.carry_resets().await;
+    finish_move(upkeep).await;
     for _ in 0..8 {
         let pass = upkeep.hand_off().await;
         if pass.handed_off + pass.doubles_removed + pass.kept == 0 {
@@ -20,6 +24,19 @@ pub async fn converge<S: NodeStore, C: PrimeCalculator + Sync>(upkeep: &ClusterS
     }
     repair_until_quiet(upkeep).await;
     upkeep.sweep().await;
+}
+
+/// Mover runs, after the membership is spread to every node, until no change moves
+/// records (waiting out the change's settling time); 64 runs at most.
+pub async fn finish_move<S: NodeStore, C: PrimeCalculator + Sync>(upkeep: &ClusterService<S, C>) {
+    for _ in 0..64 {
+        upkeep.spread_membership().await;
+        match upkeep.move_within(MOVE_BUDGET).await {
+            None => return,
+            Some(run) if run.waiting => tokio::time::sleep(Duration::from_secs(1)).await,
+            Some(_) => {}
+        }
+    }
 }
 
 /// Repair runs until, on every node, one whole pass of the walk (from one wrap to the

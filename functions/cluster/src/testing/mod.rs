@@ -15,10 +15,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use primescaler_core::{Epoch, Hint, NodeFigures, PrimeRecord, StoredEntry};
+use primescaler_core::{Epoch, Hint, Membership, NodeFigures, PrimeRecord, StoredEntry};
 
 pub mod checker;
 pub mod converge;
+mod membership;
+pub mod moves;
 pub mod outage;
 pub mod sim;
 mod store;
@@ -82,6 +84,8 @@ pub struct NodeData {
     pub items_epoch: Epoch,
     /// The last n the repair walk read (`None`: the walk starts from the first).
     pub walked: Option<u64>,
+    /// Its membership item (`None`: it holds none yet).
+    pub membership: Option<Membership>,
 }
 
 impl NodeData {

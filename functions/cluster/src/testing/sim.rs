@@ -5,7 +5,8 @@
 //! [`run`] plays one seed and checks it with the same checker as the fault matrix. The
 //! seed decides the strategy, the fault profile (refusals, throttling, answers lost
 //! before or after a write lands, delays, a partition, all of them at once, a node lost
-//! and restored empty or from a backup), how many
+//! and restored empty or from a backup, a node joining or leaving the ring, alone or
+//! with a member cut off), how many
 //! instances run, which n each request asks and when, and which requests are stopped
 //! mid-flight (an instance that stops mid-claim). The same seed replays the same run:
 //! the world's trace of every call and its fate is the same.
@@ -14,17 +15,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::converge::converge;
-use super::outage;
 use super::{FaultRates, MemStore, Partition, World};
+use super::{moves, outage};
 use crate::clock;
-use crate::service::WRITE_GRACE;
+use crate::service::{MOVE_BUDGET, WRITE_GRACE};
 use crate::{ClusterService, Node, Strategy};
 use primescaler_core::{Computation, ComputeError, PrimeCalculator, Source};
 
 use super::checker::{Answer, Answered, Findings, check, check_unaided};
 
-/// The simulated nodes.
-pub const NODES: [&str; 3] = ["us-east-1", "eu-west-1", "ap-southeast-2"];
+/// The simulated nodes. The ring is made of the first three, unless a membership
+/// change adds the fourth or starts from all four ([`moves`]).
+pub const NODES: [&str; 4] = ["us-east-1", "eu-west-1", "ap-southeast-2", "sa-east-1"];
+
+/// How many of [`NODES`] make up the ring when no change says otherwise.
+const MEMBERS: usize = 3;
 
 /// The largest n a simulated request asks.
 pub const MAX_N: u64 = 200;
@@ -44,7 +49,7 @@ pub const STRATEGIES: [Strategy; 4] = [
 ];
 
 /// The fault profiles, in the order seeds take them.
-pub const PROFILES: [&str; 8] = [
+pub const PROFILES: [&str; 11] = [
     "refused",
     "throttled",
     "lost before landing",
@@ -53,12 +58,15 @@ pub const PROFILES: [&str; 8] = [
     "everything",
     "restored empty",
     "restored from a backup",
+    "joined",
+    "left",
+    "changed while down",
 ];
 
 /// The profiles of [`run_with_removals`], in the order seeds take them. In "resets",
 /// calls are only delayed, so every count must come out exact; "everything" has every
-/// fault as well.
-pub const REMOVAL_PROFILES: [&str; 2] = ["resets", "everything"];
+/// fault as well; in "moved" a node joins or leaves the ring meanwhile.
+pub const REMOVAL_PROFILES: [&str; 3] = ["resets", "everything", "moved"];
 
 /// What one seed did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +105,12 @@ impl PrimeCalculator for TableCalculator {
 
 type Instance = ClusterService<MemStore, TableCalculator>;
 
-fn instance(world: &World, primes: &Arc<Vec<u64>>, strategy: Strategy, local: usize) -> Instance {
+fn instance(
+    world: &World,
+    primes: &Arc<Vec<u64>>,
+    strategy: Strategy,
+    (local, members): (usize, &[usize]),
+) -> Instance {
     let nodes = NODES
         .iter()
         .enumerate()
@@ -107,7 +120,10 @@ fn instance(world: &World, primes: &Arc<Vec<u64>>, strategy: Strategy, local: us
         primes: Arc::clone(primes),
         world: world.clone(),
     };
+    let members = members.iter().map(|&i| NODES[i].to_owned()).collect();
     ClusterService::new(nodes, strategy, local, calculator)
+        .with_seed_members(members)
+        .expect("members are nodes")
 }
 
 fn answered(n: u64, result: Result<primescaler_core::Lookup, impl ToString>) -> Answer {
@@ -148,7 +164,7 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
         // The node is lost after it has taken some writes, and comes back seconds later.
         let from = rng.u64(500..2_000);
         partitions.push(Partition {
-            node: rng.usize(0..NODES.len()),
+            node: rng.usize(0..MEMBERS),
             from: Duration::from_millis(from),
             until: Duration::from_millis(from + rng.u64(200..2_000)),
         });
@@ -156,7 +172,7 @@ fn faults(profile: &str, rng: &mut fastrand::Rng) -> (FaultRates, Vec<Partition>
     if matches!(profile, "partitioned" | "everything") {
         let from = rng.u64(0..2_000);
         partitions.push(Partition {
-            node: rng.usize(0..NODES.len()),
+            node: rng.usize(0..MEMBERS),
             from: Duration::from_millis(from),
             until: Duration::from_millis(from + rng.u64(200..4_000)),
         });
@@ -192,6 +208,7 @@ impl Removal {
 fn start_removals(
     rng: &mut fastrand::Rng,
     instances: &[Arc<Instance>],
+    span: Duration,
 ) -> Vec<tokio::task::JoinHandle<Removal>> {
     let began = tokio::time::Instant::now();
     let resets = (0..rng.usize(1..=3)).map(|_| None);
@@ -202,7 +219,7 @@ fn start_removals(
         .chain(evictions)
         .map(|n| {
             let service = Arc::clone(&instances[rng.usize(0..instances.len())]);
-            let at = Duration::from_millis(rng.u64(0..3_000));
+            let at = Duration::from_millis(rng.u64(0..span.as_millis() as u64));
             tokio::spawn(async move {
                 tokio::time::sleep(at).await;
                 // A removal may fail on a faulted node; the rest of the run goes on.
@@ -255,24 +272,32 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     };
     let strategy = STRATEGIES[(seed / profiles.len() as u64) as usize % STRATEGIES.len()];
     let profile = profiles[seed as usize % profiles.len()];
-    let (rates, partitions) = faults(profile, &mut rng);
+    let (rates, mut partitions) = faults(profile, &mut rng);
+    let change = moves::for_profile(profile, NODES.len(), &mut rng, &mut partitions);
     let world = World::new(NODES.len(), rng.u64(..), rates, partitions.clone());
     let outage = outage::for_profile(profile, &partitions, &world, &mut rng);
+    let members: Vec<usize> = change
+        .as_ref()
+        .map_or((0..MEMBERS).collect(), |c| c.from.clone());
+    // With a change, requests go on past the mover's settling time, to race the move.
+    let span = if change.is_some() {
+        moves::MOVING_SPAN
+    } else {
+        Duration::from_secs(3)
+    };
 
     let instances: Vec<Arc<Instance>> = (0..rng.usize(2..=3))
         .map(|_| {
-            Arc::new(instance(
-                &world,
-                primes,
-                strategy,
-                rng.usize(0..NODES.len()),
-            ))
+            let local = rng.usize(0..NODES.len());
+            Arc::new(instance(&world, primes, strategy, (local, &members)))
         })
         .collect();
-    let upkeep = Arc::new(instance(&world, primes, strategy, 0).with_repair_runs(1));
+    let upkeep = Arc::new(instance(&world, primes, strategy, (0, &members)).with_repair_runs(1));
+    let changing = change
+        .map(|change| start_change(change, instance(&world, primes, strategy, (0, &members))));
 
     let racing = if removals {
-        start_removals(&mut rng, &instances)
+        start_removals(&mut rng, &instances, span)
     } else {
         Vec::new()
     };
@@ -288,7 +313,7 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
             rng.u64(1..=MAX_N)
         };
         asked.push(n);
-        let starts = Duration::from_millis(rng.u64(0..3_000));
+        let starts = Duration::from_millis(rng.u64(0..span.as_millis() as u64));
         // (Not in "resets": a request stopped between its count and its record leaves
         // the count one off, which no reset is to blame for.)
         let stop_after = (rng.f64() < 0.08 && profile != "resets")
@@ -311,9 +336,11 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     let passes: Vec<_> = (0..2)
         .map(|_| {
             let upkeep = Arc::clone(&upkeep);
-            let at = Duration::from_millis(rng.u64(0..4_000));
+            let at = Duration::from_millis(rng.u64(0..span.as_millis() as u64 + 1_000));
             tokio::spawn(async move {
                 tokio::time::sleep(at).await;
+                upkeep.spread_membership().await;
+                upkeep.move_within(MOVE_BUDGET).await;
                 upkeep.hand_off().await;
                 // The repair racing the requests (what is young it leaves alone).
                 upkeep.repair().await;
@@ -326,6 +353,9 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     }
     for pass in passes {
         pass.await.expect("an upkeep task");
+    }
+    if let Some(changing) = changing {
+        changing.await.expect("a change task");
     }
     let mut removed = Vec::new();
     for removal in racing {
@@ -359,8 +389,8 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     tokio::time::sleep(WRITE_GRACE + Duration::from_secs(5)).await;
     converge(&upkeep).await;
     // Before any request helps: one copy of each n, each led to, and no pointer to nothing.
-    let unaided = check_unaided(named(&world), primes);
-    let reader = instance(&world, primes, strategy, 0);
+    let unaided = check_unaided(named(&world, &members), primes);
+    let reader = instance(&world, primes, strategy, (0, &members));
     // (A stopped request's n too: its claim may have been cut off before its record,
     // and only a later request for n settles that.)
     asked.sort_unstable();
@@ -374,7 +404,7 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     converge(&upkeep).await;
 
     let mut findings = check(
-        &named(&world),
+        &named(&world, &members),
         &during,
         &after,
         primes,
@@ -391,11 +421,30 @@ async fn play(seed: u64, primes: &Arc<Vec<u64>>, removals: bool) -> Outcome {
     }
 }
 
-/// What every node of `world` holds, by name.
-fn named(world: &World) -> Vec<(String, super::NodeData)> {
+/// Asks `admin` for `change` at its time; the run goes on whether or not it lands (a
+/// change that reached some nodes only is spread by the upkeep).
+fn start_change(change: moves::Change, admin: Instance) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        tokio::time::sleep(change.at).await;
+        let to = change.to.iter().map(|&i| NODES[i].to_owned()).collect();
+        if let Err(why) = admin.change_membership(to).await {
+            tracing::info!(%why, "the membership change did not land");
+        }
+    })
+}
+
+/// What every node of `world` holds, by name: the nodes of `seed` (the ring the run
+/// began with) while no node holds a membership of its own, every node once one does
+/// (the checker takes the ring from the newest).
+fn named(world: &World, seed: &[usize]) -> Vec<(String, super::NodeData)> {
+    let snapshot = world.snapshot();
+    let changed = snapshot.iter().any(|data| data.membership.is_some());
     NODES
         .iter()
         .map(|name| (*name).to_owned())
-        .zip(world.snapshot())
+        .zip(snapshot)
+        .enumerate()
+        .filter(|(i, _)| changed || seed.contains(i))
+        .map(|(_, named)| named)
         .collect()
 }

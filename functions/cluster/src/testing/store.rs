@@ -26,7 +26,7 @@ pub struct MemStore {
 
 /// The operations, numbered for the world's trace.
 #[derive(Debug, Clone, Copy)]
-enum Operation {
+pub(super) enum Operation {
     Get = 1,
     PutRecord,
     PutPointer,
@@ -43,6 +43,9 @@ enum Operation {
     DropHint,
     Sweep,
     Walk,
+    ReadMembership,
+    WriteMembership,
+    ShardEntries,
 }
 
 impl MemStore {
@@ -57,7 +60,7 @@ impl MemStore {
     /// Runs `apply` on this node's data as the world's fault plan says: it may wait
     /// before and after, be refused or throttled (not applied), or have its answer lost
     /// before it lands (not applied) or after (applied).
-    async fn call<T>(
+    pub(super) async fn call<T>(
         &self,
         operation: Operation,
         n: u64,

@@ -93,7 +93,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         if !self.holds_record(other, key).await? {
             return Some(Handoff::Kept);
         }
-        let order = self.placement.order(key.shard);
+        let order = self.layout().order(key.shard);
         let holder_name = &self.nodes[holder].name;
         let mut pointers_moved = 0;
         for &node in order.iter().take_while(|&&i| i != holder) {
