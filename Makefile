@@ -9,7 +9,7 @@ EMULATOR_TOOLS := infra/node_modules/.installed
 export SAM_CLI_TELEMETRY := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: node-down node-up cloud test-cloud cloud-images dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
+.PHONY: node-down node-up node-add node-remove cloud test-cloud cloud-images dev-reliability bench-ui-twin faults faults-twin sim upkeep test-tools ui browser bench-ui bench-soak bench-emulators deploy-regions remove-regions dev test tools reference-tools lint unit smoke template bench-calculator bench-placement bench-request-path bench-cold-start bench-twin bench-first-run build-arm64 sam-build clean
 
 ## tools: what `make dev` runs: cargo-lambda and CMake (pinned) in .venv, and the default
 ## emulator (dynalite, from npm) in infra/node_modules
@@ -62,7 +62,10 @@ dev: tools
 
 ## node-down / node-up: one node's emulator stopped, or started again with every record
 ## it had, under a running make dev (NODE=eu-west-1; infra/node.sh)
-node-down node-up:
+## node-add / node-remove: the ring changed through PUT /membership under a running make
+## dev; the upkeep moves the records (NODE=…; a node to add is one of make dev's NODES
+## or SPARE_NODES; docs/membership.md)
+node-down node-up node-add node-remove:
 	infra/node.sh $(subst node-,,$@) "$(NODE)"
 
 ## cloud: the app under `sam local start-api` (each function in a container) against

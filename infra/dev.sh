@@ -13,7 +13,9 @@
 #   EMULATOR           dynalite (default), moto, or localstack (needs Docker)
 #   EMULATOR_HOST      where the emulators listen (default 127.0.0.1; 0.0.0.0 for sam local)
 #   EMULATOR_PORT      the first node's emulator port; the next nodes take the next ports (default 4566)
-#   NODES              the nodes, as regions (default us-east-1,eu-west-1,ap-southeast-2)
+#   NODES              the nodes of the ring, as regions (default us-east-1,eu-west-1,ap-southeast-2)
+#   SPARE_NODES        more nodes, started but outside the ring until `make node-add NODE=…`
+#                      (default none; each takes the next emulator port after NODES')
 #   LOCAL_NODE         the node the functions run beside (default: the first)
 #   STRATEGY           consistent_hash (default), round_robin, local_first or remote_first
 #   TABLE_NAME         every node's table (default primescaler-primes)
@@ -34,7 +36,11 @@ PORT="${PORT:-9000}"
 EMULATOR="${EMULATOR:-dynalite}"
 EMULATOR_HOST="${EMULATOR_HOST:-127.0.0.1}"
 EMULATOR_PORT="${EMULATOR_PORT:-4566}"
-export NODES="${NODES:-us-east-1,eu-west-1,ap-southeast-2}"
+ring_nodes="${NODES:-us-east-1,eu-west-1,ap-southeast-2}"
+# The ring's nodes seed the membership (MEMBERS); the functions have a client for the
+# spares too (NODES), so that a membership change can add them.
+export MEMBERS="$ring_nodes"
+export NODES="$ring_nodes${SPARE_NODES:+,$SPARE_NODES}"
 IFS=',' read -r -a node_list <<<"$NODES"
 export LOCAL_NODE="${LOCAL_NODE:-${node_list[0]}}"
 export STRATEGY="${STRATEGY:-consistent_hash}"
@@ -138,7 +144,9 @@ cleanup() {
     kill -KILL -- "-$pgid" 2>/dev/null || true
   done
   # make node-up has nothing to start once make dev is gone.
-  if [ "$nodes_started" = 1 ]; then rm -f "$state"/emulator-*.pid "$state"/emulator-*.cmd; fi
+  if [ "$nodes_started" = 1 ]; then
+    rm -f "$state"/emulator-*.pid "$state"/emulator-*.cmd "$state/reset-token" "$state/port"
+  fi
   thaw_twin
   # The twin's cgroups, once their processes are gone (an emptied group may be busy
   # for a moment).
@@ -235,6 +243,9 @@ start_emulator() {
 
 # Each make dev starts with empty nodes, and forgets an earlier run's node processes.
 rm -rf "$state/nodes" "$state"/emulator-*.pid "$state"/emulator-*.cmd
+# What make node-add and node-remove need to reach this run's API.
+(umask 077; printf '%s\n' "$RESET_TOKEN" >"$state/reset-token")
+printf '%s\n' "$PORT" >"$state/port"
 nodes_started=1
 for i in "${!node_list[@]}"; do
   start_emulator "${node_list[$i]}" "${node_ports[$i]}"
@@ -313,10 +324,11 @@ if [ "$EMULATOR" != localstack ]; then
   for i in "${!node_list[@]}"; do
     log "take node ${node_list[$i]} down: make node-down NODE=${node_list[$i]} (back: make node-up NODE=${node_list[$i]})"
   done
+  log "change the ring: make node-remove NODE=<node>, make node-add NODE=<node> (GET /membership shows it)"
 fi
 echo "Reset token (DELETE needs 'Authorization: Bearer <token>'): $RESET_TOKEN"
 echo "PrimeScaler UI: http://localhost:$PORT/"
-echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /nodes, /health)"
+echo "PrimeScaler API: http://localhost:$PORT/primes/100  (and /cache, /stats, /nodes, /membership, /health)"
 
 # The grid is live now; the page's code (wasm) comes next, and the page, which says so
 # meanwhile, reloads itself until it is there.

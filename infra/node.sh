@@ -3,6 +3,10 @@
 # emulator under a running `make dev`, as a region goes down and comes back. dynalite keeps
 # each node's tables on disk (target/dev/nodes/<node>, emptied when `make dev` starts), so
 # a node comes back with every record it had; moto keeps nothing, and comes back empty.
+# `make node-add NODE=…` / `make node-remove NODE=…`: changes the ring through the API
+# (PUT /membership, with the run's reset token): the upkeep then moves the records whose
+# home changed (docs/membership.md). A node to add must be one make dev has a client for:
+# one of its NODES, or of its SPARE_NODES.
 # It acts on the `make dev` whose state is in DEV_STATE (target/dev).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -14,7 +18,8 @@ cmd="$state/emulator-$node.cmd"
 pid="$state/emulator-$node.pid"
 
 fail() { echo "[node] $*" >&2; exit 1; }
-[ -n "$node" ] || fail "usage: make node-down NODE=<region>, make node-up NODE=<region>"
+usage="usage: make node-down|node-up|node-add|node-remove NODE=<region>"
+[ -n "$node" ] || fail "$usage"
 [ -f "$cmd" ] || fail "no node $node under make dev (nodes: $(cd "$state" 2>/dev/null && ls emulator-*.cmd 2>/dev/null | sed 's/emulator-//; s/\.cmd//' | tr '\n' ' '))"
 running() { [ -f "$pid" ] && kill -0 -- "-$(cat "$pid")" 2>/dev/null; }
 
@@ -38,5 +43,28 @@ case "$action" in
     (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || fail "$node did not come back on port $port (see $state/emulator-$node.log)"
     echo "[node] $node is up on port $port"
     ;;
-  *) fail "usage: make node-down NODE=<region>, make node-up NODE=<region>" ;;
+  add | remove)
+    [ -f "$state/reset-token" ] || fail "no make dev is running (its state is in $state)"
+    port="${PORT:-$(cat "$state/port")}"
+    api="http://127.0.0.1:$port"
+    token="$(cat "$state/reset-token")"
+    current="$(curl -sf "$api/membership")" || fail "the API does not answer at $api"
+    # The ring with NODE added at its end, or taken out.
+    body="$(ACTION="$action" NODE="$node" python3 -c '
+import json, os, sys
+now = json.load(sys.stdin)
+nodes = [n for n in now["nodes"] if n != os.environ["NODE"]]
+if os.environ["ACTION"] == "add":
+    nodes.append(os.environ["NODE"])
+print(json.dumps({"nodes": nodes}))' <<<"$current")"
+    answer="$(curl -s -X PUT "$api/membership" -H "Authorization: Bearer $token" \
+      -H 'Content-Type: application/json' -d "$body")"
+    case "$answer" in
+      *'"moving":true'*) ;;
+      *) fail "the change was refused: $answer" ;;
+    esac
+    echo "[node] the ring is changing to $(sed 's/.*"nodes":\(\[[^]]*\]\).*/\1/' <<<"$answer"); the upkeep moves the records (each minute, or now: make upkeep; see GET $api/membership)"
+    echo "[node] deployed, the same change is: $( [ "$action" = add ] && echo "make deploy-regions REGIONS=<every region, $node included>, then ")curl -X PUT https://<api>/membership -H 'Authorization: Bearer <token>' -d '$body'"
+    ;;
+  *) fail "$usage" ;;
 esac

@@ -8,6 +8,10 @@ cd "$root"
 export PORT="${SMOKE_PORT:-9310}"
 export EMULATOR_PORT="${SMOKE_EMULATOR_PORT:-4610}"
 export RESET_TOKEN="smoke-$$"
+# No request is under way while the smoke test changes the ring, so the mover need only
+# wait past the 10 s after which an instance reads the ring again before a request
+# (the default 25 s also waits out a request's 12 s deadline).
+export MOVE_SETTLE_MS=11000
 auth=(-H "Authorization: Bearer $RESET_TOKEN")
 base="http://127.0.0.1:$PORT"
 log="$root/target/dev-smoke.log"
@@ -146,6 +150,33 @@ check "$victim held records before it went down" "$([ -n "$before_down" ] && ech
 after_up="$(records_on_victim || true)"
 missing="$(comm -23 <(tr ' ' '\n' <<<"$before_down" | sort) <(tr ' ' '\n' <<<"$after_up" | sort) | wc -l)"
 check "make node-up brought $victim back with every record it had" "$missing" 0
+
+# make node-remove takes a node out of the ring; the upkeep moves its records away, and
+# every n is still found, none computed again; make node-add brings it back.
+# (Each n not found is shown, with its answer.)
+cached_of_1_to_60() {
+  local n body found=0
+  for n in $(seq 60); do
+    body="$(get "/primes/$n")"
+    if [ "$(jq -r .source <<<"$body")" = cache ]; then found=$((found + 1)); else echo "not found: $body" >&2; fi
+  done
+  echo "$found"
+}
+change_ring() {
+  infra/node.sh "$1" "$2"
+  sleep 12
+  upkeep="$(infra/upkeep.sh)"
+  echo "upkeep: $upkeep"
+}
+change_ring remove ap-southeast-2
+check "make node-remove: the move ends in one upkeep run" "$(echo "$upkeep" | jq .moved.next_shard)" 65536
+check "GET /membership: two nodes, nothing moving" "$(get /membership | jq -c '[.epoch, .moving, .nodes]')" '[1,false,["us-east-1","eu-west-1"]]'
+check "the node that left holds no record" "$(get /nodes | jq '.nodes[] | select(.node == "ap-southeast-2") | .items')" 0
+check "n = 1..60 are all found after the move" "$(cached_of_1_to_60)" 60
+change_ring add ap-southeast-2
+check "make node-add: the move ends in one upkeep run" "$(echo "$upkeep" | jq .moved.next_shard)" 65536
+check "GET /membership: three nodes again" "$(get /membership | jq -c '[.epoch, .moving, (.nodes | length)]')" '[2,false,3]'
+check "n = 1..60 are all found after the move back" "$(cached_of_1_to_60)" 60
 infra/node.sh down "$victim"
 
 check "DELETE /cache names the unreachable node" "$(curl -s "${auth[@]}" -X DELETE "$base/cache" | jq -r '.unreachable[0]')" "$victim"

@@ -7,8 +7,9 @@
 //! [`handle`] in one axum `Router`, which `main` runs as a Lambda function or, without
 //! the Lambda runtime API, as a plain HTTP server on [`API_PORT`].
 //!
-//! [`upkeep`] is the upkeep function's handler (the `upkeep` binary): one handoff pass
-//! per scheduled invocation, the cluster's background work that no request carries.
+//! [`upkeep`] is the upkeep function's handler (the `upkeep` binary): per scheduled
+//! invocation, the cluster's background work that no request carries (the membership
+//! spread and the mover, handoff, the repair and the sweep).
 
 mod config;
 mod error;
