@@ -209,3 +209,31 @@ async fn a_node_leaves_under_load_and_keeps_nothing() {
     assert_eq!(records_on(&upkept, 3).await, 0);
     assert!(moved <= held, "{moved} moved, {held} held");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_ring_the_nodes_hold_outlives_a_new_node_list_in_the_environment() {
+    // GIVEN a ring of three of four nodes, which the upkeep has written to the nodes
+    let (emulators, requests, upkept) = four_nodes(&FOUR[..3], Strategy::ConsistentHash).await;
+    upkeep(&upkept, json!({})).await;
+    // AND an instance whose environment lists all four as the ring (a stack updated
+    // with the new region in its list, before the change)
+    let nodes: Vec<(&str, &Emulator)> = FOUR.iter().copied().zip(emulators.iter()).collect();
+    let mut updated = cluster_config(&nodes, Strategy::ConsistentHash, FOUR[1]);
+    updated.members = FOUR.iter().map(|m| m.to_string()).collect();
+    let updated = deps_over(updated, requests.service.nodes()[0].store.table()).await;
+
+    // WHEN it serves a request, and is asked for the membership
+    let primes = reference_primes();
+    ask(&updated, 7, &primes).await;
+    let (_, held) = get(&updated, "/membership").await;
+
+    // THEN the ring is the one the nodes hold, and adding the fourth is a change to make
+    assert_eq!(
+        (held["epoch"].clone(), held["nodes"].clone()),
+        (json!(0), json!(FOUR[..3]))
+    );
+    let body = json!({ "nodes": FOUR }).to_string();
+    let (status, changed) = send(&updated, "PUT", "/membership", Some(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(changed["moving"], true, "{changed}");
+}

@@ -31,15 +31,18 @@ where
     // Resets first: the mover carries only what the nodes' resets leave visible.
     deps.service.carry_resets().await;
     deps.service.spread_membership().await;
-    let moved = deps.service.move_within(MOVE_BUDGET).await;
-    let report = deps
+    // Each pass boxed: together they nest this future past the compiler's depth for
+    // laying it out.
+    let moved = Box::pin(deps.service.move_within(MOVE_BUDGET)).await;
+    let handoff = deps
         .service
-        .hand_off_within(REPAIR_BUDGET.saturating_sub(started.elapsed()))
-        .await;
+        .hand_off_within(REPAIR_BUDGET.saturating_sub(started.elapsed()));
+    let report = Box::pin(handoff).await;
     // The repair shares handoff's time: what handoff used, it does not get.
-    let repaired: serde_json::Map<String, Value> = deps
+    let repair = deps
         .service
-        .repair_within(REPAIR_BUDGET.saturating_sub(started.elapsed()))
+        .repair_within(REPAIR_BUDGET.saturating_sub(started.elapsed()));
+    let repaired: serde_json::Map<String, Value> = Box::pin(repair)
         .await
         .into_iter()
         .map(|(node, repair)| (node, repair.map_or(Value::Null, repaired)))

@@ -95,6 +95,9 @@ impl Placed {
 #[derive(Debug, Clone)]
 pub struct Layout {
     membership: Membership,
+    /// Whether the membership was read from the nodes (else it is the environment's
+    /// seed, which any item the nodes hold replaces).
+    from_nodes: bool,
     current: Placed,
     previous: Option<Placed>,
 }
@@ -110,6 +113,7 @@ impl Layout {
         };
         Ok(Self {
             membership,
+            from_nodes: false,
             current,
             previous,
         })
@@ -128,9 +132,28 @@ impl Layout {
         };
         Ok(Self {
             membership,
+            from_nodes: false,
             current,
             previous,
         })
+    }
+
+    /// This layout, its membership read from the nodes.
+    pub fn read_from_nodes(self) -> Self {
+        Self {
+            from_nodes: true,
+            ..self
+        }
+    }
+
+    /// Whether `membership`, read from the nodes, is to replace this layout's: it is
+    /// newer, or this one is the environment's seed and the nodes hold an item.
+    pub fn replaced_by(&self, membership: &Membership) -> bool {
+        match membership.version().cmp(&self.membership.version()) {
+            std::cmp::Ordering::Greater => true,
+            std::cmp::Ordering::Equal => !self.from_nodes,
+            std::cmp::Ordering::Less => false,
+        }
     }
 
     /// The membership laid out.

@@ -8,8 +8,10 @@
 //! `next_shard`. When the mover has passed the last shard, `previous` goes.
 //!
 //! A newer item replaces an older one only: newer is a later `epoch`, or the same epoch
-//! with the mover further on (see [`Membership::version`]). So two writers (a change
-//! and the mover, or two movers) never set the item back.
+//! with the mover further on, or, for two changes made at once from the same epoch, the
+//! later one (see [`Membership::version`]). So two writers (a change and the mover, or
+//! two movers) never set the item back, and two changes that race end as one everywhere
+//! once the upkeep has spread the newest.
 
 use std::future::Future;
 
@@ -65,9 +67,10 @@ impl Membership {
     }
 
     /// What orders two items of the membership: the later epoch, then the mover further
-    /// on. A node replaces its item only with one of a greater version.
-    pub fn version(&self) -> (u64, Shard) {
-        (self.epoch, self.next_shard)
+    /// on, then the later change. A node replaces its item only with one of a greater
+    /// version.
+    pub fn version(&self) -> (u64, Shard, u64) {
+        (self.epoch, self.next_shard, self.changed_at_ms)
     }
 
     /// The same transition with the mover past every shard before `next_shard`, having
@@ -156,5 +159,8 @@ mod tests {
         assert!(!done.moving());
         assert_eq!((done.moved, done.epoch), (10, 1));
         assert!(done.version() > halfway.version());
+        // Two changes made at once from one epoch: the later one wins everywhere.
+        let rival = seed.change_to(vec!["a".into()], 6);
+        assert!(rival.version() > change.version());
     }
 }

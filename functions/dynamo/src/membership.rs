@@ -27,8 +27,10 @@ const MOVED: &str = "moved";
 /// When the epoch began.
 const CHANGED_AT: &str = "changed_at";
 
-/// Stored only over an item of a smaller version, or none.
-const NEWER: &str = "attribute_not_exists(#m) OR #e < :e OR (#e = :e AND #s < :s)";
+/// Stored only over an item of a smaller version (epoch, next shard, change time), or
+/// none.
+const NEWER: &str = "attribute_not_exists(#m) OR #e < :e OR (#e = :e AND #s < :s) \
+    OR (#e = :e AND #s = :s AND #c < :c)";
 
 impl ReadMembership for DynamoStore {
     async fn read_membership(&self) -> Result<Option<Membership>, StoreError> {
@@ -56,8 +58,10 @@ impl WriteMembership for DynamoStore {
             .expression_attribute_names("#m", MEMBERS)
             .expression_attribute_names("#e", MEMBER_EPOCH)
             .expression_attribute_names("#s", NEXT_SHARD)
+            .expression_attribute_names("#c", CHANGED_AT)
             .expression_attribute_values(":e", number(membership.epoch))
             .expression_attribute_values(":s", number(membership.next_shard))
+            .expression_attribute_values(":c", number(membership.changed_at_ms))
             .send()
             .await;
         match written {

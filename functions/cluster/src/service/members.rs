@@ -1,12 +1,13 @@
 //! The membership as an instance sees it: read from the nodes, changed through them.
 //!
 //! Each node holds the membership item ([`primescaler_core::membership`]). An instance
-//! keeps the newest it has read as its [`Layout`]:
+//! keeps the newest it has read as its [`crate::Layout`]:
 //! - beside its requests, every [`MEMBERSHIP_REFRESH`], it reads the item on every node
 //!   and keeps the newest version ([`ClusterService::refresh_membership`]);
 //! - an instance that has not read it for longer than [`MEMBERSHIP_STALE`] (one just
-//!   thawed from a freeze) reads it on its local node before its request goes on, so it
-//!   never acts on a ring that changed while it slept.
+//!   thawed from a freeze) reads it before its request goes on: on its own node, or on
+//!   every node when its own does not answer. (Its own node may have missed a change
+//!   while it was down; the upkeep spreads the change to it within the minute.)
 //!
 //! Until the nodes hold an item, the environment's seed (`MEMBERS`, or every node) is the
 //! ring, and the upkeep writes it to them. A change
@@ -63,16 +64,17 @@ impl<S, C> ClusterService<S, C> {
         self.nodes.iter().map(|n| n.name.clone()).collect()
     }
 
-    /// Takes `membership` for this instance's layout if it is newer than the one held.
+    /// Takes `membership`, read from the nodes or written to them, for this instance's
+    /// layout if it is newer than the one held, or the one held is the environment's seed.
     pub(super) fn adopt(&self, membership: Membership) {
         let mut held = self.layout.write().expect("layout lock");
-        if membership.version() <= held.membership().version() {
+        if !held.replaced_by(&membership) {
             return;
         }
         match held.next(membership, &self.names()) {
             Ok(layout) => {
                 tracing::info!(membership = ?layout.membership(), "membership changed");
-                *held = Arc::new(layout);
+                *held = Arc::new(layout.read_from_nodes());
             }
             Err(why) => tracing::error!(%why, "a membership this function cannot lay out"),
         }
@@ -116,8 +118,9 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     }
 
     /// Before a request: when this instance's membership is older than
-    /// [`MEMBERSHIP_STALE`], reads the local node's, or, if it does not answer, every
-    /// node's. Until one answers, every request tries again.
+    /// [`MEMBERSHIP_STALE`], reads the local node's, or, if it does not answer or holds
+    /// none (a region whose stack is new), every node's. Until one answers, every request
+    /// tries again.
     pub(super) async fn ensure_fresh_membership(&self) {
         let last = self.layout_read_ms.load(Ordering::Relaxed);
         let began = crate::clock::now_ms();
@@ -150,7 +153,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         if current.moving() {
             return Err(MembershipChangeError::Moving(current.epoch));
         }
-        if nodes == current.nodes {
+        let mut asked = nodes.clone();
+        let mut held = current.nodes.clone();
+        asked.sort_unstable();
+        held.sort_unstable();
+        if asked == held {
             return Err(MembershipChangeError::Unchanged);
         }
         let next = current.change_to(nodes, crate::clock::now_ms());
@@ -168,7 +175,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         Ok(next)
     }
 
-    /// Writes `membership` to every node; answers, per node, whether it holds it now.
+    /// Writes `membership` to every node that holds an older one (or none); answers, per
+    /// node, whether this write stored it.
     pub(super) async fn write_everywhere(&self, membership: &Membership) -> Vec<bool> {
         join_all((0..self.nodes.len()).map(|i| async move {
             let written = self.nodes[i].store.write_membership(membership);

@@ -28,14 +28,15 @@
 //! answer is tried again by the next run: the move waits for a node that is down. It
 //! starts only [`MOVE_SETTLE`] after the change, once every request begun on the old
 //! ring has ended. A write that lands on the old ring later all the same (an instance
-//! cut off from every node for longer) is an orphan, or on a node that left: the repair
-//! carries it.
+//! whose own node missed the change, or that could reach no node) is an orphan, or on
+//! a node that left: the repair carries it.
 
 use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 use std::ops::Range;
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{Epoch, PrimeCalculator, RecordKey, SHARD_COUNT, Shard, StoredEntry};
 
@@ -254,7 +255,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             }
             let staying = layout.is_member(node);
             let key = entry_key(&entry);
-            match self.move_entry(entry, epoch, node, target, staying).await {
+            // Boxed: the entry's moves nest the upkeep's future past the compiler's depth
+            // for laying it out.
+            let moving = self.move_entry(entry, epoch, node, target, staying).boxed();
+            match moving.await {
                 Some(Moved::Record) => done.moved += 1,
                 Some(Moved::Pointer) => done.pointers_moved += 1,
                 Some(Moved::Double) => done.doubles_removed += 1,

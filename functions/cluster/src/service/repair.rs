@@ -26,6 +26,7 @@
 
 use std::time::Duration;
 
+use futures::FutureExt;
 use futures::stream::{self, StreamExt};
 use primescaler_core::{PrimeCalculator, PrimeRecord, RecordKey, StoredEntry};
 
@@ -120,9 +121,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// different node each minute: a slice of each node's walk, of its records over
     /// [`Self::with_repair_runs`]' runs per pass (within [`REPAIR_MIN_SLICE`] and
     /// [`REPAIR_MAX_SLICE`]), starting nothing after `budget`. Answers what each node's
-    /// slice did, by name, in configuration order (`None`: the node was down or busy, or
-    /// is not in the ring). Nothing runs while a membership change moves records: a
-    /// record at its old home is not an orphan, the mover carries it.
+    /// slice did, by name, in configuration order (`None`: the node was down or busy).
+    /// A node outside the ring is walked too, and what it holds carried off. Nothing
+    /// runs while a membership change moves records: a record at its old home is not an
+    /// orphan, the mover carries it.
     pub async fn repair_within(&self, budget: Duration) -> Vec<(String, Option<RepairReport>)> {
         let stop_at = Instant::now() + budget;
         let mut reports: Vec<(String, Option<RepairReport>)> =
@@ -244,7 +246,10 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
                     return Some(Repair::Kept);
                 }
                 let arbiter = self.layout().order(key.shard)[0];
-                Some(match self.move_record(key, i, arbiter, false).await? {
+                // Boxed, as the mover's: its moves nest the upkeep's future past the
+                // compiler's depth for laying it out.
+                let moving = self.move_record(key, i, arbiter, false).boxed();
+                Some(match moving.await? {
                     Moved::Record => Repair::Adopted,
                     Moved::Double => Repair::DoubleRemoved,
                     Moved::Stays | Moved::Pointer => Repair::Kept,

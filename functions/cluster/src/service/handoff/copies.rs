@@ -69,7 +69,11 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     }
 
     /// Whether `node` holds n's record itself (`None` when it did not answer).
-    pub(super) async fn holds_record(&self, node: usize, key: RecordKey) -> Option<bool> {
+    pub(in crate::service) async fn holds_record(
+        &self,
+        node: usize,
+        key: RecordKey,
+    ) -> Option<bool> {
         let entry = self
             .guard(node, self.nodes[node].store.get_entry(key))
             .await
