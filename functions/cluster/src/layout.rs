@@ -166,11 +166,6 @@ impl Layout {
         &self.current.ring
     }
 
-    /// The ring before the transition under way, if one is.
-    pub fn previous_ring(&self) -> Option<&Ring> {
-        self.previous.as_ref().map(|p| &*p.ring)
-    }
-
     /// `shard`'s failover order on the ring, as configured node indices: writes follow it.
     pub fn order(&self, shard: Shard) -> Vec<usize> {
         self.current.order(shard)

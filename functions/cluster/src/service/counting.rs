@@ -102,13 +102,21 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     /// Counts a record written under `epoch` gone from node `i` (`grid`: it was one of
     /// the grid's).
     pub(super) async fn count_removed(&self, i: usize, grid: bool, epoch: Epoch) {
-        let change = RecordChange {
-            items: -1,
-            grid,
-            epoch,
-        };
+        self.count_one(i, -1, grid, epoch).await;
+    }
+
+    /// Counts a record written under `epoch` added to node `i` by a write that did not
+    /// count it itself (`grid`: it is one of the grid's).
+    pub(super) async fn count_added(&self, i: usize, grid: bool, epoch: Epoch) {
+        self.count_one(i, 1, grid, epoch).await;
+    }
+
+    /// Adds `items` (one record, or minus one) to node `i`'s count; a count that fails is
+    /// logged, the record's write stands.
+    async fn count_one(&self, i: usize, items: i64, grid: bool, epoch: Epoch) {
+        let change = RecordChange { items, grid, epoch };
         if let Err(error) = self.nodes[i].store.count_change(change).await {
-            tracing::warn!(node = %self.nodes[i].name, %error, "a removed record was not counted");
+            tracing::warn!(node = %self.nodes[i].name, items, %error, "a record's change was not counted");
         }
     }
 

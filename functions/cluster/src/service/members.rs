@@ -118,9 +118,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
     }
 
     /// Before a request: when this instance's membership is older than
-    /// [`MEMBERSHIP_STALE`], reads the local node's, or, if it does not answer or holds
-    /// none (a region whose stack is new), every node's. Until one answers, every request
-    /// tries again.
+    /// [`MEMBERSHIP_STALE`], reads the local node's, or, if it does not answer, every
+    /// node's. Until one answers, every request tries again.
     pub(super) async fn ensure_fresh_membership(&self) {
         let last = self.layout_read_ms.load(Ordering::Relaxed);
         let began = crate::clock::now_ms();
@@ -161,8 +160,8 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
             return Err(MembershipChangeError::Unchanged);
         }
         let next = current.change_to(nodes, crate::clock::now_ms());
-        let held = self.layout();
-        held.next(next.clone(), &self.names())
+        self.layout()
+            .next(next.clone(), &self.names())
             .map_err(MembershipChangeError::Invalid)?;
         let written = self.write_everywhere(&next).await;
         if !written[self.local] {

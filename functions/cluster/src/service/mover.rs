@@ -20,8 +20,10 @@
 //!
 //! During the move reads look at n's new home, then at its old one, and writes follow
 //! the new ring, so an n is always found while it moves; the conditional writes settle
-//! every race with a request, an eviction or a reset (which hides what it cleared from
-//! the mover too: entries are moved under the reset epoch they were written under).
+//! every race with a request, and with a reset (which hides what it cleared from the
+//! mover too: entries are moved under the reset epoch they were written under). An
+//! eviction that lands between the mover's read of a record and its put at the new home
+//! is undone, as one followed by a request for n would be.
 //!
 //! Progress is written to every node's membership item after each [`MOVE_CHUNK`] shards
 //! that moved whole: a mover cut off goes on from there. A chunk whose nodes do not all

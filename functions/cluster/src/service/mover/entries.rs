@@ -2,7 +2,7 @@
 //! removed, or a pointer carried and the old one dropped.
 
 use primescaler_core::{
-    Epoch, PrimeCalculator, PrimeRecord, PutOutcome, RecordChange, RecordKey, StoredEntry, in_grid,
+    Epoch, PrimeCalculator, PrimeRecord, PutOutcome, RecordKey, StoredEntry, in_grid,
 };
 
 use crate::service::handoff::Handoff;
@@ -114,14 +114,7 @@ impl<S: NodeStore, C: PrimeCalculator + Sync> ClusterService<S, C> {
         if !self.guard(target, put).await.ok()? {
             return Some(false);
         }
-        let added = RecordChange {
-            items: 1,
-            grid: in_grid(record.key.n),
-            epoch,
-        };
-        if let Err(error) = store.count_change(added).await {
-            tracing::warn!(node = %self.nodes[target].name, n = record.key.n, %error, "a moved record was not counted");
-        }
+        self.count_added(target, in_grid(record.key.n), epoch).await;
         Some(true)
     }
 
